@@ -1,0 +1,1 @@
+"""Candle sources -> one canonical polars frame (see :mod:`btcscan.data.schema`)."""

@@ -1,0 +1,138 @@
+"""Read user OHLCV files (CSV or parquet) into the canonical frame.
+
+Columns are matched case-insensitively, with common aliases (``timestamp``, ``date``,
+``time``, ``open_time``, ``Volume BTC``...). Timestamps may be integers in seconds,
+milliseconds, microseconds or nanoseconds (told apart by magnitude), ISO-8601 text
+(``2024-01-01``, ``2024-01-01T00:00:00Z``...), or native datetimes; naive times are UTC.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import polars as pl
+
+from btcscan.data.schema import COLUMNS, PRICES, SCHEMA, TIME, TIME_DTYPE
+from btcscan.errors import DataError
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    TIME: ("open_time", "timestamp", "timestamp_ms_utc", "time", "date", "datetime", "ts",
+           "unix", "open time", "opentime", "t"),
+    "open": ("open", "o"),
+    "high": ("high", "h"),
+    "low": ("low", "l"),
+    "close": ("close", "c", "price"),
+    "volume": ("volume", "vol", "v", "base_volume", "volume_base"),
+}
+
+
+def expand_paths(patterns: tuple[str, ...] | list[str]) -> list[Path]:
+    """Paths and globs -> existing files, in the order given (globs sorted)."""
+    out: list[Path] = []
+    for p in patterns:
+        if any(ch in p for ch in "*?["):
+            hits = sorted(glob.glob(p))
+            if not hits:
+                raise DataError(f"{p}: no file matches this pattern")
+            out.extend(Path(h) for h in hits)
+        else:
+            path = Path(p)
+            if not path.is_file():
+                raise DataError(f"{p}: no such file")
+            out.append(path)
+    return out
+
+
+def _pick_columns(columns: list[str], where: str) -> dict[str, str]:
+    lower = {c.strip().lower(): c for c in columns}
+    chosen: dict[str, str] = {}
+    for canon, names in _ALIASES.items():
+        for n in names:
+            if n in lower:
+                chosen[canon] = lower[n]
+                break
+        else:
+            if canon == "volume":  # e.g. CryptoDataDownload's "Volume BTC"
+                vols = [c for k, c in lower.items() if k.startswith("volume")]
+                if vols:
+                    chosen[canon] = vols[0]
+    missing = [c for c in COLUMNS if c not in chosen]
+    if missing:
+        raise DataError(
+            f"{where}: missing column(s) {', '.join(missing)} "
+            f"(found: {', '.join(columns) or 'none'}); expected time, open, high, low, close, volume"
+        )
+    return chosen
+
+
+def _to_time(s: pl.Series, where: str) -> pl.Series:
+    if s.dtype == pl.Datetime or s.dtype == pl.Date:
+        if s.dtype == pl.Date:
+            s = s.cast(pl.Datetime("ms"))
+        if getattr(s.dtype, "time_zone", None) is None:
+            return s.dt.replace_time_zone("UTC").dt.cast_time_unit("ms")
+        return s.dt.convert_time_zone("UTC").dt.cast_time_unit("ms")
+    if s.dtype.is_numeric():
+        if s.null_count():
+            raise DataError(f"{where}: row {int(s.is_null().arg_max()) + 1} has no timestamp")
+        v = s.cast(pl.Float64)
+        mx = v.abs().max() or 0.0
+        unit_ms = 1000.0 if mx < 1e11 else 1.0 if mx < 1e14 else 1e-3 if mx < 1e17 else 1e-6
+        return (v * unit_ms).round(0).cast(pl.Int64).cast(TIME_DTYPE)
+    if s.dtype == pl.String:
+        txt = s.str.strip_chars()
+        # numbers stored as text (e.g. a CSV with quoted epochs)
+        as_num = txt.cast(pl.Float64, strict=False)
+        if as_num.null_count() == txt.null_count():
+            return _to_time(as_num, where)
+        parsed = None
+        for fn in (
+            lambda x: x.str.to_datetime(time_zone="UTC", time_unit="ms", strict=True),
+            lambda x: x.str.to_datetime(time_unit="ms", strict=True).dt.replace_time_zone("UTC"),
+            lambda x: x.str.to_date(strict=True).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        ):
+            try:
+                parsed = fn(txt)
+                break
+            except Exception:  # noqa: BLE001 - polars raises several types; try the next form
+                continue
+        if parsed is None or parsed.null_count() > txt.null_count():
+            bad = txt.filter(txt.is_not_null()).head(1).to_list()
+            raise DataError(
+                f"{where}: cannot read timestamp {bad[0] if bad else ''!r}: use epoch seconds/ms "
+                "or ISO-8601 like 2024-01-31T00:00:00Z"
+            )
+        return parsed.dt.convert_time_zone("UTC").dt.cast_time_unit("ms")
+    raise DataError(f"{where}: the time column has unsupported type {s.dtype}")
+
+
+def read_ohlcv_file(path: Path) -> pl.DataFrame:
+    """Read one CSV/parquet file into the canonical columns (not yet validated)."""
+    where = str(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            raw = pl.read_parquet(path)
+        else:
+            raw = pl.read_csv(path, infer_schema_length=0, comment_prefix=None,
+                              truncate_ragged_lines=False)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem here
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{where}: cannot read this file as CSV or parquet ({first[:160]})") from exc
+    if raw.height == 0:
+        raise DataError(f"{where}: the file has no rows")
+    cols = _pick_columns(raw.columns, where)
+    out = {TIME: _to_time(raw[cols[TIME]], where)}
+    for c in (*PRICES, "volume"):
+        s = raw[cols[c]]
+        if s.dtype == pl.String:
+            num = s.str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
+            bad = num.is_null() & s.is_not_null()
+            if bad.any():
+                i = int(bad.arg_max())
+                raise DataError(f"{where}: row {i + 1}, column {cols[c]}: {s[i]!r} is not a number")
+            s = num
+        out[c] = s.cast(pl.Float64, strict=False)
+    return pl.DataFrame(out, schema=SCHEMA)

@@ -1,0 +1,75 @@
+"""The one place numba is configured.
+
+* ``cache=True`` so the JIT compile is paid once per machine, not per run. The cache
+  lives in a user cache directory (platformdirs), not beside the installed sources, so a
+  read-only site-packages works. ``NUMBA_CACHE_DIR`` set by the user wins. If no location
+  is writable, kernels compile without a cache instead of failing at import.
+* ``fastmath`` without ``nnan``/``ninf``: warm-up values are NaN and must stay NaN.
+* ``parallel=True`` only for kernels over independent series (each thread its own slice).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+def _writable(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def _choose_cache_dir() -> str | None:
+    """The numba cache directory to use, or None when nothing is writable."""
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    candidates: list[Path] = []
+    if env:
+        candidates.append(Path(env))
+    try:
+        import platformdirs
+
+        candidates.append(Path(platformdirs.user_cache_dir("btcscan")) / "numba")
+    except Exception:  # noqa: BLE001 - platformdirs failing must not break import
+        pass
+    candidates.append(Path(tempfile.gettempdir()) / f"btcscan-numba-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
+    for c in candidates:
+        if _writable(c):
+            return str(c)
+    return None
+
+
+CACHE_DIR = _choose_cache_dir()
+if CACHE_DIR is not None:
+    os.environ["NUMBA_CACHE_DIR"] = CACHE_DIR
+
+import numba  # noqa: E402  (must come after NUMBA_CACHE_DIR is set)
+
+if CACHE_DIR is not None:
+    numba.config.CACHE_DIR = CACHE_DIR  # numba may have been imported before us
+
+_CACHE = CACHE_DIR is not None
+
+
+def jit(fn=None, **overrides):
+    """``numba.njit`` with the project's options (cache, fastmath without nnan/ninf)."""
+    opts = {"cache": _CACHE, "fastmath": False, "nogil": True}
+    opts.update(overrides)
+    if fn is None:
+        return lambda f: numba.njit(**opts)(f)
+    return numba.njit(**opts)(fn)
+
+
+def pjit(fn=None, **overrides):
+    """Parallel variant for kernels over independent series (use ``numba.prange``)."""
+    return jit(fn, parallel=True, **overrides)
+
+
+prange = numba.prange
