@@ -134,7 +134,7 @@ def _emit(result, fmt: str) -> None:
     for r in result.series:
         for w in r.warnings:
             click.echo(f"btcscan: warning: {r.source.label}: {w}", err=True)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         from btcscan.render.serial import write_json
 
