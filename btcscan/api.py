@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from btcscan.analysis.context import long_run_context
 from btcscan.analysis.series import analyse
 from btcscan.data.files import expand_paths, read_ohlcv_file
 from btcscan.data.sample import DEFAULT_SAMPLE, load_sample
@@ -79,7 +80,11 @@ def scan_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w"
     """Scan already-loaded candles point in time; one :class:`SeriesReport` each."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)
-    reports: list[SeriesReport] = [analyse(c, tf, asof_ms, settings) for c in series]
+    reports: list[SeriesReport] = []
+    for c in series:
+        r = analyse(c, tf, asof_ms, settings)
+        ctx = long_run_context(c, int(r.asof.timestamp() * 1000), settings)
+        reports.append(replace(r, context=ctx))
     return ScanResult(series=tuple(reports))
 
 

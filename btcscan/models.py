@@ -100,3 +100,73 @@ class ScanResult:
     series: tuple[SeriesReport, ...]
     errors: tuple[dict, ...] = field(default_factory=tuple)  # {"source": ..., "error": ...}
     schema_version: str = SCHEMA_VERSION
+
+
+# --- long-run context (power law, declines); filled into SeriesReport.context -----------------
+
+
+@dataclass(frozen=True)
+class PowerLawBand:
+    """A band around a power-law fair value: ``price = fair * multiple``."""
+
+    label: str  # "+1 sigma", "floor (0.42x fair)"
+    multiple: float  # 10 ** (k * sigma) for a sigma band, or the published multiple
+    price: float
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """log10(price) = log10_a + exponent * log10(days since 2009-01-03), at the scan date.
+
+    ``sigma`` and ``r2`` exist for a fit on the series (log10 units); a published set has
+    only the bands its authors publish."""
+
+    label: str  # "fit on this series" | the published set's name
+    source: str  # how the coefficients were obtained, with the points used
+    log10_a: float
+    exponent: float
+    days: float  # days since 2009-01-03 00:00 UTC at the scan time
+    fair_value: float
+    price_to_fair: float  # latest price / fair value
+    bands: tuple[PowerLawBand, ...]
+    sigma: float | None = None  # std of the log10 residuals of the fit
+    residual_sigmas: float | None = None  # latest price's log10 residual in sigmas
+    r2: float | None = None
+    points: int | None = None
+    first: datetime | None = None  # first and last candle of the fit
+    last: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A fall of at least the rule's percentage from an all-time closing high."""
+
+    peak: PricePoint
+    trough: PricePoint  # lowest close before the recovery (or so far, when ongoing)
+    depth_pct: float  # trough / peak - 1, in percent (negative)
+    days_to_trough: int
+    recovered: datetime | None  # first close above the peak, None when still below it
+    days_to_recover: int | None
+    ongoing: bool
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    """Where the latest close stands against the highest close so far."""
+
+    peak: PricePoint
+    latest: PricePoint
+    pct: float  # latest / peak - 1, in percent (0 at a new high)
+    days_since_peak: int
+    lowest_since_peak: PricePoint
+
+
+@dataclass(frozen=True)
+class LongRunContext:
+    """Long-run context of a series, point in time: only closes up to the scan time are used."""
+
+    power_law: tuple[PowerLaw, ...]  # empty unless a BTC market (or --power-law); fit first
+    drawdown: Drawdown
+    declines: tuple[Decline, ...]  # oldest first; the last may be ongoing
+    decline_rule: str  # the stated rule that found them
+    notes: tuple[str, ...] = ()

@@ -19,3 +19,11 @@ class ScanSettings:
     round_proximity_pct: float = 2.0
     #: RSI warns when fewer than this many periods of history precede the value used
     rsi_warmup_periods: int = 10
+    #: long-run context: power law for BTC markets (None = when the symbol's base is BTC/XBT)
+    power_law: bool | None = None
+    #: the published coefficient set printed beside the fit (see btcscan.analysis.powerlaw)
+    power_law_published: str = "santostasi"
+    #: residual bands of the fit, in standard deviations of log10(price)
+    power_law_sigmas: tuple[float, ...] = (-2.0, -1.0, 1.0, 2.0)
+    #: a decline is a fall of at least this percent from an all-time closing high
+    decline_min_pct: float = 50.0

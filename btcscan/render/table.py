@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from btcscan.models import ScanResult, SeriesReport, SmaState
+from btcscan.models import LongRunContext, ScanResult, SeriesReport, SmaState
 
 _STATE_TEXT = {
     "above": "above",
@@ -101,6 +101,8 @@ def series_panel(r: SeriesReport) -> Panel:
 
     parts: list = [head, Text(""), Text(f"SMA supports ({tf_label} closes)", style="bold"), smas,
                    Text(""), ladder]
+    if r.context is not None:
+        parts += [Text("")] + context_parts(r.context)
     if r.notes:
         parts += [Text(""), Text("Notes", style="bold")]
         parts += [Text(f"- {n}") for n in r.notes]
@@ -109,6 +111,42 @@ def series_panel(r: SeriesReport) -> Panel:
         parts += [Text(f"- {w}", style="yellow") for w in r.warnings]
     title = f"{r.source.symbol} · {tf_label} · {r.source.label}"
     return Panel(Group(*parts), title=title, title_align="left", expand=True)
+
+
+def context_parts(ctx: LongRunContext) -> list:
+    """The long-run section: power-law fair values with bands, drawdown, past declines."""
+    parts: list = [Text("Long-run context", style="bold")]
+    for pl in ctx.power_law:
+        t = Text()
+        t.append(f"power law, {pl.label}: ", style="bold")
+        t.append(f"fair {price(pl.fair_value)} (price {pl.price_to_fair:.2f}x fair")
+        if pl.residual_sigmas is not None:
+            t.append(f", {pl.residual_sigmas:+.2f} sigma")
+        t.append(")")
+        if pl.bands:
+            t.append("; " + ", ".join(f"{b.label} {price(b.price)}" for b in pl.bands))
+        t.append(f"\n  log10 A={pl.log10_a:.4f}, n={pl.exponent:.4f}"
+                 + (f", sigma={pl.sigma:.3f} (log10), R2={pl.r2:.3f}" if pl.sigma else "")
+                 + f"; {pl.source}", style="dim")
+        parts.append(t)
+    dd = ctx.drawdown
+    parts.append(Text(
+        f"drawdown {pct(dd.pct)} from the highest close {price(dd.peak.price)} "
+        f"({when(dd.peak.time)}, {dd.days_since_peak} days ago); lowest close since "
+        f"{price(dd.lowest_since_peak.price)} ({when(dd.lowest_since_peak.time)})"))
+    if ctx.declines:
+        parts.append(Text(f"Declines: {ctx.decline_rule}", style="dim"))
+        tab = Table(box=None, padding=(0, 1))
+        for col in ("peak", "close", "trough", "close", "depth", "days", "recovered"):
+            tab.add_column(col, justify="right" if col in ("close", "depth", "days") else "left")
+        for d in ctx.declines:
+            tab.add_row(when(d.peak.time), price(d.peak.price), when(d.trough.time),
+                        price(d.trough.price), pct(d.depth_pct), str(d.days_to_trough),
+                        "ongoing (lowest so far)" if d.ongoing else
+                        f"{when(d.recovered)} ({d.days_to_recover} d)")
+        parts.append(tab)
+    parts += [Text(f"- {n}", style="dim") for n in ctx.notes]
+    return parts
 
 
 def _num(x: float | None, d: int) -> str:

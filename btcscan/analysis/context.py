@@ -1,0 +1,46 @@
+"""Long-run context of one series: power law (BTC) and declines, point in time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from btcscan.analysis.cycles import current_drawdown, find_declines, rule_text
+from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, published_power_law
+from btcscan.data.resample import closed_by
+from btcscan.data.schema import Candles
+from btcscan.errors import UsageError
+from btcscan.models import LongRunContext
+from btcscan.settings import ScanSettings
+
+
+def long_run_context(base: Candles, asof_ms: int,
+                     settings: ScanSettings = ScanSettings()) -> LongRunContext:
+    """Context from the closes of ``base`` (its own timeframe, usually daily) closed by
+    ``asof_ms``. The power law runs for BTC markets, or always/never when
+    ``settings.power_law`` is True/False."""
+    a = closed_by(base, asof_ms).arrays()
+    t, c = a["open_time"], a["close"]
+    notes: list[str] = []
+    laws = ()
+    want = is_btc(base.source.symbol) if settings.power_law is None else settings.power_law
+    if want:
+        if settings.power_law_published not in PUBLISHED:
+            raise UsageError(f"unknown published power-law set {settings.power_law_published!r}: "
+                             f"choose one of {', '.join(PUBLISHED)}")
+        latest = float(c[-1])
+        laws = (fit_power_law(t, c, asof_ms, latest, settings.power_law_sigmas),
+                published_power_law(settings.power_law_published, asof_ms, latest))
+        if not is_btc(base.source.symbol):
+            notes.append("power law forced (--power-law) on a market whose base is not BTC")
+    declines = find_declines(t, c, settings.decline_min_pct)
+    first = datetime.fromtimestamp(int(t[0]) / 1000, tz=UTC)
+    if declines and (declines[0].peak.time - first).days < 30:
+        notes.append(f"the first decline's peak is within 30 days of the first candle "
+                     f"({first:%Y-%m-%d}): the real peak may be earlier than the data")
+    return LongRunContext(
+        power_law=laws,
+        drawdown=current_drawdown(t, c),
+        declines=declines,
+        decline_rule=rule_text(settings.decline_min_pct),
+        notes=tuple(notes),
+    )
