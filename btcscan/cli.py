@@ -104,47 +104,170 @@ def cli() -> None:
 @click.option("--asof", metavar="DATE|DATETIME",
               help="Scan point in time: a date means the end of that UTC day; only candles "
                    "closed by then are used. Default: the close of the last candle in the data.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="table for a terminal; json prints only the JSON document "
-                                      "on stdout (see the README for its fields).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "ndjson", "csv"]),
+              default="table", show_default=True,
+              help="table for a terminal. Machine formats print only data on stdout (messages "
+                   "go to stderr): json one document (schema: btcscan/schemas/scan.schema.json); "
+                   "ndjson one line per series, for many markets; csv one row per signal.")
+@click.option("--chart", "chart", metavar="PATH.png|PATH.svg",
+              help="Also draw a chart (1600x900): candles of the scanned timeframe with volume, "
+                   "SMAs, wedge lines, breakouts, targets, round numbers, RSI with divergences. "
+                   "Several markets write PATH-SYMBOL.png each.")
+@click.option("--fail-on", "fail_on", metavar="CONDITION[,CONDITION...]",
+              help="Exit with code 3 when any condition holds on the last closed candle, e.g. "
+                   "'below-sma:200,drawdown:30'. Conditions: wedge-breakout[:N], "
+                   "wedge-breakdown[:N], bearish-divergence[:N], bullish-divergence[:N] (on one "
+                   "of the last N closed candles, default 1), below-sma:N, above-sma:N, "
+                   "crossed-below-sma:N, crossed-above-sma:N (SMA of N candles), drawdown:PCT "
+                   "(at least PCT % below the all-time high).")
+@click.option("--new-only", is_flag=True,
+              help="Report only signals that no earlier run with the same --state reported "
+                   "(for cron). Needs --state.")
+@click.option("--state", "state", metavar="PATH",
+              help="JSON file remembering reported signals and undelivered notifications; "
+                   "written atomically under a lock, so overlapping runs are safe.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print nothing at all when there is no (new) signal: silent cron mail.")
+@click.option("--notify", "notify", metavar="URL",
+              help="POST the JSON of new signals to this webhook (timeout and retries below). "
+                   "A failed delivery exits 10 and stays pending in --state for the next run.")
+@click.option("--notify-timeout", type=click.FloatRange(min=0.01), default=10.0,
+              show_default=True, help="Seconds to wait for the webhook on each attempt.")
+@click.option("--notify-retries", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Extra attempts after a timeout, connection error, 429 or 5xx "
+                   "(waiting 1, 2, 4... s).")
+@click.option("--power-law/--no-power-law", "power_law", default=None,
+              help="Power-law context (fit on the series + a published set). Default: only "
+                   "for markets whose base is BTC.")
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
-             asof: str | None, fmt: str) -> None:
-    """Scan markets and report levels, SMA supports and RSI, point in time.
+             asof: str | None, fmt: str, chart: str | None, fail_on: str | None,
+             new_only: bool, state: str | None, quiet: bool, notify: str | None,
+             notify_timeout: float, notify_retries: int, power_law: bool | None) -> int:
+    """Scan markets and report levels, SMA supports, RSI and long-run context, point in time.
 
     \b
     Examples:
       btcscan scan --sample
       btcscan scan --sample ETH/USDT SOL/USDT --timeframe 1d
       btcscan scan --from-file data/*.csv --timeframe 1w --asof 2025-03-10
+      btcscan scan --sample --chart btc.png
+      btcscan scan --sample --fail-on below-sma:50,drawdown:30      (CI: exit 3 if any holds)
+      btcscan scan --sample -t 1d --new-only --state s.json --quiet --notify URL   (cron)
     """
-    from btcscan import api
+    from dataclasses import replace
 
+    from btcscan import api
+    from btcscan.alerts.conditions import evaluate, parse_conditions, sma_periods_needed
+    from btcscan.alerts.signals import signals_of
+    from btcscan.settings import ScanSettings
+
+    conditions = parse_conditions(fail_on)
+    if new_only and not state:
+        raise click.UsageError("--new-only needs --state PATH to remember what was reported")
+    if chart and not chart.lower().endswith((".png", ".svg")):
+        raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
     if files:
         files, symbols = files + symbols, ()
     elif symbols and not sample:
         raise click.UsageError(
             "scanning an exchange needs the fetcher: use --sample or --from-file for now")
-    result = api.scan(sample=sample, symbols=symbols, files=files, timeframe=timeframe,
-                      asof=asof)
-    _emit(result, fmt)
+    base = ScanSettings()
+    settings = replace(base, timeframe=timeframe, power_law=power_law, sma_periods=tuple(
+        sorted(set(base.sma_periods) | set(sma_periods_needed(conditions)))))
+    series = api.load_sources(sample=sample, symbols=symbols, files=files)
+    result = api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings)
+    if chart:
+        _charts(series, result, settings, chart)
+    verdicts = evaluate(conditions, result.series)
+    signals = tuple(s for r in result.series for s in signals_of(r))
+
+    notify_error = None
+    if state:
+        from btcscan.alerts.state import locked_state
+
+        with locked_state(state) as st:
+            shown = tuple(s for s in signals if s.key not in st.reported) if new_only else signals
+            _emit(result, fmt, shown, verdicts, new_only, quiet)
+            stamp = max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for s in shown:
+                st.reported.setdefault(s.key, stamp)
+            if notify:
+                st.pending, notify_error = _notify(notify, st.pending, shown,
+                                                   notify_timeout, notify_retries, kept=True)
+    else:
+        _emit(result, fmt, signals, verdicts, new_only, quiet)
+        if notify:
+            _, notify_error = _notify(notify, [], signals, notify_timeout, notify_retries,
+                                      kept=False)
+    if notify_error is not None:
+        raise notify_error
+    for v in verdicts:
+        if v.holds:
+            click.echo(f"btcscan: condition met: {v.condition} on {v.market}: {v.detail}", err=True)
+    return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK
 
 
-def _emit(result, fmt: str) -> None:
+def _notify(url: str, pending: list[dict], signals, timeout: float, retries: int,
+            kept: bool):
+    """POST pending + new signals; returns (what is still pending, NotifyError or None)."""
+    from btcscan.alerts.notify import post_json
+    from btcscan.errors import NotifyError
+    from btcscan.models import SCHEMA_VERSION
+    from btcscan.render.serial import to_jsonable
+
+    keys = {p.get("key") for p in pending}
+    batch = pending + [to_jsonable(s) for s in signals if s.key not in keys]
+    if not batch:
+        return [], None
+    try:
+        post_json(url, {"schema_version": SCHEMA_VERSION, "signals": batch},
+                  timeout=timeout, retries=retries)
+    except NotifyError as exc:
+        more = f"; {len(batch)} signal(s) kept in --state, sent again next run" if kept else ""
+        return batch, NotifyError(f"{exc}{more}")
+    return [], None
+
+
+def _charts(series, result, settings, path: str) -> None:
+    from pathlib import Path
+
+    from btcscan.render.chart import write_chart
+
+    p = Path(path)
+    for c, r in zip(series, result.series, strict=True):
+        out = p if len(series) == 1 else p.with_name(
+            f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
+        write_chart(c, r, settings, out)
+        click.echo(f"btcscan: chart written to {out}", err=True)
+
+
+def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
+          quiet: bool = False) -> None:
+    """The one place output is written: data on stdout, warnings on stderr."""
+    if quiet and not signals:
+        return
     for r in result.series:
         for w in r.warnings:
             click.echo(f"btcscan: warning: {r.source.label}: {w}", err=True)
-    out = sys.stdout
-    if fmt == "json":
-        from btcscan.render.serial import write_json
+    out = click.get_text_stream("stdout")
+    if fmt in ("json", "ndjson"):
+        from btcscan.render.serial import write_json, write_ndjson
 
-        write_json(result, out)
+        (write_json if fmt == "json" else write_ndjson)(result, out, signals, verdicts, new_only)
+        return
+    if fmt == "csv":
+        from btcscan.render.serial import write_csv
+
+        write_csv(result, out, signals)
         return
     from rich.console import Console
 
-    from btcscan.render.table import render_table
+    from btcscan.render.table import render_alerts, render_table
 
-    render_table(result, Console(file=out, highlight=False))
+    console = Console(file=out, highlight=False)
+    render_table(result, console)
+    render_alerts(signals, verdicts, new_only, console)
 
 
 def main() -> None:

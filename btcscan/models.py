@@ -13,7 +13,7 @@ from typing import Any
 from btcscan.data.schema import Source
 
 #: Bumped when a JSON field changes meaning or disappears (additions bump the minor part).
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -170,3 +170,33 @@ class LongRunContext:
     declines: tuple[Decline, ...]  # oldest first; the last may be ongoing
     decline_rule: str  # the stated rule that found them
     notes: tuple[str, ...] = ()
+
+
+# --- signals and --fail-on results (btcscan.alerts) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One thing that happened on a closed candle, worth an alert.
+
+    ``key`` identifies it across runs (``--new-only`` remembers keys): the same fact seen
+    by a later scan has the same key; a new candle's fact has a new one."""
+
+    market: str  # the source label, e.g. "bitstamp:BTC/USD (bundled sample)"
+    symbol: str
+    timeframe: str
+    kind: str  # wedge-breakout | wedge-breakdown | wedge-formed | bearish-divergence | ...
+    time: datetime  # open time of the closed candle that made it knowable
+    price: float | None  # that candle's close (or the level involved)
+    detail: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    """A ``--fail-on`` condition judged on one series."""
+
+    condition: str  # as written, e.g. "below-sma:200"
+    market: str
+    holds: bool
+    detail: str  # the numbers behind the verdict

@@ -1,7 +1,10 @@
-"""Machine views of a scan: JSON (one document) and the conversion they share."""
+"""Machine views of a scan: JSON (one document), NDJSON (one line per series), CSV (one row
+per signal), and the conversion they share. The JSON Schema of the first two ships in
+``btcscan/schemas/scan.schema.json`` (see :func:`schema`)."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import math
@@ -9,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TextIO
 
-from btcscan.models import ScanResult
+from btcscan.models import ConditionResult, ScanResult, Signal
 
 
 def iso(dt: datetime) -> str:
@@ -37,12 +40,57 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def result_dict(result: ScanResult) -> dict:
-    """The JSON document for a scan (``schema_version`` first)."""
+def schema() -> dict:
+    """The JSON Schema (draft 2020-12) shipped with the package."""
+    from importlib import resources
+
+    return json.loads(resources.files("btcscan").joinpath("schemas", "scan.schema.json")
+                      .read_text(encoding="utf-8"))
+
+
+def result_dict(result: ScanResult, signals: tuple[Signal, ...] = (),
+                conditions: tuple[ConditionResult, ...] = (), new_only: bool = False) -> dict:
+    """The JSON document for a scan (``schema_version`` first): the series, the signals
+    (only new ones when ``new_only``) and the ``--fail-on`` verdicts."""
     d = to_jsonable(result)
-    return {"schema_version": d.pop("schema_version"), **d}
+    return {"schema_version": d.pop("schema_version"), **d, "signals": to_jsonable(signals),
+            "new_only": new_only, "conditions": to_jsonable(conditions)}
 
 
-def write_json(result: ScanResult, out: TextIO) -> None:
-    json.dump(result_dict(result), out, indent=2, allow_nan=False)
+def write_json(result: ScanResult, out: TextIO, signals: tuple[Signal, ...] = (),
+               conditions: tuple[ConditionResult, ...] = (), new_only: bool = False) -> None:
+    json.dump(result_dict(result, signals, conditions, new_only), out, indent=2, allow_nan=False)
     out.write("\n")
+
+
+def write_ndjson(result: ScanResult, out: TextIO, signals: tuple[Signal, ...] = (),
+                 conditions: tuple[ConditionResult, ...] = (), new_only: bool = False) -> None:
+    """One JSON object per line: each series with its own signals and conditions, then one
+    line per failed market (``{"schema_version", "error"}``)."""
+    v = result.schema_version
+    for r in result.series:
+        mine = r.source.label
+        line = {"schema_version": v, "series": to_jsonable(r),
+                "signals": to_jsonable([s for s in signals
+                                        if s.market == mine and s.timeframe == r.timeframe]),
+                "new_only": new_only,
+                "conditions": to_jsonable([c for c in conditions if c.market == mine])}
+        out.write(json.dumps(line, allow_nan=False, separators=(",", ":")) + "\n")
+    for e in result.errors:
+        out.write(json.dumps({"schema_version": v, "error": to_jsonable(e)},
+                             separators=(",", ":")) + "\n")
+
+
+#: CSV columns, one row per signal
+CSV_COLUMNS = ("market", "symbol", "timeframe", "asof", "signal", "time", "price", "detail", "key")
+
+
+def write_csv(result: ScanResult, out: TextIO, signals: tuple[Signal, ...] = ()) -> None:
+    """One row per signal under a fixed header (the header alone when there is none)."""
+    asof = {(r.source.label, r.timeframe): iso(r.asof) for r in result.series}
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for s in signals:
+        w.writerow([s.market, s.symbol, s.timeframe, asof.get((s.market, s.timeframe), ""),
+                    s.kind, iso(s.time), "" if s.price is None else repr(float(s.price)),
+                    s.detail, s.key])

@@ -9,7 +9,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from btcscan.models import LongRunContext, ScanResult, SeriesReport, SmaState
+from btcscan.models import (
+    ConditionResult,
+    LongRunContext,
+    ScanResult,
+    SeriesReport,
+    Signal,
+    SmaState,
+)
 
 _STATE_TEXT = {
     "above": "above",
@@ -165,3 +172,19 @@ def render_table(result: ScanResult, console: Console) -> None:
         console.print(series_panel(r))
     for e in result.errors:
         console.print(Text(f"failed: {e.get('source')}: {e.get('error')}", style="red"))
+
+
+def render_alerts(signals: tuple[Signal, ...], verdicts: tuple[ConditionResult, ...],
+                  new_only: bool, console: Console) -> None:
+    """Signals (new ones only under ``--new-only``) and ``--fail-on`` verdicts."""
+    title = "New signals (not reported before)" if new_only else "Signals"
+    console.print(Text(title, style="bold"))
+    if not signals:
+        console.print(Text("  none" + (" new" if new_only else "")))
+    for s in signals:
+        console.print(Text(f"  {when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}"))
+    if verdicts:
+        console.print(Text("Conditions (--fail-on)", style="bold"))
+        for v in verdicts:
+            console.print(Text(f"  {'HOLDS' if v.holds else 'no   '}  {v.condition} on {v.market}: "
+                               f"{v.detail}", style="red" if v.holds else ""))

@@ -1,0 +1,1 @@
+"""Signals, ``--fail-on`` conditions, ``--new-only`` state and ``--notify`` webhooks."""

@@ -1,0 +1,102 @@
+"""Signals of a series report: SMA crosses on the last closed candle, plus the pattern
+engine's wedge and divergence facts when detectors ran (``SeriesReport.patterns``).
+
+Times are the open time of the closed candle that made the fact knowable, so a signal
+never uses an unclosed candle, and its ``key`` is stable across later scans.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from btcscan.models import SeriesReport, Signal
+
+if TYPE_CHECKING:  # issue-4's engine; only its attributes are read here
+    from btcscan.patterns.types import Divergence, PatternReport, Wedge
+
+#: pattern-engine divergence kinds -> signal kinds (and --fail-on names)
+DIVERGENCE_SIGNAL = {
+    "regular_bearish": "bearish-divergence",
+    "regular_bullish": "bullish-divergence",
+    "hidden_bearish": "hidden-bearish-divergence",
+    "hidden_bullish": "hidden-bullish-divergence",
+}
+#: wedge states -> signal kinds
+WEDGE_SIGNAL = {"broke_up": "wedge-breakout", "broke_down": "wedge-breakdown",
+                "forming": "wedge-formed"}
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _key(r: SeriesReport, kind: str, *parts: str) -> str:
+    return "|".join((r.source.label, r.timeframe, kind, *parts))
+
+
+def sma_signals(r: SeriesReport) -> list[Signal]:
+    """A cross of an SMA by the last closed candle's close."""
+    out = []
+    t = r.last_closed.open_time
+    for s in r.smas:
+        if s.state not in ("crossed_below", "crossed_above"):
+            continue
+        kind = f"{s.state.replace('_', '-')}-sma"
+        out.append(Signal(
+            market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe,
+            kind=kind, time=t, price=r.last_closed.close,
+            detail=f"{r.timeframe} close {r.last_closed.close:,.10g} "
+                   f"{s.state.replace('_', ' ')} SMA {s.period} ({s.value:,.10g})",
+            key=_key(r, f"{kind}:{s.period}", _iso(t)),
+        ))
+    return out
+
+
+def wedge_signal(r: SeriesReport, w: Wedge) -> Signal | None:
+    kind = WEDGE_SIGNAL.get(w.state)
+    if kind is None:
+        return None
+    at = w.known_at_ms if w.state == "forming" else w.state_at_ms
+    targets = "; ".join(f"{t.kind} {t.price:,.10g} ({t.rule})" for t in w.targets)
+    return Signal(
+        market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe, kind=kind,
+        time=_dt(at), price=None,
+        detail=f"{w.kind} wedge {_iso(_dt(w.upper.start_ms))[:10]}..{_iso(_dt(at))[:10]}, "
+               f"{w.touches} touches, state {w.state}" + (f"; {targets}" if targets else ""),
+        key=_key(r, kind, w.kind, _iso(_dt(w.upper.start_ms)), _iso(_dt(w.lower.start_ms))),
+    )
+
+
+def divergence_signal(r: SeriesReport, d: Divergence) -> Signal:
+    kind = DIVERGENCE_SIGNAL[d.kind]
+    return Signal(
+        market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe, kind=kind,
+        time=_dt(d.known_at_ms), price=d.second_price,
+        detail=(f"{d.kind.replace('_', ' ')} RSI divergence: price {d.first_price:,.10g} -> "
+                f"{d.second_price:,.10g}, RSI {d.first_rsi:.1f} -> {d.second_rsi:.1f} "
+                f"(pivots {_iso(_dt(d.first_ms))[:10]} and {_iso(_dt(d.second_ms))[:10]})"),
+        key=_key(r, kind, _iso(_dt(d.first_ms)), _iso(_dt(d.second_ms))),
+    )
+
+
+def pattern_signals(r: SeriesReport, p: PatternReport) -> list[Signal]:
+    out: list[Signal] = []
+    for w in p.active_wedges:
+        s = wedge_signal(r, w)
+        if s is not None:
+            out.append(s)
+    out.extend(divergence_signal(r, d) for d in p.active_divergences)
+    return out
+
+
+def signals_of(r: SeriesReport) -> tuple[Signal, ...]:
+    """Every signal of one report, oldest first."""
+    out = sma_signals(r)
+    if r.patterns is not None:
+        out += pattern_signals(r, r.patterns)
+    return tuple(sorted(out, key=lambda s: (s.time, s.kind, s.key)))
