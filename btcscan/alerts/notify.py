@@ -11,9 +11,11 @@ from collections.abc import Callable
 from btcscan import __version__
 from btcscan.errors import NotifyError
 
+_sleep = time.sleep  # tests replace it to record the waits
+
 
 def post_json(url: str, payload: dict, *, timeout: float = 10.0, retries: int = 3,
-              backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> int:
+              backoff: float = 1.0, sleep: Callable[[float], None] | None = None) -> int:
     """POST ``payload`` as JSON; returns the HTTP status of the accepted attempt.
 
     Tries ``1 + retries`` times, waiting ``backoff * 2**k`` seconds between attempts, on
@@ -25,7 +27,7 @@ def post_json(url: str, payload: dict, *, timeout: float = 10.0, retries: int = 
     reason = ""
     for attempt in range(retries + 1):
         if attempt:
-            sleep(backoff * 2 ** (attempt - 1))
+            (sleep or _sleep)(backoff * 2 ** (attempt - 1))
         req = urllib.request.Request(url, data=body, method="POST", headers={
             "Content-Type": "application/json", "User-Agent": f"btcscan/{__version__}"})
         try:
