@@ -178,7 +178,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
     series = api.load_sources(sample=sample, symbols=symbols, files=files)
     result = api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings)
     if chart:
-        _charts(series, result, settings, chart)
+        _charts(series, result, settings, chart, quiet)
     verdicts = evaluate(conditions, result.series)
     signals = tuple(s for r in result.series for s in signals_of(r))
 
@@ -229,7 +229,7 @@ def _notify(url: str, pending: list[dict], signals, timeout: float, retries: int
     return [], None
 
 
-def _charts(series, result, settings, path: str) -> None:
+def _charts(series, result, settings, path: str, quiet: bool) -> None:
     from pathlib import Path
 
     from btcscan.render.chart import write_chart
@@ -239,7 +239,8 @@ def _charts(series, result, settings, path: str) -> None:
         out = p if len(series) == 1 else p.with_name(
             f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
         write_chart(c, r, settings, out)
-        click.echo(f"btcscan: chart written to {out}", err=True)
+        if not quiet:
+            click.echo(f"btcscan: chart written to {out}", err=True)
 
 
 def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
