@@ -1,0 +1,99 @@
+"""The commands in examples/ run against the bundled sample, so they cannot rot, and
+docs/reports.md names every condition and exit code."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from btcscan.alerts.conditions import CONDITIONS
+from btcscan.cli import cli
+from btcscan.errors import ExitCode
+from tests.conftest import REPO
+from tests.test_state_notify import Hook
+
+
+def commands(path: Path) -> list[list[str]]:
+    """Every `btcscan ...` command in a file, as argv after `btcscan`, redirections cut."""
+    out = []
+    for line in path.read_text().splitlines():
+        if line.lstrip().startswith("#") or "btcscan scan" not in line:
+            continue
+        argv = shlex.split(line[line.index("btcscan scan"):])
+        if ">" in argv:
+            argv = argv[:argv.index(">")]
+        out.append(argv[1:])
+    return out
+
+
+def run(argv: list[str], home: str | None = None):
+    if home is not None:
+        argv = [a.replace("$HOME", home) for a in argv]
+    return CliRunner().invoke(cli, argv, catch_exceptions=False)
+
+
+def test_crontab_lines_run_and_are_quiet_the_second_time(tmp_path, monkeypatch):
+    cmds = commands(REPO / "examples" / "crontab.txt")
+    assert len(cmds) == 2
+    monkeypatch.setattr("btcscan.alerts.notify._sleep", lambda s: None)
+    hook = Hook([])
+    try:
+        for argv in cmds:
+            argv = [hook.url if a.startswith("https://hooks.example.com") else a for a in argv]
+            first = run(argv, str(tmp_path))
+            assert first.exit_code == 0, first.stderr
+            second = run(argv, str(tmp_path))
+            assert (second.exit_code, second.stdout) == (0, "")
+            state = tmp_path / ".local" / "state" / "btcscan" / (
+                "daily.json" if "1d" in argv else "weekly.json")
+            assert json.loads(state.read_text())["version"] == 1
+        assert (tmp_path / "btcscan" / "btc-weekly.png").exists()
+    finally:
+        hook.close()
+
+
+def test_ci_workflow_commands(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cmds = commands(REPO / "examples" / "ci-workflow.yml")
+    assert len(cmds) == 2
+    scan = run(cmds[0])
+    # on the sample's last week BTC closed below its 50-week SMA: the condition holds
+    assert scan.exit_code == ExitCode.CONDITION_MET
+    doc = json.loads(scan.stdout)
+    assert [c["condition"] for c in doc["conditions"] if c["holds"]] == ["below-sma:50",
+                                                                       "drawdown:30"]
+    assert (tmp_path / "btc-weekly.png").exists()
+    csv_out = run(cmds[1])
+    assert csv_out.exit_code == 0 and csv_out.stdout.startswith("market,symbol,")
+    text = (REPO / "examples" / "ci-workflow.yml").read_text()
+    assert '"$code" -eq 3' in text and str(int(ExitCode.CONDITION_MET)) == "3"
+
+
+@pytest.mark.parametrize("name", list(CONDITIONS))
+def test_reports_doc_lists_every_condition(name):
+    assert f"`{name}" in (REPO / "docs" / "reports.md").read_text()
+
+
+def test_reports_doc_lists_every_exit_code():
+    text = (REPO / "docs" / "reports.md").read_text()
+    for code in ExitCode:
+        assert re.search(rf"^\| {int(code)} \|", text, re.M), code
+
+
+def test_reports_doc_chart_command_regenerates_the_image(tmp_path):
+    text = (REPO / "docs" / "reports.md").read_text()
+    line = next(ln for ln in text.splitlines() if "--chart docs/btc-weekly.png" in ln)
+    argv = shlex.split(line.strip())[1:]
+    argv[argv.index("docs/btc-weekly.png")] = str(tmp_path / "w.png")
+    assert run(argv).exit_code == 0
+    from matplotlib.image import imread
+
+    new, shipped = imread(tmp_path / "w.png"), imread(REPO / "docs" / "btc-weekly.png")
+    assert new.shape == shipped.shape == (900, 1600, 4)
+    # the same picture (small tolerance for font rendering across matplotlib builds)
+    assert abs(new - shipped).mean() < 0.01
