@@ -176,9 +176,20 @@ def test_missing_and_unreadable_files(runner, tmp_path):
 
 
 def test_too_few_candles(runner, tmp_path):
-    p = write_csv(tmp_path / "short.csv", HEADER, _daily_rows(60))
+    p = write_csv(tmp_path / "short.csv", HEADER, _daily_rows(12))
     res = runner.invoke(cli, ["scan", "--from-file", str(p), "-t", "1d"], catch_exceptions=False)
-    one_line_error(res, ExitCode.DATA, "only 60 1d candle(s)", "need at least 100")
+    one_line_error(res, ExitCode.DATA, "only 12 1d candle(s)", "need at least 15")
+
+
+def test_sma_warming_up_is_a_warning_not_an_error(runner, tmp_path):
+    p = write_csv(tmp_path / "short.csv", HEADER, _daily_rows(60))
+    res = runner.invoke(cli, ["scan", "--from-file", str(p), "-t", "1d", "--format", "json"],
+                        catch_exceptions=False)
+    assert res.exit_code == 0
+    smas = {s["period"]: s for s in json.loads(res.stdout)["series"][0]["smas"]}
+    assert smas[50]["state"] != "warming_up" and smas[100]["state"] == "warming_up"
+    assert smas[100]["value"] is None
+    assert "SMA 100 needs 100 daily closes; only 60 so far" in res.stderr
 
 
 def test_unsorted_and_duplicates_repaired_with_warning(runner, tmp_path):

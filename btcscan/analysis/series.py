@@ -71,7 +71,7 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
     fa = fine.arrays()
     ta = tfc.arrays()
     close = ta["close"]
-    need = max(*settings.sma_periods, settings.rsi_period + 1, settings.atr_period + 1)
+    need = max(settings.rsi_period, settings.atr_period) + 1
     if close.size < need:
         raise DataError(
             f"{where}: only {close.size} {timeframe} candle(s) closed by "
@@ -112,6 +112,10 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
         s = sma(close, p)
         sma_arrays[p] = s
         smas.append(sma_state(close, s, p, latest_price, tf_label))
+    for st in smas:
+        if st.value is None:
+            warnings.append(f"SMA {st.period} needs {st.period} {tf_label} closes; only "
+                            f"{close.size} so far, so it is not shown")
     warm = settings.rsi_warmup_periods * settings.rsi_period
     if close.size - 1 < warm:
         warnings.append(
