@@ -86,7 +86,8 @@ def test_unconfirmed_break_is_said(runner):
     # from the last weekly close; the table must say it is not yet confirmed.
     from btcscan import api
 
-    for day in ["2025-11-%02d" % d for d in range(3, 30)] + ["2024-08-%02d" % d for d in range(1, 30)]:
+    days = [f"2025-11-{d:02d}" for d in range(3, 30)] + [f"2024-08-{d:02d}" for d in range(1, 30)]
+    for day in days:
         s = api.scan(sample=True, asof=day).series[0]
         sm = s.smas[0]
         if sm.latest_side and sm.latest_side not in sm.state:
@@ -176,9 +177,20 @@ def test_missing_and_unreadable_files(runner, tmp_path):
 
 
 def test_too_few_candles(runner, tmp_path):
-    p = write_csv(tmp_path / "short.csv", HEADER, _daily_rows(60))
+    p = write_csv(tmp_path / "short.csv", HEADER, _daily_rows(12))
     res = runner.invoke(cli, ["scan", "--from-file", str(p), "-t", "1d"], catch_exceptions=False)
-    one_line_error(res, ExitCode.DATA, "only 60 1d candle(s)", "need at least 100")
+    one_line_error(res, ExitCode.DATA, "only 12 1d candle(s)", "need at least 15")
+
+
+def test_sma_warming_up_is_a_warning_not_an_error(runner, tmp_path):
+    p = write_csv(tmp_path / "short.csv", HEADER, _daily_rows(60))
+    res = runner.invoke(cli, ["scan", "--from-file", str(p), "-t", "1d", "--format", "json"],
+                        catch_exceptions=False)
+    assert res.exit_code == 0
+    smas = {s["period"]: s for s in json.loads(res.stdout)["series"][0]["smas"]}
+    assert smas[50]["state"] != "warming_up" and smas[100]["state"] == "warming_up"
+    assert smas[100]["value"] is None
+    assert "SMA 100 needs 100 daily closes; only 60 so far" in res.stderr
 
 
 def test_unsorted_and_duplicates_repaired_with_warning(runner, tmp_path):

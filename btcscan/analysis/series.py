@@ -41,13 +41,14 @@ def data_span_ms(candles: Candles) -> tuple[int, int]:
 
 
 def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
-            settings: ScanSettings = ScanSettings()) -> SeriesReport:
+            settings: ScanSettings | None = None) -> SeriesReport:
     """Scan one series as of ``asof_ms`` (default: the close of its last candle).
 
     Only candles closed by ``asof_ms`` are used: the finest data gives the latest price;
     the ``timeframe`` candles (resampled when coarser than the data) give every indicator,
     level and state.
     """
+    settings = settings or ScanSettings()
     where = base.source.label
     first_close, last_close = data_span_ms(base)
     if asof_ms is None:
@@ -71,7 +72,7 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
     fa = fine.arrays()
     ta = tfc.arrays()
     close = ta["close"]
-    need = max(*settings.sma_periods, settings.rsi_period + 1, settings.atr_period + 1)
+    need = max(settings.rsi_period, settings.atr_period) + 1
     if close.size < need:
         raise DataError(
             f"{where}: only {close.size} {timeframe} candle(s) closed by "
@@ -112,6 +113,10 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
         s = sma(close, p)
         sma_arrays[p] = s
         smas.append(sma_state(close, s, p, latest_price, tf_label))
+    for st in smas:
+        if st.value is None:
+            warnings.append(f"SMA {st.period} needs {st.period} {tf_label} closes; only "
+                            f"{close.size} so far, so it is not shown")
     warm = settings.rsi_warmup_periods * settings.rsi_period
     if close.size - 1 < warm:
         warnings.append(
