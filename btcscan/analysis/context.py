@@ -14,10 +14,11 @@ from btcscan.settings import ScanSettings
 
 
 def long_run_context(base: Candles, asof_ms: int,
-                     settings: ScanSettings = ScanSettings()) -> LongRunContext:
+                     settings: ScanSettings | None = None) -> LongRunContext:
     """Context from the closes of ``base`` (its own timeframe, usually daily) closed by
     ``asof_ms``. The power law runs for BTC markets, or always/never when
     ``settings.power_law`` is True/False."""
+    settings = settings or ScanSettings()
     a = closed_by(base, asof_ms).arrays()
     t, c = a["open_time"], a["close"]
     notes: list[str] = []

@@ -10,7 +10,6 @@ Every artist that stands for a number has a ``label`` saying what it is.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,12 +56,13 @@ def _first_bar(report: SeriesReport, n: int, bars: int) -> int:
     return first
 
 
-def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings = ScanSettings(),
+def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | None = None,
                  bars: int = DEFAULT_BARS) -> Figure:
     """The chart of ``report`` drawn from ``base`` (the candles it was scanned from)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    settings = settings or ScanSettings()
     tf = parse_timeframe(report.timeframe)
     asof_ms = int(report.asof.timestamp() * 1000)
     a = resample(base, tf, asof_ms).arrays()
