@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from btcscan.alerts.signals import DIVERGENCE_SIGNAL
+from btcscan.alerts.signals import DIVERGENCE_SIGNAL, price_text
 from btcscan.errors import UsageError
 from btcscan.models import ConditionResult, SeriesReport
 
@@ -124,17 +124,17 @@ def _sma(c: Condition, r: SeriesReport) -> ConditionResult:
             "crossed-above-sma": ("crossed_above",)}[c.name]
     return ConditionResult(
         c.text, r.source.label, s.state in want,
-        f"{r.timeframe} close {r.last_closed.close:,.10g} of the candle of "
+        f"{r.timeframe} close {price_text(r.last_closed.close)} of the candle of "
         f"{r.last_closed.open_time:%Y-%m-%d} is {s.state.replace('_', ' ')} SMA {c.period} "
-        f"{s.value:,.10g} ({s.distance_pct:+.2f}%)")
+        f"{price_text(s.value)} ({s.distance_pct:+.2f}%)")
 
 
 def _drawdown(c: Condition, r: SeriesReport) -> ConditionResult:
     assert c.arg is not None
     return ConditionResult(
         c.text, r.source.label, r.drawdown_pct <= -c.arg,
-        f"drawdown {r.drawdown_pct:+.2f}% (close {r.latest.price:,.10g} of "
-        f"{r.latest.time:%Y-%m-%d %H:%M} UTC vs all-time high {r.ath.price:,.10g})")
+        f"drawdown {r.drawdown_pct:+.2f}% (close {price_text(r.latest.price)} of the candle "
+        f"closed {r.latest.time:%Y-%m-%d %H:%M} UTC vs all-time high {price_text(r.ath.price)})")
 
 
 def _pattern(c: Condition, r: SeriesReport) -> ConditionResult:

@@ -35,6 +35,11 @@ def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%MZ")
 
 
+def price_text(x: float) -> str:
+    """A price for a message: whole units from 1,000 up, else four significant digits."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def _key(r: SeriesReport, kind: str, *parts: str) -> str:
     return "|".join((r.source.label, r.timeframe, kind, *parts))
 
@@ -50,8 +55,8 @@ def sma_signals(r: SeriesReport) -> list[Signal]:
         out.append(Signal(
             market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe,
             kind=kind, time=t, price=r.last_closed.close,
-            detail=f"{r.timeframe} close {r.last_closed.close:,.10g} "
-                   f"{s.state.replace('_', ' ')} SMA {s.period} ({s.value:,.10g})",
+            detail=f"{r.timeframe} close {price_text(r.last_closed.close)} "
+                   f"{s.state.replace('_', ' ')} SMA {s.period} ({price_text(s.value)})",
             key=_key(r, f"{kind}:{s.period}", _iso(t)),
         ))
     return out
@@ -62,7 +67,7 @@ def wedge_signal(r: SeriesReport, w: Wedge) -> Signal | None:
     if kind is None:
         return None
     at = w.known_at_ms if w.state == "forming" else w.state_at_ms
-    targets = "; ".join(f"{t.kind} {t.price:,.10g} ({t.rule})" for t in w.targets)
+    targets = "; ".join(f"{t.kind} {price_text(t.price)} ({t.rule})" for t in w.targets)
     return Signal(
         market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe, kind=kind,
         time=_dt(at), price=None,
@@ -77,8 +82,8 @@ def divergence_signal(r: SeriesReport, d: Divergence) -> Signal:
     return Signal(
         market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe, kind=kind,
         time=_dt(d.known_at_ms), price=d.second_price,
-        detail=(f"{d.kind.replace('_', ' ')} RSI divergence: price {d.first_price:,.10g} -> "
-                f"{d.second_price:,.10g}, RSI {d.first_rsi:.1f} -> {d.second_rsi:.1f} "
+        detail=(f"{d.kind.replace('_', ' ')} RSI divergence: price {price_text(d.first_price)} -> "
+                f"{price_text(d.second_price)}, RSI {d.first_rsi:.1f} -> {d.second_rsi:.1f} "
                 f"(pivots {_iso(_dt(d.first_ms))[:10]} and {_iso(_dt(d.second_ms))[:10]})"),
         key=_key(r, kind, _iso(_dt(d.first_ms)), _iso(_dt(d.second_ms))),
     )

@@ -33,6 +33,8 @@ WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 100
 DEFAULT_BARS = 200
 UP, DOWN = "#26a69a", "#ef5350"
 SMA_COLOURS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
+WEDGE_COLOURS = {"forming": "#1565c0", "broke_up": "#2e7d32", "broke_down": "#c62828",
+                 "expired": "#757575"}
 
 
 def _dt(ms: int) -> datetime:
@@ -122,10 +124,12 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
     p = report.patterns
     if p is not None:
         for w in p.active_wedges:
-            colour = "#2e7d32" if w.kind == "falling" else "#c62828"
+            colour = WEDGE_COLOURS[w.state]
             for name, ln in (("upper", w.upper), ("lower", w.lower)):
-                ax.plot([ln.start_bar, last], [ln.start_price, ln.value_at(last)], color=colour,
-                        linewidth=1.6, label=f"{w.kind} wedge {name} line ({w.state})")
+                ys = [ln.start_price, ln.value_at(last)]
+                ax.plot([ln.start_bar, last], ys, color=colour, linewidth=1.6,
+                        label=f"{w.kind} wedge {name} line ({w.state})")
+                ymin, ymax = min(ymin, *ys), max(ymax, *ys)
             if w.state in ("broke_up", "broke_down"):
                 what = "breakout" if w.state == "broke_up" else "breakdown"
                 ax.scatter([w.state_at_bar], [c[w.state_at_bar]], s=140, marker="^" if
@@ -133,7 +137,8 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
                            edgecolors="black", label=f"{what} close "
                            f"{_dt(w.state_at_ms):%Y-%m-%d} ({w.kind} wedge)")
             for tg in w.targets:
-                levels.append((tg.price, f"{tg.kind} {_fmt(tg.price)}: {tg.rule}",
+                rule = tg.rule if tg.rule.lower().startswith(tg.kind) else f"{tg.kind}: {tg.rule}"
+                levels.append((tg.price, f"{_fmt(tg.price)} {rule}",
                                colour if tg.kind == "target" else "#424242",
                                "-." if tg.kind == "target" else "--"))
 
