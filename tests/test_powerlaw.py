@@ -95,7 +95,9 @@ def test_power_law_only_for_btc_unless_forced():
 
 @pytest.mark.parametrize("symbol,expected", [
     ("BTC/USD", True), ("btc/usdt", True), ("XBT-EUR", True), ("BTC_USDT", True),
-    ("ETH/BTC", False), ("WBTC/USDT", False), ("mydata", False),
+    ("btcusd_1d", True), ("BTCUSDT", True), ("xbteur", True),
+    ("ETH/BTC", False), ("WBTC/USDT", False), ("mydata", False), ("BTCDOM/USDT", False),
+    ("ethusdt_1d", False),
 ])
 def test_is_btc(symbol, expected):
     assert is_btc(symbol) is expected

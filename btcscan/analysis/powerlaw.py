@@ -56,10 +56,14 @@ def days_since_genesis(times_ms: np.ndarray | int) -> np.ndarray | float:
     return (np.asarray(times_ms, dtype=np.float64) - GENESIS_MS) / DAY_MS
 
 
+_FUSED = re.compile(r"^(BTC|XBT)(USD|USDT|USDC|EUR|GBP|JPY|CHF|AUD|CAD)?$")
+
+
 def is_btc(symbol: str) -> bool:
-    """True when the market's base currency is BTC (or XBT): ``BTC/USD``, ``XBT-EUR``."""
-    base = re.split(r"[/\-_: ]", symbol.strip(), maxsplit=1)[0].upper()
-    return base in ("BTC", "XBT")
+    """True when the market's base currency is BTC (or XBT): ``BTC/USD``, ``XBT-EUR``, and
+    file names such as ``btcusd_1d`` or ``BTCUSDT``."""
+    base = re.split(r"[/\-_: .]", symbol.strip(), maxsplit=1)[0].upper()
+    return bool(_FUSED.match(base))
 
 
 def _fmt_day(ms: int) -> str:
