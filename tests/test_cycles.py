@@ -100,3 +100,28 @@ def test_current_drawdown_of_the_sample(btc_rows):
     peak_day = max(closes, key=lambda k: closes[k])
     assert _d(dd.peak.time) == peak_day
     assert dd.pct == pytest.approx((closes[date(2026, 4, 18)] / closes[peak_day] - 1) * 100)
+
+
+def test_table_prints_the_context_with_its_sources():
+    """The terminal report, rendered to text at a fixed width with no colour."""
+    import io
+
+    from rich.console import Console
+
+    from btcscan.render.table import render_table
+
+    buf = io.StringIO()
+    render_table(bs.scan(sample=True), Console(file=buf, width=140, color_system=None))
+    text = buf.getvalue()
+    assert "power law, fit on this series: fair " in text
+    assert "power law, Santostasi (bitcoinfairprice.com): fair " in text
+    assert "published A=1.0117e-17, n=5.82" in text
+    assert "Declines: a decline is a fall of at least 50% from an all-time closing high" in text
+    # the 2017-2018 row, numbers as read by hand from the CSV
+    row = next(ln for ln in text.splitlines() if "2017-12-16" in ln)
+    for cell in ("19,188", "2018-12-15", "3,180", "-83.4%", "364", "2020-11-30"):
+        assert cell in row
+    eth = io.StringIO()
+    render_table(bs.scan(sample=True, symbols=["ETH/USDT"]), Console(file=eth, width=140,
+                                                                      color_system=None))
+    assert "power law" not in eth.getvalue() and "Declines:" in eth.getvalue()
