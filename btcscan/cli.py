@@ -159,6 +159,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
 
     from btcscan import api
     from btcscan.alerts.conditions import evaluate, parse_conditions, sma_periods_needed
+    from btcscan.alerts.delivery import Webhook, run_alerts
     from btcscan.alerts.signals import signals_of
     from btcscan.settings import ScanSettings
 
@@ -182,51 +183,17 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
     verdicts = evaluate(conditions, result.series)
     signals = tuple(s for r in result.series for s in signals_of(r))
 
-    notify_error = None
-    if state:
-        from btcscan.alerts.state import locked_state
-
-        with locked_state(state) as st:
-            shown = tuple(s for s in signals if s.key not in st.reported) if new_only else signals
-            _emit(result, fmt, shown, verdicts, new_only, quiet)
-            stamp = max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ")
-            for s in shown:
-                st.reported.setdefault(s.key, stamp)
-            if notify:
-                st.pending, notify_error = _notify(notify, st.pending, shown,
-                                                   notify_timeout, notify_retries, kept=True)
-    else:
-        _emit(result, fmt, signals, verdicts, new_only, quiet)
-        if notify:
-            _, notify_error = _notify(notify, [], signals, notify_timeout, notify_retries,
-                                      kept=False)
-    if notify_error is not None:
-        raise notify_error
+    hook = Webhook(notify, notify_timeout, notify_retries) if notify else None
+    notify_error = run_alerts(
+        signals, lambda shown: _emit(result, fmt, shown, verdicts, new_only, quiet),
+        state=state, new_only=new_only, hook=hook,
+        stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
     for v in verdicts:
         if v.holds:
             click.echo(f"btcscan: condition met: {v.condition} on {v.market}: {v.detail}", err=True)
+    if notify_error is not None:
+        raise notify_error  # exit 10 wins over 3: the run did not do all it was asked
     return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK
-
-
-def _notify(url: str, pending: list[dict], signals, timeout: float, retries: int,
-            kept: bool):
-    """POST pending + new signals; returns (what is still pending, NotifyError or None)."""
-    from btcscan.alerts.notify import post_json
-    from btcscan.errors import NotifyError
-    from btcscan.models import SCHEMA_VERSION
-    from btcscan.render.serial import to_jsonable
-
-    keys = {p.get("key") for p in pending}
-    batch = pending + [to_jsonable(s) for s in signals if s.key not in keys]
-    if not batch:
-        return [], None
-    try:
-        post_json(url, {"schema_version": SCHEMA_VERSION, "signals": batch},
-                  timeout=timeout, retries=retries)
-    except NotifyError as exc:
-        more = f"; {len(batch)} signal(s) kept in --state, sent again next run" if kept else ""
-        return batch, NotifyError(f"{exc}{more}")
-    return [], None
 
 
 def _charts(series, result, settings, path: str, quiet: bool) -> None:
