@@ -235,3 +235,15 @@ def test_notify_without_state_posts_every_signal_and_refused_connection_is_exit_
         hook.close()
     res = scan("--asof", D1, "--notify", hook.url, "--notify-retries", "0")
     assert res.exit_code == ExitCode.NOTIFY and "ConnectionRefusedError" in res.stderr
+
+
+def test_failed_delivery_wins_over_a_condition_but_both_are_said(tmp_path, waits):
+    hook = Hook(["fail"])
+    try:
+        res = scan("--asof", D1, "--fail-on", "crossed-below-sma:50", "--notify", hook.url,
+                   "--notify-retries", "0", "--state", str(tmp_path / "s.json"))
+        assert res.exit_code == ExitCode.NOTIFY
+        assert "condition met: crossed-below-sma:50" in res.stderr
+        assert "HTTP 500" in res.stderr and "kept in --state" in res.stderr
+    finally:
+        hook.close()
