@@ -130,3 +130,13 @@ def _day(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def test_one_chart_per_market(tmp_path):
+    out = tmp_path / "c.png"
+    res = CliRunner().invoke(cli, ["scan", "--sample", "BTC/USD", "ETH/USDT", "-t", "1d",
+                                   "--chart", str(out), "--format", "ndjson"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c-BTC-USD.png", "c-ETH-USDT.png"]
+    assert png_size(tmp_path / "c-ETH-USDT.png") == (1600, 900)
