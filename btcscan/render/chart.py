@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 100
 #: candles shown when no pattern reaches further back
 DEFAULT_BARS = 200
+#: round numbers and the all-time high are drawn when within this factor of the candles' range
+NEAR = 1.35
 UP, DOWN = "#26a69a", "#ef5350"
 SMA_COLOURS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
 WEDGE_COLOURS = {"forming": "#1565c0", "broke_up": "#2e7d32", "broke_down": "#c62828",
@@ -111,13 +113,15 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
                             alpha=0.07, linewidth=0, label="power law +/-1 sigma")
 
     ymin, ymax = float(lo[sl].min()), float(h[sl].max())
+    near = (ymin / NEAR, ymax * NEAR)  # context levels (round numbers, ATH) drawn only here
     levels: list[tuple[float, str, str, str]] = []  # (price, text, colour, style)
     # round numbers near the price, from the report's level ladder
     for lv in report.levels:
-        if lv.kind == "round":
+        if lv.kind == "round" and near[0] <= lv.price <= near[1]:
             levels.append((lv.price, lv.label, "#616161", ":"))
-    levels.append((report.ath.price, f"all-time high {_fmt(report.ath.price)} "
-                   f"({report.ath.time:%Y-%m-%d})", "#616161", "-"))
+    if report.ath.price <= near[1]:
+        levels.append((report.ath.price, f"all-time high {_fmt(report.ath.price)} "
+                       f"({report.ath.time:%Y-%m-%d})", "#616161", "-"))
 
     # the pattern engine's wedges and divergences
     last = n - 1
@@ -158,14 +162,11 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
             ax.plot([d.first_bar, d.second_bar], [d.first_price, d.second_price], color=colour,
                     linewidth=2.2, marker="o", label="_" + label)
 
-    # horizontal levels, labelled in the margin right of the last candle (kept if within 2x
-    # of the visible range)
+    # horizontal levels, labelled in the margin right of the last candle
     shown = last - first + 1
     right = last + max(3, int(shown * 0.16))
     drawn: list[tuple[float, str, str]] = []
     for price, text, colour, style in levels:
-        if not (ymin / 2 <= price <= ymax * 2):
-            continue
         ax.axhline(price, color=colour, linestyle=style, linewidth=1.0, label=f"level: {text}")
         drawn.append((price, text, colour))
         ymin, ymax = min(ymin, price), max(ymax, price)
@@ -199,13 +200,14 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
 
 def _label_levels(ax, drawn: list[tuple[float, str, str]], x: float,
                   gap: float = 0.036) -> None:
-    """Write each level's text in the right margin, nudged apart so none overlap."""
+    """Write each level's text in the right margin, nudged apart (downwards from the top) so
+    none overlap or leave the panel."""
     to_axes = ax.transAxes.inverted()
     placed: list[float] = []
-    for price, text, colour in sorted(drawn):
-        y = float(to_axes.transform(ax.transData.transform((x, price)))[1])
-        if placed and y < placed[-1] + gap:
-            y = placed[-1] + gap
+    for price, text, colour in sorted(drawn, reverse=True):
+        y = min(float(to_axes.transform(ax.transData.transform((x, price)))[1]), 1.0 - gap)
+        if placed and y > placed[-1] - gap:
+            y = placed[-1] - gap
         placed.append(y)
         ax.annotate(text, xy=(x, y), xycoords=("data", "axes fraction"), xytext=(0, 1),
                     textcoords="offset points", ha="left", va="bottom", fontsize=8,
