@@ -101,3 +101,21 @@ def test_power_law_only_for_btc_unless_forced():
 ])
 def test_is_btc(symbol, expected):
     assert is_btc(symbol) is expected
+
+
+def test_cli_power_law_switches():
+    import json
+
+    from click.testing import CliRunner
+
+    from btcscan.cli import cli
+
+    def laws(*args):
+        res = CliRunner().invoke(cli, ["scan", "--sample", *args, "--format", "json"],
+                                 catch_exceptions=False)
+        return [p["label"] for p in json.loads(res.stdout)["series"][0]["context"]["power_law"]]
+
+    assert laws() == ["fit on this series", "Santostasi (bitcoinfairprice.com)"]
+    assert laws("--no-power-law") == []
+    assert laws("ETH/USDT") == []
+    assert laws("ETH/USDT", "--power-law")[0] == "fit on this series"
