@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from btcscan.analysis.context import long_run_context
+from btcscan.analysis.context import long_run_context, with_context
 from btcscan.analysis.series import analyse
 from btcscan.data.files import expand_paths, read_ohlcv_file
 from btcscan.data.sample import DEFAULT_SAMPLE, load_sample
@@ -84,7 +84,7 @@ def scan_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w"
     for c in series:
         r = analyse(c, tf, asof_ms, settings)
         ctx = long_run_context(c, int(r.asof.timestamp() * 1000), settings)
-        reports.append(replace(r, context=ctx))
+        reports.append(with_context(r, ctx, settings))
     return ScanResult(series=tuple(reports))
 
 

@@ -119,3 +119,19 @@ def test_cli_power_law_switches():
     assert laws("--no-power-law") == []
     assert laws("ETH/USDT") == []
     assert laws("ETH/USDT", "--power-law")[0] == "fit on this series"
+
+
+def test_power_law_levels_join_the_ladder():
+    r = bs.scan(sample=True).series[0]
+    fit, pub = r.context.power_law
+    pl = {lv.label: lv.price for lv in r.levels if lv.kind == "power_law"}
+    # nearest five on each side of 75,737: the -1 sigma band and the published floor are
+    # among them; the fair values (124k, 133k) are further than five other resistances
+    assert pl["power-law -1 sigma (fit on this series)"] == fit.bands[1].price
+    assert pl["power-law floor (0.42x fair) (Santostasi (bitcoinfairprice.com))"] == \
+        pub.bands[0].price
+    above = [lv for lv in r.levels if lv.side == "above"]
+    below = [lv for lv in r.levels if lv.side == "below"]
+    assert len(above) <= 5 and len(below) <= 5
+    d = [abs(lv.distance_pct) for lv in r.levels]
+    assert d == sorted(d)

@@ -9,7 +9,8 @@ from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, publishe
 from btcscan.data.resample import closed_by
 from btcscan.data.schema import Candles
 from btcscan.errors import UsageError
-from btcscan.models import LongRunContext
+from btcscan.analysis.levels import ladder
+from btcscan.models import Level, LongRunContext, SeriesReport
 from btcscan.settings import ScanSettings
 
 
@@ -45,3 +46,22 @@ def long_run_context(base: Candles, asof_ms: int,
         decline_rule=rule_text(settings.decline_min_pct),
         notes=tuple(notes),
     )
+
+
+def with_context(report: SeriesReport, ctx: LongRunContext,
+                 settings: ScanSettings | None = None) -> SeriesReport:
+    """``report`` with ``ctx`` attached and the power-law fair values and bands added to
+    its level ladder (kind ``power_law``), which keeps the nearest levels on each side."""
+    from dataclasses import replace
+
+    settings = settings or ScanSettings()
+    candidates = [(lv.price, lv.kind, lv.label, lv.source) for lv in report.levels]
+    for law in ctx.power_law:
+        how = (f"log10 A={law.log10_a:.3f}, n={law.exponent:.3f}, "
+               + ("fitted on closes up to the scan time" if law.sigma else "published"))
+        candidates.append((law.fair_value, "power_law", f"power-law fair value ({law.label})",
+                           how))
+        for b in law.bands:
+            candidates.append((b.price, "power_law", f"power-law {b.label} ({law.label})", how))
+    levels: tuple[Level, ...] = ladder(report.latest.price, candidates, settings.ladder_size)
+    return replace(report, context=ctx, levels=levels)
