@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from btcscan.analysis.cycles import current_drawdown, find_declines, rule_text
+from btcscan.analysis.levels import ladder
 from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, published_power_law
 from btcscan.data.resample import closed_by
 from btcscan.data.schema import Candles
 from btcscan.errors import UsageError
-from btcscan.analysis.levels import ladder
 from btcscan.models import Level, LongRunContext, SeriesReport
 from btcscan.settings import ScanSettings
 
