@@ -26,6 +26,16 @@ DAY_MS = 86_400_000
 INTERVALS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000,
              "1d": DAY_MS, "3d": 3 * DAY_MS, "1w": 7 * DAY_MS}
 KRAKEN_MINUTES = {1: "1m", 5: "5m", 15: "15m", 60: "1h", 240: "4h", 1440: "1d", 10080: "1w"}
+#: What Binance (or the gateway in front of it) really sends with these statuses.
+DEFAULT_BODIES = {
+    429: '{"code":-1003,"msg":"Too many requests; current limit is 6000 request weight per 1 '
+         'MINUTE."}',
+    418: '{"code":-1003,"msg":"Way too many requests; IP banned until 1763694100000."}',
+    500: '{"code":-1000,"msg":"An unknown error occured while processing the request."}',
+    502: "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>",
+    503: '{"code":-1008,"msg":"Server is currently overloaded with other requests. Please try '
+         'again in a few minutes."}',
+}
 
 
 def candle(symbol: str, interval_ms: int, open_ms: int) -> list[float]:
@@ -54,11 +64,12 @@ class Request:
     query: dict
     status: int = 200
     fault: str | None = None
+    at: float = 0.0
 
 
 @dataclass
 class Fault:
-    kind: str  # status | stall | truncated | html | empty | duplicate | nulls | stuck | reversed
+    kind: str  # status stall truncated html empty duplicate reversed nulls badhigh stuck repeat none
     status: int = 200
     headers: dict = field(default_factory=dict)
     body: str = ""
@@ -76,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server API
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        req = Request(parts.path, query)
+        req = Request(parts.path, query, at=time.monotonic())
         srv = self.server
         with srv.lock:
             srv.requests.append(req)
@@ -85,8 +96,9 @@ class Handler(BaseHTTPRequestHandler):
         req.fault = fault.kind if fault else None
         if fault and fault.kind == "status":
             req.status = fault.status
-            return self.reply(fault.status, fault.body or '{"code":-1,"msg":"injected"}',
-                              headers=fault.headers)
+            body = fault.body or DEFAULT_BODIES.get(fault.status, "")
+            return self.reply(fault.status, body, headers=fault.headers,
+                              ctype="text/html" if body.startswith("<") else "application/json")
         if fault and fault.kind == "stall":
             time.sleep(fault.seconds)
         if fault and fault.kind == "html":
@@ -245,6 +257,8 @@ class LoopbackServer(ThreadingHTTPServer):
         end = int(q["endTime"]) if "endTime" in q else self.now_ms
         if fault and fault.kind == "stuck":
             start = None  # ignores startTime: the latest page every time
+        if fault and fault.kind == "repeat":
+            start = 0  # ignores startTime: the earliest page every time
         if start is None:
             rows = self.series(symbol, interval, 0, end)[-limit:]
         else:
@@ -307,7 +321,8 @@ class LoopbackServer(ThreadingHTTPServer):
 def serve(now_ms: int) -> LoopbackServer:
     """Start a server on a random port in a daemon thread; call ``shutdown()`` when done."""
     srv = LoopbackServer(now_ms)
-    threading.Thread(target=srv.serve_forever, daemon=True, name="loopback-exchange").start()
+    threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True,
+                     name="loopback-exchange").start()
     return srv
 
 

@@ -121,7 +121,22 @@ def make_client(exchange: str, options: dict | None = None, *,
     config = {**(options or {}), **exchange_credentials(exchange)}
     config["enableRateLimit"] = False
     config["enableLastJsonResponse"] = True  # tells a non-JSON body (HTML, cut JSON) apart
-    return (factory or default_client_factory)(exchange, config)
+    client = (factory or default_client_factory)(exchange, config)
+    _record_status(client)
+    return client
+
+
+def _record_status(client: Any) -> None:
+    """Keep the HTTP status of the last reply in ``client.btcscan_status`` (ccxt does not)."""
+    original = getattr(client, "on_rest_response", None)
+    if original is None:
+        return
+
+    def on_rest_response(code, *args):  # ccxt calls it for every reply, error or not
+        client.btcscan_status = code
+        return original(code, *args)
+
+    client.on_rest_response = on_rest_response
 
 
 def page_limit(client: Any) -> int:
@@ -171,40 +186,55 @@ def call(client: Any, fn: Callable[[], Any], *, what: str, limiter: RateLimiter,
         client.last_response_headers = None
         client.last_json_response = None
         client.last_http_response = None
+        client.btcscan_status = None
         try:
             result = fn()
             if client.last_json_response is None and client.last_http_response:
                 raise _BadBody(client.last_http_response)
             return result
-        except (ccxt.BadSymbol, ccxt.BadRequest, ccxt.AuthenticationError,
-                ccxt.PermissionDenied, ccxt.NotSupported, ccxt.ExchangeError) as exc:
-            if isinstance(exc, ccxt.NetworkError):  # never: the families are disjoint
+        except ccxt.BaseError as exc:
+            if not _retryable(exc, client):
+                raise ExchangeError(_refusal(exc, what)) from exc
+            failure: BaseException = exc
+        except (_BadBody, TypeError, ValueError, KeyError, IndexError) as exc:
+            # ccxt's parsers choke on a body that is not the JSON they expect; only then is
+            # this a bad reply, otherwise it is a bug and must surface.
+            if not isinstance(exc, _BadBody) and (
+                    client.last_json_response is not None or not client.last_http_response):
                 raise
-            raise ExchangeError(_refusal(exc, what)) from exc
-        except (ccxt.NetworkError, _BadBody, TypeError, ValueError, KeyError, IndexError) as exc:
-            if isinstance(exc, (TypeError, ValueError, KeyError, IndexError)):
-                # ccxt's parsers choke on a body that is not the JSON they expect; only then
-                # is this a bad reply, otherwise it is a bug and must surface.
-                if client.last_json_response is not None or not client.last_http_response:
-                    raise
-                exc = _BadBody(client.last_http_response)
-            cause = _cause(exc)
-            elapsed = time.monotonic() - start
-            wait = policy.backoff(attempt)
-            after = _retry_after(client)
-            if after is not None:
-                wait = max(wait, after)
-                limiter.defer(after)
-            if attempt >= policy.attempts or elapsed + wait > policy.budget_s:
-                raise NetworkError(
-                    f"{what}: {cause} after {attempt} attempt(s) in {elapsed:.1f}s; "
-                    + _advice(exc)
-                ) from exc
-            stats.retries.append(cause)
-            sleep(wait)
+            failure = _BadBody(client.last_http_response)
+        cause = _cause(failure, client)
+        elapsed = time.monotonic() - start
+        wait = policy.backoff(attempt)
+        after = _retry_after(client)
+        if after is not None:
+            wait = max(wait, after)
+            limiter.defer(after)
+        if attempt >= policy.attempts or elapsed + wait > policy.budget_s:
+            raise NetworkError(
+                f"{what}: {cause} after {attempt} attempt(s) in {elapsed:.1f}s; "
+                + _advice(failure)
+            ) from failure
+        stats.retries.append(cause)
+        sleep(wait)
 
 
-def _cause(exc: BaseException) -> str:
+def _retryable(exc: BaseException, client: Any) -> bool:
+    """ccxt's recoverable family (NetworkError, OperationFailed), or any reply with HTTP 5xx
+    (Binance answers some 503s with a JSON code ccxt files as ExchangeError). Refusals of
+    the request itself (bad symbol or request, credentials, not supported) never are."""
+    import ccxt
+
+    if isinstance(exc, ccxt.BadSymbol | ccxt.BadRequest | ccxt.AuthenticationError
+                  | ccxt.PermissionDenied | ccxt.NotSupported | ccxt.AccountSuspended):
+        return False
+    if isinstance(exc, ccxt.OperationFailed):
+        return True
+    status = getattr(client, "btcscan_status", None)
+    return isinstance(status, int) and status >= 500
+
+
+def _cause(exc: BaseException, client: Any = None) -> str:
     import ccxt
 
     if isinstance(exc, _BadBody):
@@ -214,8 +244,9 @@ def _cause(exc: BaseException) -> str:
         return f"rate-limited ({type(exc).__name__})"
     if isinstance(exc, ccxt.RequestTimeout):
         return "timed out (RequestTimeout)"
-    if isinstance(exc, ccxt.ExchangeNotAvailable):
-        return f"unavailable (ExchangeNotAvailable: {_short(exc)[:80]})"
+    status = getattr(client, "btcscan_status", None)
+    if isinstance(exc, ccxt.ExchangeNotAvailable) or (isinstance(status, int) and status >= 500):
+        return f"unavailable (HTTP {status}, {type(exc).__name__})"
     return f"network error ({type(exc).__name__})"
 
 
@@ -380,6 +411,14 @@ def paginate(client: Any, symbol: str, tf: Timeframe, since_ms: int, now_ms: int
         if not stamps:
             if rows:
                 out.rows.extend(rows)  # all invalid: validation reports them
+            elif tf.period_end_ms(cursor) <= now_ms and (until_ms is None or cursor < until_ms):
+                # ccxt drops rows older than 'since' itself, so an exchange that ignores
+                # 'since' shows up here as an empty page, not as a repeated one
+                out.notes.append(
+                    f"{what}: the exchange sent no {tf} candles from {_fmt_time(cursor)} on, "
+                    "though closed ones should exist (it may ignore 'since', or the market "
+                    "halted); stopped there, the next run asks again"
+                )
             break
         newest = max(stamps)
         if last_ts is not None and newest <= last_ts:
