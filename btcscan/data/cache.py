@@ -69,6 +69,8 @@ def cache_path(cache_dir: Path, exchange: str, symbol: str, timeframe: str) -> P
     path = base / f"{_encode_symbol(symbol)}_{_tf_code(timeframe)}{SUFFIX}"
     if path.parent != base or path.name in ("", ".", ".."):  # belt and braces
         raise UsageError(f"symbol {symbol!r} cannot be stored safely in the cache")
+    if len(path.name.encode()) > 240:
+        raise UsageError(f"symbol {symbol!r} is too long for a cache file name")
     return path
 
 
@@ -144,6 +146,8 @@ def store(cache_dir: Path, exchange: str, symbol: str, timeframe: str,
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _lock(path):
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
+                stale.unlink(missing_ok=True)
             old = load(cache_dir, exchange, symbol, timeframe)
             if frame.height == 0:
                 return old if old is not None else frame
