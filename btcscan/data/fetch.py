@@ -119,6 +119,9 @@ def make_client(exchange: str, options: dict | None = None, *,
     from btcscan.config import exchange_credentials
 
     config = {**(options or {}), **exchange_credentials(exchange)}
+    if "apiKey" in config:  # keys make ccxt load currencies privately; candles need none of it
+        config["options"] = {"fetchCurrencies": False, "fetchMargins": False,
+                             **(config.get("options") or {})}
     config["enableRateLimit"] = False
     config["enableLastJsonResponse"] = True  # tells a non-JSON body (HTML, cut JSON) apart
     client = (factory or default_client_factory)(exchange, config)
