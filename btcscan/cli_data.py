@@ -42,12 +42,21 @@ offline_option = click.option(
     "--offline", is_flag=True, default=False,
     help="Use the cache only; make no network call.")
 
-MARKET_OPTIONS = (exchange_option, timeframe_option, since_option, cache_dir_option,
-                  config_option, offline_option)
+#: Where live candles come from (``scan`` has its own ``--timeframe``).
+SOURCE_OPTIONS = (exchange_option, since_option, cache_dir_option, config_option,
+                  offline_option)
+MARKET_OPTIONS = (timeframe_option, *SOURCE_OPTIONS)
+
+
+def source_options(fn: Callable) -> Callable:
+    """Apply ``--exchange --since --cache-dir --config --offline`` (for ``scan``)."""
+    for opt in reversed(SOURCE_OPTIONS):
+        fn = opt(fn)
+    return fn
 
 
 def market_options(fn: Callable) -> Callable:
-    """Apply all the market-data options (for ``fetch`` and ``scan``)."""
+    """Apply ``--timeframe`` and the :func:`source_options` (for ``fetch``)."""
     for opt in reversed(MARKET_OPTIONS):
         fn = opt(fn)
     return fn
@@ -107,7 +116,7 @@ def progress_for(symbols: Sequence[str], stream=None):
 
 def fail(ctx: click.Context, exc: BtcscanError) -> None:
     """One stderr line and the error's exit code."""
-    click.echo(f"btcscan: {exc}", err=True)
+    click.echo(f"btcscan: error: {exc}", err=True)
     ctx.exit(int(exc.exit_code))
 
 
@@ -135,7 +144,9 @@ def _day(ms: int | None) -> str:
 @market_options
 @click.pass_context
 def fetch_command(ctx: click.Context, symbols: tuple[str, ...], **options: Any) -> None:
-    """Fill or update the candle cache for SYMBOLS (e.g. BTC/USDT ETH/USDT) without scanning.
+    """Fill or update the candle cache for SYMBOLS, without scanning.
+
+    SYMBOLS are the exchange's unified names, e.g. BTC/USDT ETH/USDT.
 
     Only closed candles are cached; a refresh fetches only what is newer than the cache.
     Exit codes: 5 network, 6 exchange refused, 7 cache, 8 config, 9 some markets failed.
@@ -153,7 +164,7 @@ def fetch_command(ctx: click.Context, symbols: tuple[str, ...], **options: Any) 
     by_symbol = {r.symbol: r for r in reports}
     for symbol, result in zip(symbols, results, strict=True):
         if isinstance(result, BtcscanError):
-            click.echo(f"btcscan: {result}", err=True)
+            click.echo(f"btcscan: error: {result}", err=True)
             continue
         rep = by_symbol.get(symbol)
         arr = result.frame[result.frame.columns[0]].dt.epoch("ms")

@@ -1,24 +1,60 @@
-"""Shared fixtures for the live-data tests: a loopback exchange and fast retry settings."""
-
 from __future__ import annotations
 
-import sys
+import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
 
-from exchange_server import DAY_MS, loopback_options, serve  # noqa: E402
 
-#: The loopback exchange's clock: 2025-11-21 03:00 UTC (a Friday); the 2025-11-21 daily
-#: candle is forming, the last closed one opened 2025-11-20.
-NOW = 1_763_694_000_000
-TODAY = NOW - NOW % DAY_MS
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def btc_rows() -> list[dict]:
+    """The bundled BTC/USD daily history read with the csv module (independent of polars).
+
+    Read from the package's parquet via pyarrow-free polars would not be independent, so
+    this reads the original CSV in ../shared/data when present, else the parquet."""
+    src = SHARED_DATA / "btcusd_1d.csv"
+    rows = []
+    if src.exists():
+        with src.open() as fh:
+            for r in csv.DictReader(fh):
+                rows.append({
+                    "t": datetime.fromtimestamp(int(r["timestamp_ms_utc"]) / 1000, tz=UTC),
+                    **{k: float(r[k]) for k in ("open", "high", "low", "close", "volume")},
+                })
+    else:  # pragma: no cover - the CI checkout always has shared/ beside the repo
+        from btcscan.data.sample import load_sample
+
+        for r in load_sample().frame.iter_rows(named=True):
+            rows.append({"t": r["open_time"], **{k: r[k] for k in ("open", "high", "low", "close", "volume")}})
+    return rows
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+# -- live market data (issue #3): a loopback exchange and fast retry settings ----------------
 
 
 @pytest.fixture
 def server():
+    """Binance's and Kraken's REST candle APIs on 127.0.0.1 (see tests/exchange_server.py)."""
+    from tests.exchange_server import DAY_MS, NOW, TODAY, serve
+
     srv = serve(NOW)
     srv.add_market("BTC/USDT", TODAY - 2500 * DAY_MS)
     srv.add_market("ETH/USDT", TODAY - 300 * DAY_MS)
@@ -41,16 +77,21 @@ def fast_retry(monkeypatch):
 
 @pytest.fixture
 def binance(server):
+    """An [exchanges.binance] config table pointing the real ccxt client at the server."""
+    from tests.exchange_server import loopback_options
+
     return loopback_options("binance", server.base, timeout=1000)
 
 
 @pytest.fixture
 def kraken(server):
+    from tests.exchange_server import loopback_options
+
     return loopback_options("kraken", server.base, timeout=1000)
 
 
 @pytest.fixture(autouse=True)
 def _no_user_dirs(tmp_path, monkeypatch):
-    """Never read the developer's real cache or config."""
-    monkeypatch.setenv("BTCSCAN_CACHE_DIR", str(tmp_path / "cache"))
+    """Never read or write the developer's real candle cache or config."""
+    monkeypatch.setenv("BTCSCAN_CACHE_DIR", str(tmp_path / "btcscan-cache"))
     monkeypatch.setenv("BTCSCAN_CONFIG", str(tmp_path / "no-config.toml"))

@@ -23,6 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 DAY_MS = 86_400_000
+#: The tests' clock: 2025-11-21 03:00 UTC (a Friday). The 2025-11-21 daily candle is forming;
+#: the last closed one opened 2025-11-20.
+NOW = 1_763_694_000_000
+TODAY = NOW - NOW % DAY_MS
 INTERVALS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000,
              "1d": DAY_MS, "3d": 3 * DAY_MS, "1w": 7 * DAY_MS}
 KRAKEN_MINUTES = {1: "1m", 5: "5m", 15: "15m", 60: "1h", 240: "4h", 1440: "1d", 10080: "1w"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import NOW
+from tests.exchange_server import NOW
 
 from btcscan.config import (
     default_config_path,

@@ -5,26 +5,19 @@ from __future__ import annotations
 import io
 import time
 
-import click
 import pytest
 from click.testing import CliRunner
-from test_config import toml_table
+from tests.test_config import toml_table
 
-from btcscan.cli_data import exit_code_of, parse_since, progress_for, register
+from btcscan.cli_data import exit_code_of, parse_since, progress_for
 from btcscan.data import cache
 from btcscan.errors import DataError, ExitCode, NetworkError, UsageError
 
 
 @pytest.fixture
 def cli():
-    try:
-        from btcscan.cli import cli as group  # once main's CLI is merged
-    except ImportError:
-        @click.group()
-        def group() -> None:
-            """test stand-in for btcscan.cli.cli"""
+    from btcscan.cli import cli as group
 
-        register(group)
     return group
 
 
@@ -93,7 +86,7 @@ def test_one_bad_market_is_a_partial_failure(cli, live, config, tmp_path):
     assert code == ExitCode.PARTIAL == 9
     assert out.startswith("binance ETH/USDT 1d: ")
     assert err.splitlines() == [
-        "btcscan: binance NOPE/USDT: the exchange does not list this market; check the "
+        "btcscan: error: binance NOPE/USDT: the exchange does not list this market; check the "
         "symbol (e.g. BTC/USDT)"]
 
 
@@ -105,7 +98,7 @@ def test_network_failure_exit_code_and_secrets_never_printed(cli, live, config, 
                          "--cache-dir", str(tmp_path / "c"), env=env)
     assert code == ExitCode.NETWORK == 5
     assert len(err.splitlines()) == 1
-    assert err.startswith("btcscan: binance ETH/USDT: unavailable (HTTP 503")
+    assert err.startswith("btcscan: error: binance ETH/USDT: unavailable (HTTP 503")
     assert "sekrit" not in out + err
 
 
@@ -167,3 +160,24 @@ def test_progress_only_on_a_terminal():
         p("A", 1000, False)
         p("A", 0, True)
     assert p is not None
+
+
+def test_scan_live_markets_through_the_cache(cli, live, config, tmp_path):
+    cdir = str(tmp_path / "c")
+    code, out, err = run(cli, "scan", "BTC/USDT", "NOPE/USDT", "--exchange", "binance",
+                         "--timeframe", "1w", "--format", "json", "--config", str(config),
+                         "--cache-dir", cdir)
+    assert code == ExitCode.PARTIAL
+    assert "btcscan: error: binance NOPE/USDT: the exchange does not list this market" in err
+    import json
+
+    doc = json.loads(out)
+    (series,) = doc["series"]
+    assert series["source"]["exchange"] == "binance" and series["source"]["symbol"] == "BTC/USDT"
+    assert cache.load(tmp_path / "c", "binance", "BTC/USDT", "1w") is not None
+    live.reset_log()
+    code, out, err = run(cli, "scan", "BTC/USDT", "--timeframe", "1w", "--offline",
+                         "--cache-dir", cdir, "--format", "json")
+    assert code == 0, err
+    assert live.requests == []
+    assert json.loads(out)["series"][0]["source"]["symbol"] == "BTC/USDT"

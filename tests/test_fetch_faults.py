@@ -4,7 +4,7 @@ user is told, and which exit code follows. A failed refresh leaves the cache byt
 from __future__ import annotations
 
 import pytest
-from conftest import DAY_MS, NOW, TODAY
+from tests.exchange_server import DAY_MS, NOW, TODAY
 
 from btcscan.data import cache
 from btcscan.data.market import FetchReport, load_markets
@@ -195,7 +195,7 @@ def test_exchange_returning_only_its_latest_page_is_detected(server, binance, tm
 
 
 def test_unreachable_exchange_is_a_network_error(tmp_path, fast_retry):
-    from exchange_server import loopback_options
+    from tests.exchange_server import loopback_options
 
     opts = loopback_options("binance", "http://127.0.0.1:9", timeout=300)
     (res,) = load_markets(["BTC/USDT"], cache_dir=tmp_path, now_ms=NOW, exchange_options=opts)

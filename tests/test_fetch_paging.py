@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import DAY_MS, NOW, TODAY
+from tests.exchange_server import DAY_MS, NOW, TODAY
 
 from btcscan.data import cache
 from btcscan.data.fetch import on_grid
