@@ -175,6 +175,8 @@ def fetch_command(ctx: click.Context, symbols: tuple[str, ...], **options: Any) 
         click.echo(line)
         for note in result.notes:
             click.echo(f"  note: {note}")
+        for warning in result.warnings:
+            click.echo(f"  warning: {warning}")
     code = exit_code_of(results)
     if code:
         ctx.exit(int(code))

@@ -41,7 +41,7 @@ def test_transient_http_errors_are_retried(server, binance, tmp_path, warm, stat
     assert len(res) == 303
     assert [r.status for r in server.candle_requests()] == [status, status, 200]
     assert len(rep.retries) == 2
-    assert any("2 request(s) retried" in n for n in res.notes)
+    assert any("2 request(s) retried" in n for n in res.notes + res.warnings)
     assert opens(tmp_path)[-1] == TODAY + 2 * DAY_MS
 
 
@@ -137,7 +137,7 @@ def test_empty_page_stops_the_walk_and_caches_nothing_new(server, binance, tmp_p
     res, rep = refresh(tmp_path, binance)
     assert len(res) == 300 and rep.new_rows == 0
     assert len(server.candle_requests()) == 1
-    assert any("next run asks again" in n for n in res.notes)
+    assert any("next run asks again" in n for n in res.notes + res.warnings)
     assert path.read_bytes() == before
 
 
@@ -148,7 +148,7 @@ def test_duplicated_and_out_of_order_candles_are_cached_once_in_order(server, bi
                           exchange_options=binance)
     t = opens(tmp_path)
     assert t == sorted(set(t)) and len(t) == 300
-    assert any("1 duplicated candle" in n for n in res.notes)
+    assert any("1 duplicated candle" in n for n in res.notes + res.warnings)
     # (ccxt itself sorts each page by time, so the order is repaired before validation)
 
 
@@ -160,7 +160,7 @@ def test_candle_with_null_fields_is_rejected_reported_and_left_as_a_gap(server, 
     bad = TODAY - 299 * DAY_MS  # the second candle
     t = opens(tmp_path)
     assert bad not in t and len(t) == 299
-    notes = " | ".join(res.notes)
+    notes = " | ".join(res.notes + res.warnings)
     assert "rejected 1 invalid candle(s), not cached" in notes and "(empty field)" in notes
     assert "1 missing candle(s), not filled" in notes
 
@@ -170,7 +170,7 @@ def test_high_below_low_is_rejected(server, binance, tmp_path, fast_retry):
     (res,) = load_markets(["ETH/USDT"], cache_dir=tmp_path, now_ms=NOW,
                           exchange_options=binance)
     assert len(opens(tmp_path)) == 299
-    assert any("high/low inconsistent" in n for n in res.notes)
+    assert any("high/low inconsistent" in n for n in res.notes + res.warnings)
 
 
 def test_page_that_does_not_advance_stops_the_walk(server, binance, tmp_path, fast_retry):
@@ -181,7 +181,7 @@ def test_page_that_does_not_advance_stops_the_walk(server, binance, tmp_path, fa
     assert len(server.candle_requests()) == 2
     assert len(res) == 1000
     # ccxt drops the rows older than 'since', so the repeated page arrives empty
-    assert any("sent no 1d candles from" in n and "ignore 'since'" in n for n in res.notes)
+    assert any("sent no 1d candles from" in n and "ignore 'since'" in n for n in res.notes + res.warnings)
 
 
 def test_exchange_returning_only_its_latest_page_is_detected(server, binance, tmp_path,
@@ -190,7 +190,7 @@ def test_exchange_returning_only_its_latest_page_is_detected(server, binance, tm
     (res,) = load_markets(["BTC/USDT"], cache_dir=tmp_path, now_ms=NOW,
                           exchange_options=binance)
     assert len(res) == 999
-    assert any("only the latest 1000" in n for n in res.notes)
+    assert any("only the latest 1000" in n for n in res.notes + res.warnings)
     assert len(server.candle_requests()) == 1
 
 

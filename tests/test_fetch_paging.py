@@ -106,7 +106,7 @@ def test_native_weekly_on_binance_opens_monday(server, binance, tmp_path):
     assert all(on_grid(x, tf) for x in t)
     assert t[-1] + tf.ms <= NOW  # the forming week (opened Monday 2025-11-17) is not there
     assert t[-1] == TODAY - 11 * DAY_MS  # Monday 2025-11-10
-    assert not any("built from" in n for n in c.notes)
+    assert not any("built from" in n for n in c.notes + c.warnings)
 
 
 def test_unknown_exchange_and_timeframe_are_exchange_errors(server, binance, tmp_path):
@@ -124,7 +124,7 @@ def test_kraken_keeps_only_its_latest_720_candles_and_says_so(server, kraken, tm
     assert len(c) == 719  # 720 kept, the last is forming
     assert opens(c.frame)[-1] == TODAY - DAY_MS
     assert any("only the latest 720" in n and "older history is not available" in n
-               for n in c.notes)
+               for n in c.notes + c.warnings)
     kl = server.candle_requests()
     assert len(kl) == 1 and kl[0].path == "/0/public/OHLC"
     # refresh a day later: kraken's own paging (since in seconds, strictly after)
@@ -141,7 +141,7 @@ def test_weekly_on_kraken_is_built_from_daily_and_says_so(server, kraken, tmp_pa
     c = load_market("BTC/USD", exchange="kraken", timeframe="1w", cache_dir=tmp_path,
                     now_ms=NOW, exchange_options=kraken)
     assert c.timeframe.text == "1w"
-    assert any("1w built from 1d candles" in n for n in c.notes)
+    assert any("1w built from 1d candles" in n for n in c.notes + c.warnings)
     t = opens(c.frame)
     assert all(on_grid(x, parse_timeframe("1w")) for x in t)
     assert t[-1] == TODAY - 11 * DAY_MS
@@ -156,6 +156,6 @@ def test_offline_reads_the_cache_without_any_network_call(server, binance, tmp_p
     c = load_market("ETH/USDT", cache_dir=tmp_path, now_ms=NOW + 5 * DAY_MS, offline=True,
                     exchange_options=dead)
     assert len(c) == 300
-    assert any("offline" in n for n in c.notes)
+    assert any("offline" in n for n in c.notes + c.warnings)
     with pytest.raises(BtcscanError, match="no 1d candles in the cache"):
         load_market("BTC/USDT", cache_dir=tmp_path, now_ms=NOW, offline=True)

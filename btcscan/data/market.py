@@ -129,11 +129,15 @@ def _closed(df: pl.DataFrame, tf: Timeframe, now_ms: int) -> pl.DataFrame:
 def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None,
              cache_dir: Path, now_ms: int, progress: Progress | None,
              report: FetchReport) -> tuple[pl.DataFrame, list[str]]:
-    """Bring the cache file of (symbol, tf) up to ``now_ms``; return the merged frame and notes."""
+    """Bring the cache file of (symbol, tf) up to ``now_ms``.
+
+    Returns the merged frame, notes (what was done) and warnings (what the exchange got wrong:
+    rejected rows, duplicates, ignored ``since``, empty pages)."""
     ex = session.exchange
     where = f"{ex} {symbol} {tf}"
     old = cache.load(cache_dir, ex, symbol, tf.text)
     notes: list[str] = []
+    warnings: list[str] = []
     stats = Stats()
     ranges: list[tuple[int, int | None]] = []
     if old is None or old.height == 0:
@@ -156,12 +160,12 @@ def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None
                     on_page=(lambda n: progress(symbol, n, False)) if progress else None,
                 )
                 rows.extend(page.rows)
-                notes.extend(page.notes)
+                warnings.extend(page.notes)
     finally:
         report.requests += stats.requests
         report.retries.extend(stats.retries)
     checked = validate_rows(rows, tf, where)
-    notes.extend(checked.notes)
+    warnings.extend(checked.notes)
     fresh = _closed(checked.frame, tf, now_ms)
     if old is not None:
         known = set(old[TIME].dt.epoch("ms").to_list())
@@ -172,12 +176,12 @@ def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None
     if stats.retries:
         notes.append(f"{where}: {len(stats.retries)} request(s) retried ("
                      + ", ".join(sorted(set(stats.retries))) + ")")
-    return merged, notes
+    return merged, notes, warnings
 
 
 def _result(frame: pl.DataFrame | None, tf: Timeframe, built_from: Timeframe | None,
             why: str | None, exchange: str, symbol: str, since_ms: int | None, now_ms: int,
-            notes: list[str], offline: bool) -> Candles:
+            notes: list[str], offline: bool, warnings: list[str] | None = None) -> Candles:
     where = f"{exchange} {symbol}"
     if frame is None or frame.height == 0:
         hint = (f"run `btcscan fetch {symbol} --exchange {exchange}` first"
@@ -201,7 +205,7 @@ def _result(frame: pl.DataFrame | None, tf: Timeframe, built_from: Timeframe | N
     candles = Candles(frame=frame, timeframe=base_tf,
                       source=Source(kind="exchange", exchange=exchange, symbol=symbol,
                                     detail=detail),
-                      notes=tuple(notes))
+                      notes=tuple(notes), warnings=tuple(warnings or ()))
     if built_from is not None:
         from btcscan.data.resample import resample
 
@@ -220,10 +224,10 @@ def _one(session: _Session | None, symbol: str, tf: Timeframe, since_ms: int | N
     proto = session.prototype()
     native = getattr(proto, "timeframes", None) or None
     fetch_tf, why = _plan(tf, ex, native)
-    frame, notes = _refresh(session, symbol, fetch_tf, since_ms, cache_dir, now_ms, progress,
-                            report)
+    frame, notes, warnings = _refresh(session, symbol, fetch_tf, since_ms, cache_dir, now_ms,
+                                      progress, report)
     built = fetch_tf if fetch_tf != tf else None
-    return _result(frame, tf, built, why, ex, symbol, since_ms, now_ms, notes, False)
+    return _result(frame, tf, built, why, ex, symbol, since_ms, now_ms, notes, False, warnings)
 
 
 def _offline(exchange: str, symbol: str, tf: Timeframe, since_ms: int | None, cache_dir: Path,
