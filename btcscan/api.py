@@ -103,4 +103,4 @@ def load_exchange(symbols: Sequence[str], **kwargs) -> list:
     return load_markets(list(symbols), **kwargs)
 
 
-__all__ = ["parse_asof", "load_exchange", "load_file", "load_sources", "scan", "scan_candles"]
+__all__ = ["load_exchange", "load_file", "load_sources", "parse_asof", "scan", "scan_candles"]

@@ -68,13 +68,13 @@ def parse_since(text: str | None) -> int | None:
         return None
     t = text.strip()
     try:
-        d = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        d = datetime.fromisoformat(t)  # 3.11+ reads a trailing Z
     except ValueError:
         raise UsageError(
             f"--since {text!r} is not a date: use 2024-01-01 or 2024-01-01T00:00:00Z"
         ) from None
     if d.tzinfo is None:
-        d = d.replace(tzinfo=UTC)
+        d = d.replace(tzinfo=UTC)  # naive means UTC
     return int(d.timestamp() * 1000)
 
 

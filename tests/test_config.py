@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.exchange_server import NOW
 
 from btcscan.config import (
     default_config_path,
@@ -17,6 +16,7 @@ from btcscan.config import (
 from btcscan.data.fetch import make_client
 from btcscan.data.market import load_market
 from btcscan.errors import ConfigError, ExitCode
+from tests.exchange_server import NOW
 
 
 def write(tmp_path: Path, text: str) -> Path:

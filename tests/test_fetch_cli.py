@@ -7,11 +7,11 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from tests.test_config import toml_table
 
 from btcscan.cli_data import exit_code_of, parse_since, progress_for
 from btcscan.data import cache
 from btcscan.errors import DataError, ExitCode, NetworkError, UsageError
+from tests.test_config import toml_table
 
 
 @pytest.fixture
@@ -86,8 +86,8 @@ def test_one_bad_market_is_a_partial_failure(cli, live, config, tmp_path):
     assert code == ExitCode.PARTIAL == 9
     assert out.startswith("binance ETH/USDT 1d: ")
     assert err.splitlines() == [
-        "btcscan: error: binance NOPE/USDT: the exchange does not list this market; check the "
-        "symbol (e.g. BTC/USDT)"]
+        ("btcscan: error: binance NOPE/USDT: the exchange does not list this market; check the "
+         "symbol (e.g. BTC/USDT)")]
 
 
 def test_network_failure_exit_code_and_secrets_never_printed(cli, live, config, tmp_path,
@@ -109,7 +109,7 @@ def test_network_failure_exit_code_and_secrets_never_printed(cli, live, config, 
 ])
 def test_usage_errors_are_one_line_with_their_code(cli, live, config, tmp_path, args, code,
                                                   needle):
-    c, out, err = run(cli, "fetch", "ETH/USDT", "--config", str(config), "--cache-dir",
+    c, _, err = run(cli, "fetch", "ETH/USDT", "--config", str(config), "--cache-dir",
                       str(tmp_path / "c"), *args)
     assert c == code and needle in err and len(err.splitlines()) == 1
 

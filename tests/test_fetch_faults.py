@@ -4,11 +4,11 @@ user is told, and which exit code follows. A failed refresh leaves the cache byt
 from __future__ import annotations
 
 import pytest
-from tests.exchange_server import DAY_MS, NOW, TODAY
 
 from btcscan.data import cache
 from btcscan.data.market import FetchReport, load_markets
 from btcscan.errors import ExchangeError, ExitCode, NetworkError
+from tests.exchange_server import DAY_MS, NOW, TODAY
 
 LATER = NOW + 3 * DAY_MS  # three more daily candles have closed
 
@@ -60,7 +60,7 @@ def test_retry_after_beyond_the_budget_fails_at_once_and_keeps_the_cache(server,
                                                                          tmp_path, warm):
     path, before = warm
     server.fail("status", status=429, headers={"Retry-After": "30"}, times=5)
-    res, rep = refresh(tmp_path, binance)
+    res, _ = refresh(tmp_path, binance)
     assert isinstance(res, NetworkError) and res.exit_code == ExitCode.NETWORK == 5
     msg = str(res)
     assert msg.startswith("binance ETH/USDT: rate-limited") and "\n" not in msg
@@ -78,7 +78,7 @@ def test_persistent_failure_ends_in_one_line_and_leaves_the_cache_byte_identical
         server, binance, tmp_path, warm, kind, said):
     path, before = warm
     server.fail(kind, status=503, times=99)
-    res, rep = refresh(tmp_path, binance)
+    res, _ = refresh(tmp_path, binance)
     assert isinstance(res, NetworkError)
     assert res.exit_code == ExitCode.NETWORK
     msg = str(res)
@@ -106,7 +106,7 @@ def test_stalled_response_times_out_and_is_retried(server, binance, tmp_path, wa
 def test_stall_every_time_is_a_network_error(server, binance, tmp_path, warm):
     path, before = warm
     server.fail("stall", seconds=0.6, times=99)
-    res, rep = refresh(tmp_path, {**binance, "timeout": 200})
+    res, _ = refresh(tmp_path, {**binance, "timeout": 200})
     assert isinstance(res, NetworkError) and "timed out" in str(res)
     assert "raise timeout" in str(res)
     assert path.read_bytes() == before

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from tests.exchange_server import DAY_MS, NOW, TODAY
 
 from btcscan.data import cache
 from btcscan.data.fetch import on_grid
 from btcscan.data.market import FetchReport, load_market, load_markets
 from btcscan.errors import BtcscanError, ExchangeError, ExitCode
 from btcscan.timeframes import parse_timeframe
+from tests.exchange_server import DAY_MS, NOW, TODAY
 
 
 def opens(frame: pl.DataFrame) -> list[int]:
@@ -26,7 +26,7 @@ def test_cold_fetch_pages_forward_and_caches_closed_candles_only(server, binance
     assert t == sorted(set(t))
     kl = server.candle_requests()
     assert len(kl) == 3  # 1000 + 1000 + 501 (the last page holds the forming candle)
-    assert [int(r.query["startTime"]) for r in kl][0] == 0
+    assert int(kl[0].query["startTime"]) == 0
     assert all(r.query["limit"] == "1000" for r in kl)
     assert int(kl[1].query["startTime"]) == t[999] + 1
     cached = cache.load(tmp_path, "binance", "BTC/USDT", "1d")
@@ -39,8 +39,8 @@ def test_refresh_fetches_only_after_the_last_cached_candle(server, binance, tmp_
     server.reset_log()
     server.now_ms = NOW + 3 * DAY_MS
     reports: list[FetchReport] = []
-    (c,) = load_markets(["ETH/USDT"], cache_dir=tmp_path, now_ms=NOW + 3 * DAY_MS,
-                        exchange_options=binance, reports=reports)
+    load_markets(["ETH/USDT"], cache_dir=tmp_path, now_ms=NOW + 3 * DAY_MS,
+                 exchange_options=binance, reports=reports)
     kl = server.candle_requests()
     assert len(kl) == 1
     assert int(kl[0].query["startTime"]) == TODAY  # the first candle not yet cached

@@ -91,7 +91,7 @@ def load(cache_dir: Path, exchange: str, symbol: str, timeframe: str) -> pl.Data
     try:
         df = pl.read_parquet(path)
         df, _ = normalise(df.cast(SCHEMA), str(path), repair=False)
-    except Exception as exc:  # noqa: BLE001 - parquet/polars raise many types; all mean "unreadable"
+    except Exception as exc:
         raise CacheError(
             f"{path}: cache file unreadable ({type(exc).__name__}); remove it with "
             f"`btcscan cache clear {symbol} --exchange {exchange}` and fetch again"

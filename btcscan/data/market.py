@@ -334,4 +334,4 @@ def load_market(
     return result
 
 
-__all__ = ["FetchReport", "load_market", "load_markets", "DAY_MS"]
+__all__ = ["DAY_MS", "FetchReport", "load_market", "load_markets"]
