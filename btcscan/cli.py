@@ -137,7 +137,13 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
         for exc in failed:
             _say_error(str(exc))
         if series:
-            _emit(api.scan_candles(series, timeframe=timeframe, asof=asof), fmt)
+            from dataclasses import replace
+
+            result = api.scan_candles(series, timeframe=timeframe, asof=asof)
+            errors = tuple({"source": f"{kwargs['exchange']}:{sym}", "error": str(r)}
+                           for sym, r in zip(symbols, loaded, strict=True)
+                           if isinstance(r, BtcscanError))
+            _emit(replace(result, errors=errors), fmt)
         return int(exit_code_of(loaded))
     result = api.scan(sample=sample, symbols=symbols, files=files, timeframe=timeframe,
                       asof=asof)

@@ -174,6 +174,7 @@ def test_scan_live_markets_through_the_cache(cli, live, config, tmp_path):
     doc = json.loads(out)
     (series,) = doc["series"]
     assert series["source"]["exchange"] == "binance" and series["source"]["symbol"] == "BTC/USDT"
+    assert [e["source"] for e in doc["errors"]] == ["binance:NOPE/USDT"]
     assert cache.load(tmp_path / "c", "binance", "BTC/USDT", "1w") is not None
     live.reset_log()
     code, out, err = run(cli, "scan", "BTC/USDT", "--timeframe", "1w", "--offline",

@@ -200,4 +200,5 @@ def test_unreachable_exchange_is_a_network_error(tmp_path, fast_retry):
     opts = loopback_options("binance", "http://127.0.0.1:9", timeout=300)
     (res,) = load_markets(["BTC/USDT"], cache_dir=tmp_path, now_ms=NOW, exchange_options=opts)
     assert isinstance(res, NetworkError) and res.exit_code == 5
-    assert str(res).startswith("binance market list: ")
+    assert str(res).startswith("binance BTC/USDT: binance market list: network error")
+    assert "check the connection" in str(res)

@@ -152,7 +152,10 @@ def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None
     rows: list = []
     try:
         if ranges:
-            client = session.client(stats)
+            try:
+                client = session.client(stats)
+            except BtcscanError as exc:  # shared by all markets: name this one too
+                raise type(exc)(f"{ex} {symbol}: {exc}") from exc
             for start, until in ranges:
                 page = paginate(
                     client, symbol, tf, start, now_ms, limiter=session.limiter,
