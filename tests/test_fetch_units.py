@@ -163,3 +163,17 @@ def test_library_imports_do_not_load_ccxt():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_overlapping_pages_are_not_reported_as_duplicates():
+    client = FakeClient([rows(-1200, 500), rows(-701, 501), rows(-201, 202)])
+    out = walk(client, TODAY - 1200 * DAY_MS)
+    v = validate_rows(out.rows, D1, "x")
+    assert v.frame.height == 1201 and v.notes == [] and out.notes == []
+
+
+def test_candles_anchored_off_the_utc_grid_get_a_specific_hint():
+    hk = [[r[0] - 8 * 3600_000, *r[1:]] for r in rows(-5, 5)]  # 16:00 UTC daily candles
+    v = validate_rows(hk, D1, "okx BTC/USDT 1d")
+    assert v.frame.height == 0 and v.rejected == 5
+    assert "no candle opens on the UTC 1d grid" in v.notes[1]

@@ -362,6 +362,12 @@ def validate_rows(rows: list, tf: Timeframe, where: str, *, limit: int = 3) -> V
     if bad:
         notes.append(f"{where}: rejected {len(bad)} invalid candle(s), not cached: "
                      + ", ".join(bad[:limit]) + (" ..." if len(bad) > limit else ""))
+        if not good and all("grid" in b for b in bad):
+            notes.append(
+                f"{where}: no candle opens on the UTC {tf} grid; this exchange anchors its {tf} "
+                "candles elsewhere (another time zone or weekday): try another exchange or a "
+                "finer --timeframe"
+            )
     if dupes:
         notes.append(f"{where}: the exchange sent {dupes} duplicated candle(s); kept one of each")
     if unsorted:
@@ -438,6 +444,10 @@ def paginate(client: Any, symbol: str, tf: Timeframe, since_ms: int, now_ms: int
                 f"(from {_fmt_time(min(stamps))}); this exchange keeps only recent candles or "
                 "ignores 'since', so older history is not available from it"
             )
+        if last_ts is not None:  # pages may overlap (since rounded to seconds): not a fault
+            rows = [r for r in rows if not (isinstance(r, list | tuple) and r
+                                            and isinstance(r[0], int | float)
+                                            and r[0] <= last_ts)]
         first_page = False
         out.rows.extend(rows)
         if on_page:

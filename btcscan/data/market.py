@@ -121,9 +121,11 @@ def _closed(df: pl.DataFrame, tf: Timeframe, now_ms: int) -> pl.DataFrame:
     """Rows whose candle has closed by ``now_ms`` (drops the forming one)."""
     if df.height == 0:
         return df
-    opens = df[TIME].dt.epoch("ms").to_list()
-    keep = [tf.period_end_ms(t) <= now_ms for t in opens]
-    return df.filter(pl.Series(keep, dtype=pl.Boolean))
+    if tf.is_calendar:
+        end = pl.col(TIME).dt.offset_by(tf.polars_every).dt.epoch("ms")
+    else:
+        end = pl.col(TIME).dt.epoch("ms") + tf.ms
+    return df.filter(end <= now_ms)
 
 
 def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None,
@@ -170,12 +172,8 @@ def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None
     checked = validate_rows(rows, tf, where)
     warnings.extend(checked.notes)
     fresh = _closed(checked.frame, tf, now_ms)
-    if old is not None:
-        known = set(old[TIME].dt.epoch("ms").to_list())
-        report.new_rows = sum(1 for t in fresh[TIME].dt.epoch("ms").to_list() if t not in known)
-    else:
-        report.new_rows = fresh.height
     merged = cache.store(cache_dir, ex, symbol, tf.text, fresh)
+    report.new_rows = merged.height - (old.height if old is not None else 0)
     if stats.retries:
         notes.append(f"{where}: {len(stats.retries)} request(s) retried ("
                      + ", ".join(sorted(set(stats.retries))) + ")")
