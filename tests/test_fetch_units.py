@@ -31,7 +31,7 @@ class FakeClient:
     """Returns pages as scripted, without ccxt's client-side filtering."""
 
     id = "fake"
-    features: dict = {}
+    features: dict = {}  # noqa: RUF012 - read-only, like ccxt's
 
     def __init__(self, pages):
         self.pages = list(pages)
@@ -111,7 +111,7 @@ def test_grid(tf, ms, ok):
 
 def test_retry_after_seconds_and_http_date():
     class C:
-        last_response_headers = {"Retry-After": "7"}
+        last_response_headers = {"Retry-After": "7"}  # noqa: RUF012
 
     assert _retry_after(C) == 7.0
     C.last_response_headers = {"Retry-After": email.utils.formatdate(time.time() + 30,
