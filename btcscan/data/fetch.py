@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from btcscan.data.schema import SCHEMA, TIME, _fmt_time
-from btcscan.errors import BtcscanError, ExchangeError, NetworkError
+from btcscan.errors import ExchangeError, NetworkError
 from btcscan.timeframes import DAY_MS, Timeframe
 
 #: Largest page per exchange where ccxt's ``features`` does not say (candles per request).
@@ -461,7 +461,3 @@ def paginate(client: Any, symbol: str, tf: Timeframe, since_ms: int, now_ms: int
         cursor = newest + 1
     return out
 
-
-def wrap_unexpected(exc: BaseException, what: str) -> BtcscanError:
-    """A ccxt exception that escaped :func:`call` (should not happen) as a one-line error."""
-    return ExchangeError(f"{what}: {type(exc).__name__}: {_short(exc)}")

@@ -130,7 +130,7 @@ def _closed(df: pl.DataFrame, tf: Timeframe, now_ms: int) -> pl.DataFrame:
 
 def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None,
              cache_dir: Path, now_ms: int, progress: Progress | None,
-             report: FetchReport) -> tuple[pl.DataFrame, list[str]]:
+             report: FetchReport) -> tuple[pl.DataFrame, list[str], list[str]]:
     """Bring the cache file of (symbol, tf) up to ``now_ms``.
 
     Returns the merged frame, notes (what was done) and warnings (what the exchange got wrong:
@@ -216,10 +216,10 @@ def _result(frame: pl.DataFrame | None, tf: Timeframe, built_from: Timeframe | N
     return candles
 
 
-def _one(session: _Session | None, symbol: str, tf: Timeframe, since_ms: int | None,
+def _one(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None,
          cache_dir: Path, offline: bool, now_ms: int, progress: Progress | None,
          report: FetchReport) -> Candles:
-    ex = session.exchange if session else ""
+    ex = session.exchange
     if offline:
         return _offline(ex, symbol, tf, since_ms, cache_dir, now_ms)
     proto = session.prototype()
