@@ -202,3 +202,21 @@ def test_unreachable_exchange_is_a_network_error(tmp_path, fast_retry):
     assert isinstance(res, NetworkError) and res.exit_code == 5
     assert str(res).startswith("binance BTC/USDT: binance market list: network error")
     assert "check the connection" in str(res)
+
+
+@pytest.mark.parametrize("body,retried", [
+    ('{"error":["EService:Unavailable"],"result":{}}', True),
+    ('{"error":["EAPI:Rate limit exceeded"],"result":{}}', True),
+    ('{"error":["EQuery:Unknown asset pair"]}', False),
+])
+def test_kraken_errors_in_a_200_body(server, kraken, tmp_path, fast_retry, body, retried):
+    """Kraken reports errors inside HTTP 200 replies; ccxt maps them, btcscan retries or not."""
+    server.fail("status", status=200, body=body)
+    (res,) = load_markets(["BTC/USD"], exchange="kraken", cache_dir=tmp_path, now_ms=NOW,
+                          exchange_options=kraken)
+    assert len(server.candle_requests()) == (2 if retried else 1)
+    if retried:
+        assert len(res) == 719
+    else:
+        assert isinstance(res, ExchangeError) and str(res).startswith("kraken BTC/USD: ")
+        assert cache.load(tmp_path, "kraken", "BTC/USD", "1d") is None
