@@ -27,24 +27,28 @@ def row(name: str, ours: float, ref: float) -> None:
           f"ratio {ours / ref:5.2f}x")
 
 
+def one_size(rng: np.random.Generator, size: int, repeat: int) -> None:
+    c = np.cumsum(rng.normal(size=size)) + 10_000.0
+    h = c + rng.random(size)
+    lo = c - rng.random(size)
+    bufs = [np.empty(size) for _ in range(3)]
+    print(f"-- {size:,} bars")
+    row("SMA(50)", best(lambda: sma(c, 50), repeat), best(lambda: talib.SMA(c, 50), repeat))
+    row("SMA(50), reused output buffer", best(lambda: sma(c, 50, out=bufs[0]), repeat),
+        best(lambda: talib.SMA(c, 50), repeat))
+    row("RSI(14)", best(lambda: rsi(c, 14), repeat), best(lambda: talib.RSI(c, 14), repeat))
+    row("RSI(14), reused output buffer", best(lambda: rsi(c, 14, out=bufs[1]), repeat),
+        best(lambda: talib.RSI(c, 14), repeat))
+    row("ATR(14)", best(lambda: atr(h, lo, c, 14), repeat),
+        best(lambda: talib.ATR(h, lo, c, 14), repeat))
+    row("ATR(14), reused output buffer", best(lambda: atr(h, lo, c, 14, out=bufs[2]), repeat),
+        best(lambda: talib.ATR(h, lo, c, 14), repeat))
+
+
 def main() -> None:
     rng = np.random.default_rng(42)
     for size, repeat in ((100_000, 50), (10_000_000, 5)):
-        c = np.cumsum(rng.normal(size=size)) + 10_000.0
-        h = c + rng.random(size)
-        lo = c - rng.random(size)
-        bufs = [np.empty(size) for _ in range(3)]
-        print(f"-- {size:,} bars")
-        row("SMA(50)", best(lambda: sma(c, 50), repeat), best(lambda: talib.SMA(c, 50), repeat))
-        row("SMA(50), reused output buffer", best(lambda: sma(c, 50, out=bufs[0]), repeat),
-            best(lambda: talib.SMA(c, 50), repeat))
-        row("RSI(14)", best(lambda: rsi(c, 14), repeat), best(lambda: talib.RSI(c, 14), repeat))
-        row("RSI(14), reused output buffer", best(lambda: rsi(c, 14, out=bufs[1]), repeat),
-            best(lambda: talib.RSI(c, 14), repeat))
-        row("ATR(14)", best(lambda: atr(h, lo, c, 14), repeat),
-            best(lambda: talib.ATR(h, lo, c, 14), repeat))
-        row("ATR(14), reused output buffer", best(lambda: atr(h, lo, c, 14, out=bufs[2]), repeat),
-            best(lambda: talib.ATR(h, lo, c, 14), repeat))
+        one_size(rng, size, repeat)
 
     c2 = np.cumsum(rng.normal(size=(1000, 1000)), axis=1) + 10_000.0
 

@@ -75,7 +75,7 @@ def load_sources(*, sample: bool = False, symbols: Sequence[str] = (),
 
 def scan_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w",
                  asof: str | datetime | None = None,
-                 settings: ScanSettings = ScanSettings()) -> ScanResult:
+                 settings: ScanSettings | None = None) -> ScanResult:
     """Scan already-loaded candles point in time; one :class:`SeriesReport` each."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)

@@ -52,3 +52,44 @@ def atr_ref(h: list[float], lo: list[float], c: list[float], n: int) -> list[flo
         a = (a * (n - 1) + tr[k]) / n
         out[k + 1] = a
     return out
+
+
+def score_ref(high, low, close, start, d, targets, inv, horizon, fail_pct=5.0):
+    """Walk-forward scorer, one event, plain Python (same rules as kernels/outcomes.py)."""
+    entry = close[start]
+    tbar = [-1] * len(targets)
+    ibar = -1
+    rbar = -1
+    worst = best = 0.0
+    reversed_ = fail = False
+    end = min(start + horizon, len(close) - 1)
+    live = [t for t in targets if not math.isnan(t)]
+    for j in range(start + 1, end + 1):
+        fav = (high[j] / entry - 1) * 100 if d > 0 else (1 - low[j] / entry) * 100
+        adv = (low[j] / entry - 1) * 100 if d > 0 else (1 - high[j] / entry) * 100
+        worst = min(worst, adv)
+        if not math.isnan(inv) and ((d > 0 and low[j] <= inv) or (d < 0 and high[j] >= inv)):
+            ibar = rbar = j
+            if not reversed_:
+                reversed_, fail = True, best < fail_pct
+            break
+        best = max(best, fav)
+        for i, t in enumerate(targets):
+            if not math.isnan(t) and tbar[i] < 0 and ((d > 0 and high[j] >= t) or (d < 0 and low[j] <= t)):
+                tbar[i] = j
+        if not reversed_ and ((d > 0 and close[j] < entry) or (d < 0 and close[j] > entry)):
+            reversed_, fail = True, best < fail_pct
+        if live and all(tbar[i] >= 0 for i, t in enumerate(targets) if not math.isnan(t)):
+            rbar = j
+            break
+    if not math.isnan(targets[0]) and tbar[0] >= 0 and (ibar < 0 or tbar[0] < ibar):
+        status = 1
+    elif ibar >= 0:
+        status = 2
+    elif start + horizon <= len(close) - 1:
+        status = 3
+        rbar = start + horizon if rbar < 0 else rbar
+    else:
+        status = 0
+    return {"target_bar": tbar, "invalid_bar": ibar, "resolved_bar": rbar, "mae_pct": worst,
+            "mfe_pct": best, "failed": fail, "status": status}

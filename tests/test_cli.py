@@ -86,7 +86,8 @@ def test_unconfirmed_break_is_said(runner):
     # from the last weekly close; the table must say it is not yet confirmed.
     from btcscan import api
 
-    for day in ["2025-11-%02d" % d for d in range(3, 30)] + ["2024-08-%02d" % d for d in range(1, 30)]:
+    days = [f"2025-11-{d:02d}" for d in range(3, 30)] + [f"2024-08-{d:02d}" for d in range(1, 30)]
+    for day in days:
         s = api.scan(sample=True, asof=day).series[0]
         sm = s.smas[0]
         if sm.latest_side and sm.latest_side not in sm.state:

@@ -42,13 +42,13 @@ def sma_state(close: np.ndarray, sma: np.ndarray, period: int, latest: float, tf
     last = close.size - 1
     if last < 0 or np.isnan(sma[last]):
         return SmaState(period, None, "warming_up", 0, None, None, method)
-    above = close[last] >= sma[last]
-    n = 0
-    i = last
-    while i >= 0 and not np.isnan(sma[i]) and (close[i] >= sma[i]) == above:
-        n += 1
-        i -= 1
-    crossed = n == 1 and i >= 0 and not np.isnan(sma[i])
+    above = bool(close[last] >= sma[last])
+    valid = ~np.isnan(sma)
+    # index of the last candle that was on the other side (or had no SMA yet)
+    breaks = np.flatnonzero(~valid | ((close >= sma) != above))
+    i = int(breaks[-1]) if breaks.size else -1
+    n = last - i
+    crossed = n == 1 and i >= 0 and bool(valid[i])
     if crossed:
         state = "crossed_above" if above else "crossed_below"
     else:

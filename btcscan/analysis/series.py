@@ -41,13 +41,14 @@ def data_span_ms(candles: Candles) -> tuple[int, int]:
 
 
 def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
-            settings: ScanSettings = ScanSettings()) -> SeriesReport:
+            settings: ScanSettings | None = None) -> SeriesReport:
     """Scan one series as of ``asof_ms`` (default: the close of its last candle).
 
     Only candles closed by ``asof_ms`` are used: the finest data gives the latest price;
     the ``timeframe`` candles (resampled when coarser than the data) give every indicator,
     level and state.
     """
+    settings = settings or ScanSettings()
     where = base.source.label
     first_close, last_close = data_span_ms(base)
     if asof_ms is None:

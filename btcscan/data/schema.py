@@ -54,7 +54,7 @@ class Candles:
     #: problems repaired on load (unsorted rows, duplicates): shown as warnings
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
-    def with_notes(self, *notes: str) -> "Candles":
+    def with_notes(self, *notes: str) -> Candles:
         return replace(self, notes=self.notes + tuple(n for n in notes if n))
 
     def arrays(self) -> dict[str, np.ndarray]:
