@@ -56,7 +56,8 @@ def _check_exchanges(value: Any, where: str) -> None:
             if key in SECRET_KEYS:
                 raise ConfigError(
                     f"{where}: exchanges.{ex_id}.{key}: secrets do not belong in the config file; "
-                    f"remove it and set BTCSCAN_{env_id(ex_id)}_{_ENV_SUFFIX.get(key, key.upper())} "
+                    f"remove it and set "
+                    f"BTCSCAN_{env_id(ex_id)}_{_ENV_SUFFIX.get(key, key.upper())} "
                     "in the environment (candles need no API key)"
                 )
         for key, kind in (("timeout", (int, float)), ("rateLimit", (int, float)),
@@ -64,7 +65,7 @@ def _check_exchanges(value: Any, where: str) -> None:
             if key in table and (not isinstance(table[key], kind) or isinstance(table[key], bool)):
                 raise ConfigError(
                     f"{where}: exchanges.{ex_id}.{key} has type {type(table[key]).__name__}; "
-                    f"expected {'a number' if kind != dict else 'a table'}"
+                    f"expected {'a table' if kind is dict else 'a number'}"
                 )
 
 
@@ -102,7 +103,9 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML ({exc}); fix the file or pass another --config")
+        raise ConfigError(
+            f"{where}: not valid TOML ({exc}); fix the file or pass another --config"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read the config file ({exc.strerror})") from exc
     for key, value in data.items():

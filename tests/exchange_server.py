@@ -73,7 +73,8 @@ class Request:
 
 @dataclass
 class Fault:
-    kind: str  # status stall truncated html empty duplicate reversed nulls badhigh stuck repeat none
+    #: status stall truncated html empty duplicate reversed nulls badhigh stuck repeat none
+    kind: str
     status: int = 200
     headers: dict = field(default_factory=dict)
     body: str = ""

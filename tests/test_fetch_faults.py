@@ -181,7 +181,8 @@ def test_page_that_does_not_advance_stops_the_walk(server, binance, tmp_path, fa
     assert len(server.candle_requests()) == 2
     assert len(res) == 1000
     # ccxt drops the rows older than 'since', so the repeated page arrives empty
-    assert any("sent no 1d candles from" in n and "ignore 'since'" in n for n in res.notes + res.warnings)
+    said = res.notes + res.warnings
+    assert any("sent no 1d candles from" in n and "ignore 'since'" in n for n in said)
 
 
 def test_exchange_returning_only_its_latest_page_is_detected(server, binance, tmp_path,

@@ -259,7 +259,8 @@ def _advice(exc: BaseException) -> str:
     if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
         return "wait a few minutes, or raise rateLimit in the [exchanges.<id>] config table"
     if isinstance(exc, ccxt.RequestTimeout):
-        return "check the connection or proxy, or raise timeout in the [exchanges.<id>] config table"
+        return ("check the connection or proxy, or raise timeout in the [exchanges.<id>] "
+                "config table")
     return "check the connection, proxy or urls in the config, or retry later"
 
 

@@ -107,7 +107,8 @@ def _plan(tf: Timeframe, exchange: str, native: dict | None) -> tuple[Timeframe,
         if exchange not in CALENDAR_NATIVE:
             why = {"w": "weeks opening Monday 00:00 UTC", "M": "calendar months",
                    "d": "3-day buckets aligned to 1970-01-01"}[tf.unit]
-            return parse_timeframe("1d"), f"{exchange}'s own {tf} candles are not known to use {why}"
+            return (parse_timeframe("1d"),
+                    f"{exchange}'s own {tf} candles are not known to use {why}")
         return tf, None
     if native is not None and tf.text not in native:
         raise ExchangeError(
@@ -324,7 +325,9 @@ def load_market(
     client_factory: ClientFactory | None = None,
     retry: RetryPolicy | None = None,
 ) -> Candles:
-    """Closed candles of one market at ``timeframe`` (see :func:`load_markets`); raises on failure."""
+    """Closed candles of one market at ``timeframe`` (see :func:`load_markets`).
+
+    Raises the market's :class:`BtcscanError` instead of returning it."""
     (result,) = load_markets(
         [symbol], exchange=exchange, timeframe=timeframe, since_ms=since_ms,
         cache_dir=cache_dir, offline=offline, exchange_options=exchange_options, now_ms=now_ms,
