@@ -5,9 +5,10 @@ the disk; :mod:`btcscan.data.market` combines this with the cache.
 
 * :class:`RateLimiter` spaces requests to one exchange ``rateLimit`` ms apart, shared by all
   worker threads (ccxt's own throttle is not thread-safe, so it is switched off).
-* :func:`call` retries ccxt's ``NetworkError`` family (timeouts, 5xx, 418/429, ...) and
-  non-JSON bodies with exponential backoff and full jitter, honouring ``Retry-After``, within
-  :attr:`RetryPolicy.budget_s`; ``ExchangeError`` (bad symbol, bad request, auth) is never
+* :func:`call` retries ccxt's recoverable family (``NetworkError``/``OperationFailed``:
+  timeouts, 418/429), any HTTP 5xx and non-JSON bodies with exponential backoff and jitter
+  (50-100% of the step), honouring ``Retry-After``, within :attr:`RetryPolicy.budget_s`;
+  refusals (bad symbol, bad request, credentials, other ``ExchangeError``) are never
   retried. Both end as a one-line :mod:`btcscan.errors` exception.
 * :func:`paginate` walks forward from ``since`` in the exchange's largest page and stops on an
   empty or non-advancing page, or once no further closed candle can exist.
@@ -52,7 +53,7 @@ class RetryPolicy:
     budget_s: float = 90.0
 
     def backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter for the ``attempt``-th retry (1-based)."""
+        """Exponential backoff, jittered to 50-100%, for the ``attempt``-th retry (1-based)."""
         return random.uniform(0.5, 1.0) * min(self.cap_s, self.base_s * 2 ** (attempt - 1))
 
 
