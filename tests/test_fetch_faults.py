@@ -128,6 +128,8 @@ def test_refusals_are_never_retried(server, binance, tmp_path, warm, status, bod
         assert "check the symbol" in str(res)
     if cls == "Auth":
         assert "need no API key" in str(res)
+    if cls == "BadRequest":
+        assert "check the symbol, --timeframe and --since" in str(res)
     assert path.read_bytes() == before
 
 

@@ -275,7 +275,8 @@ def _refusal(exc: BaseException, what: str) -> str:
                 "need no API key: unset BTCSCAN_<ID>_API_KEY/_SECRET")
     if isinstance(exc, ccxt.NotSupported):
         return f"{what}: not supported by this exchange through ccxt ({_short(exc)})"
-    return f"{what}: the exchange refused the request ({type(exc).__name__}: {_short(exc)})"
+    return (f"{what}: the exchange refused the request ({type(exc).__name__}: {_short(exc)}); "
+            "check the symbol, --timeframe and --since")
 
 
 # ---------------------------------------------------------------------------------------------
