@@ -93,8 +93,9 @@ def test_credentials_come_from_the_environment_only(monkeypatch):
     monkeypatch.setenv("BTCSCAN_BINANCE_SECRET", "s-456")
     assert exchange_credentials("binance") == {"apiKey": "k-123", "secret": "s-456"}
     assert exchange_credentials("kraken") == {}
-    client = make_client("binance", {"timeout": 1234})
+    client = make_client("binance", {"timeout": 1234, "verbose": True})
     assert (client.apiKey, client.secret, client.timeout) == ("k-123", "s-456", 1234)
+    assert client.verbose is False  # it would print the key with every request
 
 
 def test_config_urls_point_the_real_client_at_a_mirror(server, binance, tmp_path,

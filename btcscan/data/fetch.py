@@ -123,6 +123,7 @@ def make_client(exchange: str, options: dict | None = None, *,
     if "apiKey" in config:  # keys make ccxt load currencies privately; candles need none of it
         config["options"] = {"fetchCurrencies": False, "fetchMargins": False,
                              **(config.get("options") or {})}
+        config["verbose"] = False  # ccxt's verbose mode prints request headers, keys included
     config["enableRateLimit"] = False
     config["enableLastJsonResponse"] = True  # tells a non-JSON body (HTML, cut JSON) apart
     client = (factory or default_client_factory)(exchange, config)
