@@ -14,6 +14,8 @@ import traceback
 import click
 
 from btcscan import __version__
+from btcscan.cli_data import register as register_data_commands
+from btcscan.cli_data import source_options
 from btcscan.errors import BtcscanError, ExitCode
 
 EXIT_CODES_HELP = (
@@ -139,11 +141,13 @@ def cli() -> None:
 @click.option("--power-law/--no-power-law", "power_law", default=None,
               help="Power-law context (fit on the series + a published set). Default: only "
                    "for markets whose base is BTC.")
+@source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
              asof: str | None, fmt: str, chart: str | None, fail_on: str | None,
              new_only: bool, state: str | None, quiet: bool, notify: str | None,
-             notify_timeout: float, notify_retries: int, power_law: bool | None) -> int:
+             notify_timeout: float, notify_retries: int, power_law: bool | None,
+             **market) -> int:
     """Scan markets and report levels, SMA supports, RSI and long-run context, point in time.
 
     \b
@@ -170,14 +174,31 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
         raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
     if files:
         files, symbols = files + symbols, ()
-    elif symbols and not sample:
-        raise click.UsageError(
-            "scanning an exchange needs the fetcher: use --sample or --from-file for now")
+    if symbols and not sample:
+        # -- live markets (issue #3): fetch through the cache, scan what loaded ------------
+        from btcscan.cli_data import exit_code_of, market_kwargs, progress_for
+
+        kwargs = market_kwargs(timeframe=timeframe, **market)
+        with progress_for(symbols) as progress:
+            loaded = api.load_exchange(symbols, progress=progress, **kwargs)
+        series = [r for r in loaded if not isinstance(r, BtcscanError)]
+        errors = tuple({"source": f"{kwargs['exchange']}:{sym}", "error": str(r)}
+                       for sym, r in zip(symbols, loaded, strict=True)
+                       if isinstance(r, BtcscanError))
+        for r in loaded:
+            if isinstance(r, BtcscanError):
+                _say_error(str(r))
+        load_code = int(exit_code_of(loaded))
+        if not series:
+            return load_code
+    else:
+        series = api.load_sources(sample=sample, symbols=symbols, files=files)
+        errors, load_code = (), 0
     base = ScanSettings()
     settings = replace(base, timeframe=timeframe, power_law=power_law, sma_periods=tuple(
         sorted(set(base.sma_periods) | set(sma_periods_needed(conditions)))))
-    series = api.load_sources(sample=sample, symbols=symbols, files=files)
-    result = api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings)
+    result = replace(api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings),
+                     errors=errors)
     if chart:
         _charts(series, result, settings, chart, quiet)
     verdicts = evaluate(conditions, result.series)
@@ -193,7 +214,12 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
             click.echo(f"btcscan: condition met: {v.condition} on {v.market}: {v.detail}", err=True)
     if notify_error is not None:
         raise notify_error  # exit 10 wins over 3: the run did not do all it was asked
+    if load_code:
+        return load_code  # some markets failed (9): an error wins over a condition
     return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK
+
+
+register_data_commands(cli)  # fetch, cache list, cache clear (btcscan/cli_data.py)
 
 
 def _charts(series, result, settings, path: str, quiet: bool) -> None:
