@@ -4,6 +4,7 @@ plain-Python weekly SMAs and drawdowns; bad conditions are usage errors naming t
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -117,3 +118,12 @@ def test_pattern_conditions_without_the_detectors_say_so():
 
     with pytest.raises(UsageError, match="detectors"):
         evaluate(parse_conditions("wedge-breakout"), (report_with(None),))
+
+
+def test_help_names_every_condition():
+    out = CliRunner().invoke(cli, ["scan", "--help"], terminal_width=300).stdout
+    text = re.sub(r"-\s+", "-", " ".join(out.split()))  # undo wrapping at hyphens
+    for name, spec in CONDITIONS.items():
+        form = name + (f"[:{spec.arg}]" if spec.default is not None else f":{spec.arg}"
+                       if spec.arg else "")
+        assert form in text, form

@@ -56,16 +56,6 @@ PATTERN_CONDITIONS = ("wedge-breakout", "wedge-breakdown", "bearish-divergence",
                       "bullish-divergence")
 
 
-def conditions_help() -> str:
-    """One line per condition, for usage errors and ``--help``."""
-    out = []
-    for name, spec in CONDITIONS.items():
-        form = name if not spec.arg else (f"{name}[:{spec.arg}]" if spec.default is not None
-                                          else f"{name}:{spec.arg}")
-        out.append(f"{form} - {spec.help}")
-    return "; ".join(out)
-
-
 def _known() -> str:
     return ", ".join(n + (f":{s.arg}" if s.arg and s.default is None else
                           f"[:{s.arg}]" if s.arg else "") for n, s in CONDITIONS.items())
