@@ -1,0 +1,184 @@
+"""Swing pivots, point in time: raw pivots, then a causal zig-zag (minimum swing + alternation).
+
+Conventions (see DOMAIN.md, "Pivots"):
+
+* A **pivot high** at bar ``i``: ``high[i]`` is the maximum of bars ``i-left .. i+right``.
+  Ties: the **earliest** bar wins, i.e. ``high[i]`` is strictly greater than the ``left``
+  bars before it and greater than or equal to the ``right`` bars after it. Pivot lows mirror
+  this. A window holding a NaN yields no pivot.
+* A pivot at bar ``i`` is only **known at bar i + right** (its confirmation bar). Nothing
+  here looks at a bar after the confirmation bar of the pivot being processed.
+* The zig-zag processes raw pivots in confirmation order. A pivot on the same side as the
+  last accepted one replaces it only when it is more extreme (higher high / lower low); the
+  old entry is kept in the log with ``superseded_at`` = the bar at which it was replaced.
+  A pivot on the opposite side is accepted when the swing from the last accepted pivot is
+  at least ``min_swing`` times ATR at the new pivot's bar. When a bar is both a pivot high
+  and a pivot low (an outside bar), the side opposite to the last accepted pivot goes first.
+
+So the alternating pivot list **as of bar t** is: log entries with ``confirm <= t`` and
+(``superseded_at == -1`` or ``superseded_at > t``). :func:`pivots_asof` computes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from btcscan.kernels._jit import jit
+
+
+@jit
+def _raw_pivots_into(x, left, right, is_high, out):
+    """out[i] = 1 where x has a pivot (high if is_high else low) at bar i, else 0."""
+    n = x.shape[0]
+    out[:] = 0
+    for i in range(left, n - right):
+        v = x[i]
+        if np.isnan(v):
+            continue
+        ok = True
+        for j in range(i - left, i):
+            w = x[j]
+            if np.isnan(w) or (w >= v if is_high else w <= v):
+                ok = False
+                break
+        if not ok:
+            continue
+        for j in range(i + 1, i + right + 1):
+            w = x[j]
+            if np.isnan(w) or (w > v if is_high else w < v):
+                ok = False
+                break
+        if ok:
+            out[i] = 1
+
+
+@jit
+def _accept(side, i, price, t, atr_i, min_swing, log_bar, log_confirm, log_price, log_side,
+            log_sup, stack, ns, nlog):
+    """Offer one confirmed raw pivot to the zig-zag. Returns (ns, nlog)."""
+    if ns > 0:
+        last = stack[ns - 1]
+        if log_side[last] == side:
+            more = price > log_price[last] if side > 0 else price < log_price[last]
+            if not more:
+                return ns, nlog
+            log_sup[last] = t
+            ns -= 1
+        else:
+            if not (abs(price - log_price[last]) >= min_swing * atr_i):  # NaN ATR -> rejected
+                return ns, nlog
+    log_bar[nlog] = i
+    log_confirm[nlog] = t
+    log_price[nlog] = price
+    log_side[nlog] = side
+    log_sup[nlog] = -1
+    stack[ns] = nlog
+    return ns + 1, nlog + 1
+
+
+@jit
+def _zigzag_into(high, low, atr, hi_flags, lo_flags, right, min_swing,
+                 log_bar, log_confirm, log_price, log_side, log_sup, stack):
+    """Run the causal zig-zag over all bars; returns the number of log entries."""
+    n = high.shape[0]
+    ns = 0
+    nlog = 0
+    for t in range(right, n):
+        i = t - right
+        h = hi_flags[i] == 1
+        lo = lo_flags[i] == 1
+        if not (h or lo):
+            continue
+        a = atr[i]
+        if min_swing <= 0.0:
+            a = 0.0
+        if h and lo:
+            high_first = ns == 0 or log_side[stack[ns - 1]] < 0
+            if high_first:
+                ns, nlog = _accept(1, i, high[i], t, a, min_swing, log_bar, log_confirm,
+                                   log_price, log_side, log_sup, stack, ns, nlog)
+                ns, nlog = _accept(-1, i, low[i], t, a, min_swing, log_bar, log_confirm,
+                                   log_price, log_side, log_sup, stack, ns, nlog)
+            else:
+                ns, nlog = _accept(-1, i, low[i], t, a, min_swing, log_bar, log_confirm,
+                                   log_price, log_side, log_sup, stack, ns, nlog)
+                ns, nlog = _accept(1, i, high[i], t, a, min_swing, log_bar, log_confirm,
+                                   log_price, log_side, log_sup, stack, ns, nlog)
+        elif h:
+            ns, nlog = _accept(1, i, high[i], t, a, min_swing, log_bar, log_confirm,
+                               log_price, log_side, log_sup, stack, ns, nlog)
+        else:
+            ns, nlog = _accept(-1, i, low[i], t, a, min_swing, log_bar, log_confirm,
+                               log_price, log_side, log_sup, stack, ns, nlog)
+    return nlog
+
+
+def _f64(x, name: str) -> np.ndarray:
+    a = np.ascontiguousarray(x, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
+    return a
+
+
+def _check_lr(left: int, right: int) -> tuple[int, int]:
+    left, right = int(left), int(right)
+    if left < 1 or right < 1:
+        raise ValueError(f"pivot left/right must be >= 1, got {left}/{right}")
+    return left, right
+
+
+def raw_pivots(x, left: int = 5, right: int = 5, *, high: bool = True) -> np.ndarray:
+    """Raw pivot flags (int8, 1 at the pivot **bar**; known only ``right`` bars later).
+
+    ``high=True`` finds pivot highs of ``x`` (earliest of equal maxima wins), ``False`` lows.
+    """
+    a = _f64(x, "x")
+    left, right = _check_lr(left, right)
+    out = np.empty(a.shape[0], dtype=np.int8)
+    _raw_pivots_into(a, left, right, bool(high), out)
+    return out
+
+
+def capacity(n: int, left: int, right: int) -> int:
+    """Upper bound on zig-zag log entries (both sides) in ``n`` bars: two same-side raw
+    pivots are more than ``min(left, right)`` bars apart."""
+    return 2 * (n // (min(left, right) + 1) + 1)
+
+
+def zigzag(high, low, atr, left: int = 5, right: int = 5, min_swing_atr: float = 1.0
+           ) -> dict[str, np.ndarray]:
+    """The pivot log of the causal zig-zag (see module docstring).
+
+    Returns arrays of equal length, one entry per pivot ever accepted, in acceptance order:
+    ``bar`` (pivot bar index), ``confirm`` (bar at which it became known = bar + right),
+    ``price`` (high or low at the pivot bar), ``side`` (+1 high, -1 low) and
+    ``superseded_at`` (bar at which a more extreme same-side pivot replaced it, or -1).
+    ``atr`` is in price units (NaN during warm-up: opposite-side pivots are then rejected
+    unless ``min_swing_atr <= 0``).
+    """
+    h, lo, a = _f64(high, "high"), _f64(low, "low"), _f64(atr, "atr")
+    if not (h.shape == lo.shape == a.shape):
+        raise ValueError("high, low and atr must have the same length")
+    left, right = _check_lr(left, right)
+    n = h.shape[0]
+    hf = np.empty(n, dtype=np.int8)
+    lf = np.empty(n, dtype=np.int8)
+    _raw_pivots_into(h, left, right, True, hf)
+    _raw_pivots_into(lo, left, right, False, lf)
+    cap = capacity(n, left, right)
+    bar = np.empty(cap, dtype=np.int64)
+    confirm = np.empty(cap, dtype=np.int64)
+    price = np.empty(cap, dtype=np.float64)
+    side = np.empty(cap, dtype=np.int8)
+    sup = np.empty(cap, dtype=np.int64)
+    stack = np.empty(cap, dtype=np.int64)
+    k = _zigzag_into(h, lo, a, hf, lf, right, float(min_swing_atr), bar, confirm, price, side,
+                     sup, stack)
+    return {"bar": bar[:k], "confirm": confirm[:k], "price": price[:k], "side": side[:k],
+            "superseded_at": sup[:k]}
+
+
+def pivots_asof(log: dict[str, np.ndarray], t: int) -> np.ndarray:
+    """Indices into ``log`` of the alternating pivot list as known at bar ``t``."""
+    c, s = log["confirm"], log["superseded_at"]
+    return np.nonzero((c <= t) & ((s == -1) | (s > t)))[0]

@@ -1,0 +1,262 @@
+"""Trend lines through pivots and the causal wedge scanner.
+
+Lines are ``price(x) = c + s * (x - x0)`` with ``x`` a bar index, ``s`` the slope in price
+per bar and ``x0`` the first pivot bar of the pattern.
+
+**Envelope fit** (:func:`envelope_line`): the slope is the least-squares slope through the
+pivots of one side; the line is then shifted so that no pivot lies beyond it (upper line
+on or above every high pivot, lower line on or below every low pivot) -- the way an
+analyst draws a line "on" the swing points rather than through their middle. A pivot is a
+**touch** when it lies within ``tol`` of its line. Windows hold at most a handful of
+pivots, so refitting each candidate window costs O(k) and an incremental update would not
+pay; the dominant cost of the scan is the per-bar pass, which is O(n).
+
+**Wedge scan** (:func:`_scan_wedges_into`): bars are walked in order. At bar ``t`` the
+alternating pivot list as known at ``t`` is rebuilt incrementally from the zig-zag log
+(see :mod:`btcscan.kernels.pivots`). Whenever it changes and no wedge is forming, the
+most recent ``m`` pivots (``m = max_pivots .. 5``, largest first) are tested against the
+wedge rules (DOMAIN.md, "Wedges"); the first window that passes is recorded as known at
+``t``. Windows starting at or before the first pivot of the last resolved wedge are
+skipped (no redrawing a wedge that already broke). A forming wedge is then followed bar by bar: a close above the upper line is a
+breakout up, a close below the lower line a breakdown, reaching the apex without either
+is expiry. Lines are frozen when the wedge becomes known, so nothing recorded for bar
+``t`` can change when later bars arrive. Only one wedge forms at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from btcscan.kernels._jit import jit
+
+# column layout of the integer and float wedge records
+WI_KIND, WI_KNOWN, WI_STATE, WI_STATE_BAR, WI_X0, WI_X1, WI_TU, WI_TL, WI_NPIV = range(9)
+WI_PIV0 = 9  # pivot log indices of the window follow
+WF_SU, WF_CU, WF_SL, WF_CL, WF_APEX, WF_TOL = range(6)
+WF_COLS = 6
+
+KIND_FALLING = -1
+KIND_RISING = 1
+STATE_FORMING, STATE_UP, STATE_DOWN, STATE_EXPIRED = 0, 1, 2, 3
+
+
+@jit
+def _ols_slope(xs, ys, k):
+    """Least-squares slope of ys on xs (first k entries); 0 when all xs are equal."""
+    mx = 0.0
+    my = 0.0
+    for j in range(k):
+        mx += xs[j]
+        my += ys[j]
+    mx /= k
+    my /= k
+    sxx = 0.0
+    sxy = 0.0
+    for j in range(k):
+        dx = xs[j] - mx
+        sxx += dx * dx
+        sxy += dx * (ys[j] - my)
+    if sxx == 0.0:
+        return 0.0
+    return sxy / sxx
+
+
+@jit
+def _envelope(xs, ys, k, x0, upper):
+    """(slope, value at x0) of the envelope line over the first k points."""
+    s = _ols_slope(xs, ys, k)
+    c = ys[0] - s * (xs[0] - x0)
+    for j in range(1, k):
+        v = ys[j] - s * (xs[j] - x0)
+        if (upper and v > c) or ((not upper) and v < c):
+            c = v
+    return s, c
+
+
+@jit
+def _touches(xs, ys, k, x0, s, c, tol):
+    n = 0
+    for j in range(k):
+        if abs(ys[j] - (c + s * (xs[j] - x0))) <= tol:
+            n += 1
+    return n
+
+
+@jit
+def _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr_t, t, min_major,
+                min_minor, touch_tol, close_tol, min_dur, max_dur, conv_ratio, xh, yh, xl, yl,
+                wi_row, wf_row):
+    """Test the last m pivots of the stack as a wedge at bar t; fill the row and return True."""
+    first = stack[ns - m]
+    last = stack[ns - 1]
+    x0 = log_bar[first]
+    x1 = log_bar[last]
+    dur = x1 - x0
+    if dur < min_dur or dur > max_dur:
+        return False
+    nh = 0
+    nl = 0
+    for q in range(ns - m, ns):
+        e = stack[q]
+        if log_side[e] > 0:
+            xh[nh] = log_bar[e]
+            yh[nh] = log_price[e]
+            nh += 1
+        else:
+            xl[nl] = log_bar[e]
+            yl[nl] = log_price[e]
+            nl += 1
+    if nh < min_minor or nl < min_minor:
+        return False
+    su, cu = _envelope(xh, yh, nh, x0, True)
+    sl, cl = _envelope(xl, yl, nl, x0, False)
+    if su < 0.0 and sl < 0.0 and su < sl:
+        kind = KIND_FALLING
+    elif su > 0.0 and sl > 0.0 and sl > su:
+        kind = KIND_RISING
+    else:
+        return False
+    w0 = cu - cl
+    w1 = w0 + (su - sl) * dur
+    if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
+        return False
+    apex = x0 + w0 / (sl - su)
+    if not (apex > x1 and apex > t):
+        return False
+    tol = touch_tol * atr_t
+    if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
+        return False
+    tu = _touches(xh, yh, nh, x0, su, cu, tol)
+    tl = _touches(xl, yl, nl, x0, sl, cl, tol)
+    if not ((tu >= min_major and tl >= min_minor) or (tl >= min_major and tu >= min_minor)):
+        return False
+    ctol = close_tol * atr_t
+    for b in range(x0, t + 1):
+        dx = b - x0
+        if close[b] > cu + su * dx + ctol or close[b] < cl + sl * dx - ctol:
+            return False
+    wi_row[WI_KIND] = kind
+    wi_row[WI_KNOWN] = t
+    wi_row[WI_STATE] = STATE_FORMING
+    wi_row[WI_STATE_BAR] = t
+    wi_row[WI_X0] = x0
+    wi_row[WI_X1] = x1
+    wi_row[WI_TU] = tu
+    wi_row[WI_TL] = tl
+    wi_row[WI_NPIV] = m
+    for q in range(m):
+        wi_row[WI_PIV0 + q] = stack[ns - m + q]
+    wf_row[WF_SU] = su
+    wf_row[WF_CU] = cu
+    wf_row[WF_SL] = sl
+    wf_row[WF_CL] = cl
+    wf_row[WF_APEX] = apex
+    wf_row[WF_TOL] = tol
+    return True
+
+
+@jit
+def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, nlog,
+                      max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
+                      conv_ratio, stack, xh, yh, xl, yl, wi, wf):
+    """Walk every bar; returns the number of wedge records written into wi/wf."""
+    n = close.shape[0]
+    ns = 0
+    e = 0
+    nw = 0
+    forming = -1
+    last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
+    min_piv = min_major + min_minor
+    for t in range(n):
+        # 1. follow the forming wedge with this bar's close
+        if forming >= 0:
+            dx = t - wi[forming, WI_X0]
+            up = wf[forming, WF_CU] + wf[forming, WF_SU] * dx
+            lo = wf[forming, WF_CL] + wf[forming, WF_SL] * dx
+            ctol = close_tol * atr[wi[forming, WI_KNOWN]]
+            st = -1
+            if close[t] > up + ctol:
+                st = STATE_UP
+            elif close[t] < lo - ctol:
+                st = STATE_DOWN
+            elif t >= wf[forming, WF_APEX]:
+                st = STATE_EXPIRED
+            if st >= 0:
+                wi[forming, WI_STATE] = st
+                wi[forming, WI_STATE_BAR] = t
+                last_x0 = wi[forming, WI_X0]
+                forming = -1
+        # 2. pivots confirmed at this bar
+        changed = False
+        while e < nlog and log_confirm[e] == t:
+            if ns > 0 and log_sup[stack[ns - 1]] == t:
+                ns -= 1
+            stack[ns] = e
+            ns += 1
+            e += 1
+            changed = True
+        # 3. look for a new wedge in the most recent pivots
+        if changed and forming < 0:
+            top = min(ns, max_pivots)
+            for m in range(top, min_piv - 1, -1):
+                if log_bar[stack[ns - m]] <= last_x0:
+                    continue
+                if _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr[t], t,
+                               min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
+                               conv_ratio, xh, yh, xl, yl, wi[nw], wf[nw]):
+                    forming = nw
+                    nw += 1
+                    break
+    return nw
+
+
+def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[float, float]:
+    """(slope per bar, value at ``x0``) of the envelope line through points ``(xs, ys)``.
+
+    The slope is the least-squares slope; the line is shifted to lie on or above every
+    point (``upper=True``) or on or below every point. ``x0`` defaults to ``xs[0]``.
+    """
+    x = np.ascontiguousarray(xs, dtype=np.float64)
+    y = np.ascontiguousarray(ys, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape or x.size < 1:
+        raise ValueError("xs and ys must be non-empty one-dimensional arrays of equal length")
+    s, c = _envelope(x, y, x.size, float(x[0] if x0 is None else x0), bool(upper))
+    return float(s), float(c)
+
+
+def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
+                min_touches_major: int = 3, min_touches_minor: int = 2,
+                touch_tolerance_atr: float = 0.5, close_tolerance_atr: float = 0.0,
+                min_duration_bars: int = 15, max_duration_bars: int = 250,
+                convergence_ratio: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+    """All wedges found by walking the bars (see module docstring).
+
+    ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars.
+    Returns ``(wi, wf)``: int64 records (columns ``WI_*``) and float64 records (``WF_*``),
+    one row per wedge in the order they became known. States are as of the last bar.
+    """
+    c = np.ascontiguousarray(close, dtype=np.float64)
+    a = np.ascontiguousarray(atr, dtype=np.float64)
+    if c.ndim != 1 or c.shape != a.shape:
+        raise ValueError("close and atr must be one-dimensional with the same length")
+    if min_touches_minor < 2 or min_touches_major < min_touches_minor:
+        raise ValueError("need 2 <= min_touches_minor <= min_touches_major")
+    max_pivots = int(max_pivots)
+    if max_pivots < min_touches_major + min_touches_minor:
+        raise ValueError("max_pivots must be >= min_touches_major + min_touches_minor")
+    nlog = int(log["bar"].shape[0])
+    cap = nlog + 1
+    stack = np.empty(cap, dtype=np.int64)
+    xh = np.empty(max_pivots, dtype=np.float64)
+    yh = np.empty(max_pivots, dtype=np.float64)
+    xl = np.empty(max_pivots, dtype=np.float64)
+    yl = np.empty(max_pivots, dtype=np.float64)
+    wi = np.full((cap, WI_PIV0 + max_pivots), -1, dtype=np.int64)
+    wf = np.empty((cap, WF_COLS), dtype=np.float64)
+    k = _scan_wedges_into(c, a, log["bar"], log["confirm"], log["price"], log["side"],
+                          log["superseded_at"], nlog, max_pivots, int(min_touches_major),
+                          int(min_touches_minor), float(touch_tolerance_atr),
+                          float(close_tolerance_atr), int(min_duration_bars),
+                          int(max_duration_bars), float(convergence_ratio), stack, xh, yh, xl,
+                          yl, wi, wf)
+    return wi[:k], wf[:k]
