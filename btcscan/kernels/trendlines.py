@@ -84,7 +84,7 @@ def _touches(xs, ys, k, x0, s, c, tol):
 
 @jit
 def _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr_t, t, min_major,
-                min_minor, touch_tol, close_tol, min_dur, max_dur, conv_ratio, xh, yh, xl, yl,
+                min_minor, touch_tol, close_tol, min_dur, max_dur, conv_ratio, min_move, min_height, xh, yh, xl, yl,
                 wi_row, wf_row):
     """Test the last m pivots of the stack as a wedge at bar t; fill the row and return True."""
     first = stack[ns - m]
@@ -126,6 +126,11 @@ def _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr_t, t, min
     tol = touch_tol * atr_t
     if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
         return False
+    if w0 < min_height * atr_t:  # too small against the noise
+        return False
+    flatter = min(abs(su), abs(sl))
+    if flatter * dur < min_move * atr_t:  # both lines must clearly slope
+        return False
     tu = _touches(xh, yh, nh, x0, su, cu, tol)
     tl = _touches(xl, yl, nl, x0, sl, cl, tol)
     if not ((tu >= min_major and tl >= min_minor) or (tl >= min_major and tu >= min_minor)):
@@ -158,7 +163,7 @@ def _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr_t, t, min
 @jit
 def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, nlog,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, stack, xh, yh, xl, yl, wi, wf):
+                      conv_ratio, min_move, min_height, stack, xh, yh, xl, yl, wi, wf):
     """Walk every bar; returns the number of wedge records written into wi/wf."""
     n = close.shape[0]
     ns = 0
@@ -203,7 +208,7 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
                     continue
                 if _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr[t], t,
                                min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                               conv_ratio, xh, yh, xl, yl, wi[nw], wf[nw]):
+                               conv_ratio, min_move, min_height, xh, yh, xl, yl, wi[nw], wf[nw]):
                     forming = nw
                     nw += 1
                     break
@@ -228,7 +233,8 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
                 min_touches_major: int = 3, min_touches_minor: int = 2,
                 touch_tolerance_atr: float = 0.5, close_tolerance_atr: float = 0.0,
                 min_duration_bars: int = 15, max_duration_bars: int = 250,
-                convergence_ratio: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+                convergence_ratio: float = 0.75, min_line_move_atr: float = 0.0,
+                min_height_atr: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """All wedges found by walking the bars (see module docstring).
 
     ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars.
@@ -257,6 +263,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
                           log["superseded_at"], nlog, max_pivots, int(min_touches_major),
                           int(min_touches_minor), float(touch_tolerance_atr),
                           float(close_tolerance_atr), int(min_duration_bars),
-                          int(max_duration_bars), float(convergence_ratio), stack, xh, yh, xl,
+                          int(max_duration_bars), float(convergence_ratio),
+                          float(min_line_move_atr), float(min_height_atr), stack, xh, yh, xl,
                           yl, wi, wf)
     return wi[:k], wf[:k]

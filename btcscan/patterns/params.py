@@ -29,7 +29,7 @@ class PatternParams:
     min_swing_atr: float = 1.0
     """Minimum swing between alternating pivots, in ATR at the newer pivot."""
     # wedges
-    touch_tolerance_atr: float = 0.5
+    touch_tolerance_atr: float = 0.25
     """A pivot touches its line when within this many ATRs (ATR at the bar the wedge is known)."""
     close_tolerance_atr: float = 0.0
     """Closes may sit this many ATRs outside the lines inside the pattern (0 = none)."""
@@ -45,6 +45,12 @@ class PatternParams:
     """Longest wedge, first to last pivot, in bars."""
     convergence_ratio: float = 0.75
     """Width at the last pivot must be at most this fraction of the width at the first."""
+    min_height_atr: float = 5.0
+    """Height at the first pivot must be at least this many ATRs (a wedge stands out of
+    the noise)."""
+    min_line_move_atr: float = 1.0
+    """The flatter line must move at least this many ATRs over the pattern (both lines
+    clearly slope the same way)."""
     # divergences (TradingView's built-in RSI divergence defaults)
     rsi_period: int = 14
     """RSI period (Wilder, on close)."""
@@ -72,7 +78,8 @@ class PatternParams:
                      "div_pivot_right", "min_duration_bars", "max_duration_bars"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"patterns.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("min_swing_atr", "touch_tolerance_atr", "close_tolerance_atr"):
+        for name in ("min_swing_atr", "touch_tolerance_atr", "close_tolerance_atr",
+                     "min_line_move_atr", "min_height_atr"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
                 raise ConfigError(f"patterns.{name} must be a number >= 0, got {v!r}")

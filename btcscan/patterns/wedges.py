@@ -87,7 +87,9 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
         touch_tolerance_atr=params.touch_tolerance_atr,
         close_tolerance_atr=params.close_tolerance_atr,
         min_duration_bars=params.min_duration_bars, max_duration_bars=params.max_duration_bars,
-        convergence_ratio=params.convergence_ratio)
+        convergence_ratio=params.convergence_ratio,
+        min_line_move_atr=params.min_line_move_atr,
+        min_height_atr=params.min_height_atr)
     last = n - 1
     out: list[Wedge] = []
     for r, f in zip(wi.tolist(), wf.tolist()):
