@@ -10,7 +10,7 @@ import math
 
 
 def isnan(v: float) -> bool:
-    return v != v
+    return math.isnan(v)
 
 
 def raw_pivot(x, i, left, right, high):
@@ -52,7 +52,7 @@ def zigzag_asof(high, low, atr, left, right, min_swing, t):
             if not piv:
                 piv.append((i, price, s))
                 continue
-            lb, lp, ls = piv[-1]
+            _, lp, ls = piv[-1]
             if ls == s:
                 if (price > lp) if s > 0 else (price < lp):
                     piv[-1] = (i, price, s)
@@ -118,8 +118,8 @@ def wedge_at(piv, close, atr_t, t, m, P):
     for b in range(x0, t + 1):
         if close[b] > cu + su * (b - x0) + ct or close[b] < cl + sl * (b - x0) - ct:
             return None
-    return dict(kind=kind, known=t, x0=x0, x1=x1, tu=tu, tl=tl, npiv=m, su=su, cu=cu, sl=sl,
-                cl=cl, apex=apex, state=0, state_bar=t)
+    return {"kind": kind, "known": t, "x0": x0, "x1": x1, "tu": tu, "tl": tl, "npiv": m,
+            "su": su, "cu": cu, "sl": sl, "cl": cl, "apex": apex, "state": 0, "state_bar": t}
 
 
 def scan_wedges(high, low, close, atr, P):

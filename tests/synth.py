@@ -64,6 +64,10 @@ def make_wedge(rng: np.random.Generator, kind: str = "falling", breakout: str = 
         mid[a:b + 1] = np.linspace(ya, yb, b - a + 1)
         inner = np.arange(a + 2, b - 1)
         mid[inner] += rng.normal(0, noise, inner.size)
+        # noise never moves a pivot nor pushes a close outside the lines
+        lo_b, hi_b = min(ya, yb) + 0.05, max(ya, yb) - 0.05
+        mid[inner] = np.clip(mid[inner], lo_b, hi_b)
+        mid[inner] = np.clip(mid[inner], L(inner) + eps, U(inner) - eps)
     last_high = (npiv - 1) % 2 == 0
     ystart = mid[x1]
     # after the last pivot: head for the other line, then through the breakout side
@@ -81,8 +85,6 @@ def make_wedge(rng: np.random.Generator, kind: str = "falling", breakout: str = 
             else:
                 base = mid[x - 1] if x > x1 + 1 else ystart
                 mid[x] = base - step
-    if last_high and breakout == "up":  # came down from the last high: redo the leg to be safe
-        pass
     arrays = _candles(mid, eps)
     c = arrays["close"]
     xs = np.arange(n)
