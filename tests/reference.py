@@ -63,19 +63,28 @@ def zigzag_asof(high, low, atr, left, right, min_swing, t):
     return piv
 
 
-def ols_slope(xs, ys):
-    mx = sum(xs) / len(xs)
-    my = sum(ys) / len(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        return 0.0
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+def ols_slope(xs, ys, xref):
+    """Least-squares slope, x relative to xref, sums taken from the newest point back."""
+    k = sx = sy = sxx = sxy = 0.0
+    for x, y in reversed(list(zip(xs, ys))):
+        x = float(x - xref)
+        k += 1
+        sx += x
+        sy += y
+        sxx += x * x
+        sxy += x * y
+    den = k * sxx - sx * sx
+    return 0.0 if den == 0 else (k * sxy - sx * sy) / den
 
 
-def envelope(xs, ys, x0, upper):
-    s = ols_slope(xs, ys)
-    vals = [y - s * (x - x0) for x, y in zip(xs, ys)]
-    return s, (max(vals) if upper else min(vals))
+def envelope(xs, ys, x0, xref, upper):
+    s = ols_slope(xs, ys, xref)
+    c = ys[0] - s * (xs[0] - x0)
+    for x, y in zip(xs[1:], ys[1:]):
+        v = y - s * (x - x0)
+        if (upper and v > c) or (not upper and v < c):
+            c = v
+    return s, c
 
 
 def wedge_at(piv, close, atr_t, t, m, P):
@@ -88,8 +97,8 @@ def wedge_at(piv, close, atr_t, t, m, P):
     ls = [(b, p) for b, p, s in win if s < 0]
     if len(hs) < P["minor"] or len(ls) < P["minor"]:
         return None
-    su, cu = envelope([b for b, _ in hs], [p for _, p in hs], x0, True)
-    sl, cl = envelope([b for b, _ in ls], [p for _, p in ls], x0, False)
+    su, cu = envelope([b for b, _ in hs], [p for _, p in hs], x0, x1, True)
+    sl, cl = envelope([b for b, _ in ls], [p for _, p in ls], x0, x1, False)
     if su < 0 and sl < 0 and su < sl:
         kind = -1
     elif su > 0 and sl > 0 and sl > su:

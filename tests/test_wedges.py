@@ -175,3 +175,19 @@ def test_short_and_empty_inputs():
     assert rep.events == () and rep.active_wedges == ()
     short = {k: v[:3] for k, v in random_walk(np.random.default_rng(0), 10).items()}
     assert detect_patterns(short).events == ()
+
+
+def test_batch_engine_agrees_with_detect_patterns():
+    from btcscan.patterns import batch_patterns
+
+    rng = np.random.default_rng(5)
+    series = [random_walk(rng, 600) for _ in range(12)]
+    series += [make_wedge(rng, "falling", "up", npiv=6).arrays for _ in range(2)]
+    n = min(s["close"].size for s in series)
+    cut = [{k: v[-n:] for k, v in s.items()} for s in series]
+    stack = {k: np.stack([s[k] for s in cut]) for k in ("high", "low", "close")}
+    counts = batch_patterns(stack["high"], stack["low"], stack["close"], block=5)
+    for row, s in zip(counts.tolist(), cut):
+        rep = detect_patterns(s)
+        assert row == [len(rep.wedges), sum(w.state == "broke_up" for w in rep.wedges),
+                       sum(w.state == "broke_down" for w in rep.wedges), len(rep.divergences)]

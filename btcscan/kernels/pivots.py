@@ -27,29 +27,64 @@ from btcscan.kernels._jit import jit
 
 
 @jit
-def _raw_pivots_into(x, left, right, is_high, out):
-    """out[i] = 1 where x has a pivot (high if is_high else low) at bar i, else 0."""
+def _raw_highs(x, left, right, out):
     n = x.shape[0]
-    out[:] = 0
-    for i in range(left, n - right):
+    i = left
+    while i < n - right:
         v = x[i]
-        if np.isnan(v):
-            continue
         ok = True
-        for j in range(i - left, i):
-            w = x[j]
-            if np.isnan(w) or (w >= v if is_high else w <= v):
+        for d in range(1, right + 1):
+            if not (x[i + d] <= v):
                 ok = False
+                i += d
                 break
         if not ok:
             continue
-        for j in range(i + 1, i + right + 1):
-            w = x[j]
-            if np.isnan(w) or (w > v if is_high else w < v):
+        for d in range(1, left + 1):
+            if not (x[i - d] < v):
                 ok = False
                 break
-        if ok:
+        if ok and not np.isnan(v):
             out[i] = 1
+        i += 1
+
+
+@jit
+def _raw_lows(x, left, right, out):
+    n = x.shape[0]
+    i = left
+    while i < n - right:
+        v = x[i]
+        ok = True
+        for d in range(1, right + 1):
+            if not (x[i + d] >= v):
+                ok = False
+                i += d
+                break
+        if not ok:
+            continue
+        for d in range(1, left + 1):
+            if not (x[i - d] > v):
+                ok = False
+                break
+        if ok and not np.isnan(v):
+            out[i] = 1
+        i += 1
+
+
+@jit
+def _raw_pivots_into(x, left, right, is_high, out):
+    """out[i] = 1 where x has a pivot (high if is_high else low) at bar i, else 0.
+
+    Right neighbours are checked first; when bar ``i + d`` beats bar ``i``, every bar
+    between them is beaten by it too (it lies within their right window), so the scan
+    jumps to ``i + d``. A NaN in the window fails a compare, so it yields no pivot.
+    """
+    out[:] = 0
+    if is_high:
+        _raw_highs(x, left, right, out)
+    else:
+        _raw_lows(x, left, right, out)
 
 
 @jit

@@ -4,12 +4,13 @@ Lines are ``price(x) = c + s * (x - x0)`` with ``x`` a bar index, ``s`` the slop
 per bar and ``x0`` the first pivot bar of the pattern.
 
 **Envelope fit** (:func:`envelope_line`): the slope is the least-squares slope through the
-pivots of one side; the line is then shifted so that no pivot lies beyond it (upper line
+pivots of one side (from running sums, x relative to the newest pivot); the line is then shifted so that no pivot lies beyond it (upper line
 on or above every high pivot, lower line on or below every low pivot) -- the way an
 analyst draws a line "on" the swing points rather than through their middle. A pivot is a
 **touch** when it lies within ``tol`` of its line. Windows hold at most a handful of
-pivots, so refitting each candidate window costs O(k) and an incremental update would not
-pay; the dominant cost of the scan is the per-bar pass, which is O(n).
+pivots; the slopes of all candidate windows ending at the newest pivot come from running
+sums grown backwards from it (O(k) for all windows together), and the intercepts, touches
+and the close check are only computed for windows whose slopes already make a wedge.
 
 **Wedge scan** (:func:`_scan_wedges_into`): bars are walked in order. At bar ``t`` the
 alternating pivot list as known at ``t`` is rebuilt incrementally from the zig-zag log
@@ -41,36 +42,27 @@ STATE_FORMING, STATE_UP, STATE_DOWN, STATE_EXPIRED = 0, 1, 2, 3
 
 
 @jit
-def _ols_slope(xs, ys, k):
-    """Least-squares slope of ys on xs (first k entries); 0 when all xs are equal."""
-    mx = 0.0
-    my = 0.0
-    for j in range(k):
-        mx += xs[j]
-        my += ys[j]
-    mx /= k
-    my /= k
-    sxx = 0.0
-    sxy = 0.0
-    for j in range(k):
-        dx = xs[j] - mx
-        sxx += dx * dx
-        sxy += dx * (ys[j] - my)
-    if sxx == 0.0:
+def _slope(k, sx, sy, sxx, sxy):
+    """Least-squares slope from running sums over k points (0 if all x are equal).
+
+    x is taken relative to the newest pivot, so for integer bars and prices the sums and
+    both products below are exact in float64; only the final division rounds.
+    """
+    den = k * sxx - sx * sx
+    if den == 0.0:
         return 0.0
-    return sxy / sxx
+    return (k * sxy - sx * sy) / den
 
 
 @jit
-def _envelope(xs, ys, k, x0, upper):
-    """(slope, value at x0) of the envelope line over the first k points."""
-    s = _ols_slope(xs, ys, k)
+def _intercept(xs, ys, k, x0, s, upper):
+    """Value at x0 of the line of slope s shifted onto the extreme point (envelope)."""
     c = ys[0] - s * (xs[0] - x0)
     for j in range(1, k):
         v = ys[j] - s * (xs[j] - x0)
         if (upper and v > c) or ((not upper) and v < c):
             c = v
-    return s, c
+    return c
 
 
 @jit
@@ -83,17 +75,16 @@ def _touches(xs, ys, k, x0, s, c, tol):
 
 
 @jit
-def _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr_t, t, min_major,
-                min_minor, touch_tol, close_tol, min_dur, max_dur, conv_ratio, min_move, min_height, xh, yh, xl, yl,
-                wi_row, wf_row):
-    """Test the last m pivots of the stack as a wedge at bar t; fill the row and return True."""
+def _try_window(stack, ns, m, su, sl, log_bar, log_price, log_side, close, atr_t, t,
+                min_major, min_minor, touch_tol, close_tol, conv_ratio, min_move, min_height,
+                xh, yh, xl, yl, wi_row, wf_row):
+    """Test the last m pivots of the stack (slopes su/sl already known to make a falling or
+    rising pair) as a wedge at bar t; fill the row and return True if every rule holds."""
     first = stack[ns - m]
     last = stack[ns - 1]
     x0 = log_bar[first]
     x1 = log_bar[last]
     dur = x1 - x0
-    if dur < min_dur or dur > max_dur:
-        return False
     nh = 0
     nl = 0
     for q in range(ns - m, ns):
@@ -106,16 +97,9 @@ def _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr_t, t, min
             xl[nl] = log_bar[e]
             yl[nl] = log_price[e]
             nl += 1
-    if nh < min_minor or nl < min_minor:
-        return False
-    su, cu = _envelope(xh, yh, nh, x0, True)
-    sl, cl = _envelope(xl, yl, nl, x0, False)
-    if su < 0.0 and sl < 0.0 and su < sl:
-        kind = KIND_FALLING
-    elif su > 0.0 and sl > 0.0 and sl > su:
-        kind = KIND_RISING
-    else:
-        return False
+    cu = _intercept(xh, yh, nh, x0, su, True)
+    cl = _intercept(xl, yl, nl, x0, sl, False)
+    kind = KIND_FALLING if su < 0.0 else KIND_RISING
     w0 = cu - cl
     w1 = w0 + (su - sl) * dur
     if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
@@ -136,7 +120,7 @@ def _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr_t, t, min
     if not ((tu >= min_major and tl >= min_minor) or (tl >= min_major and tu >= min_minor)):
         return False
     ctol = close_tol * atr_t
-    for b in range(x0, t + 1):
+    for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
         dx = b - x0
         if close[b] > cu + su * dx + ctol or close[b] < cl + sl * dx - ctol:
             return False
@@ -172,6 +156,9 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
     forming = -1
     last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
     min_piv = min_major + min_minor
+    msu = np.empty(max_pivots + 1)
+    msl = np.empty(max_pivots + 1)
+    mok = np.zeros(max_pivots + 1, dtype=np.bool_)
     for t in range(n):
         # 1. follow the forming wedge with this bar's close
         if forming >= 0:
@@ -200,32 +187,96 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             ns += 1
             e += 1
             changed = True
-        # 3. look for a new wedge in the most recent pivots
-        if changed and forming < 0:
-            top = min(ns, max_pivots)
-            for m in range(top, min_piv - 1, -1):
-                if log_bar[stack[ns - m]] <= last_x0:
-                    continue
-                if _try_window(stack, ns, m, log_bar, log_price, log_side, close, atr[t], t,
-                               min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                               conv_ratio, min_move, min_height, xh, yh, xl, yl, wi[nw], wf[nw]):
-                    forming = nw
-                    nw += 1
-                    break
+        if not changed or forming >= 0:
+            continue
+        # 3. look for a new wedge in the most recent m pivots, largest m first. Slopes of
+        # every window come from running sums grown from the newest pivot backwards.
+        top = min(max_pivots, ns)
+        if top < min_piv:
+            continue
+        xref = log_bar[stack[ns - 1]]
+        x1 = xref
+        kh = 0.0
+        hx = 0.0
+        hy = 0.0
+        hxx = 0.0
+        hxy = 0.0
+        kl = 0.0
+        lx = 0.0
+        ly = 0.0
+        lxx = 0.0
+        lxy = 0.0
+        for m in range(1, top + 1):
+            q = stack[ns - m]
+            x = float(log_bar[q] - xref)
+            y = log_price[q]
+            if log_side[q] > 0:
+                kh += 1.0
+                hx += x
+                hy += y
+                hxx += x * x
+                hxy += x * y
+            else:
+                kl += 1.0
+                lx += x
+                ly += y
+                lxx += x * x
+                lxy += x * y
+            mok[m] = False
+            if m >= min_piv and kh >= min_minor and kl >= min_minor:
+                dur = x1 - log_bar[q]
+                if min_dur <= dur <= max_dur:
+                    su = _slope(kh, hx, hy, hxx, hxy)
+                    sl = _slope(kl, lx, ly, lxx, lxy)
+                    if (su < 0.0 and sl < 0.0 and su < sl) or (su > 0.0 and sl > 0.0 and sl > su):
+                        msu[m] = su
+                        msl[m] = sl
+                        mok[m] = True
+        for m in range(top, min_piv - 1, -1):
+            x0 = log_bar[stack[ns - m]]
+            if not mok[m] or x0 <= last_x0:
+                continue
+            # cheap geometric rejection before the full test: envelope intercepts,
+            # convergence and apex (the full test repeats them on the same numbers)
+            su = msu[m]
+            sl = msl[m]
+            cu = -np.inf
+            cl = np.inf
+            for r in range(ns - m, ns):
+                q = stack[r]
+                if log_side[q] > 0:
+                    cu = max(cu, log_price[q] - su * (log_bar[q] - x0))
+                else:
+                    cl = min(cl, log_price[q] - sl * (log_bar[q] - x0))
+            w0 = cu - cl
+            w1 = w0 + (su - sl) * (x1 - x0)
+            if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
+                continue
+            if not (x0 + w0 / (sl - su) > t):
+                continue
+            if _try_window(stack, ns, m, msu[m], msl[m], log_bar, log_price, log_side, close,
+                           atr[t], t, min_major, min_minor, touch_tol, close_tol, conv_ratio,
+                           min_move, min_height, xh, yh, xl, yl, wi[nw], wf[nw]):
+                forming = nw
+                nw += 1
+                break
     return nw
 
 
 def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[float, float]:
     """(slope per bar, value at ``x0``) of the envelope line through points ``(xs, ys)``.
 
-    The slope is the least-squares slope; the line is shifted to lie on or above every
+    The slope is the least-squares slope (x taken relative to the last point); the line is
+    shifted to lie on or above every
     point (``upper=True``) or on or below every point. ``x0`` defaults to ``xs[0]``.
     """
     x = np.ascontiguousarray(xs, dtype=np.float64)
     y = np.ascontiguousarray(ys, dtype=np.float64)
     if x.ndim != 1 or x.shape != y.shape or x.size < 1:
         raise ValueError("xs and ys must be non-empty one-dimensional arrays of equal length")
-    s, c = _envelope(x, y, x.size, float(x[0] if x0 is None else x0), bool(upper))
+    xr = x - x[-1]
+    s = _slope(float(x.size), xr.sum(), y.sum(), (xr * xr).sum(), (xr * y).sum())
+    c = _intercept(x, y, x.size, float(x[0] if x0 is None else x0), s, bool(upper))
     return float(s), float(c)
 
 

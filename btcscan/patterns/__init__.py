@@ -27,7 +27,16 @@ from btcscan.patterns.types import (
 from btcscan.patterns.wedges import find_wedges, wedge_events, wedge_levels
 
 __all__ = ["Divergence", "Event", "Level", "PatternParams", "PatternReport", "Pivot", "Target",
-           "TrendLine", "Wedge", "detect_patterns"]
+           "TrendLine", "Wedge", "batch_patterns", "detect_patterns"]
+
+
+def batch_patterns(high2d: np.ndarray, low2d: np.ndarray, close2d: np.ndarray,
+                   params: PatternParams | None = None, *, block: int = 64) -> np.ndarray:
+    """Counts per series (rows): wedges, broke up, broke down, divergences. Parallel over
+    rows; see :func:`btcscan.kernels.batch.batch_patterns`."""
+    from btcscan.kernels.batch import batch_patterns as _batch
+
+    return _batch(high2d, low2d, close2d, params or PatternParams(), block=block)
 
 _EVENT_ORDER = {"formed": 0, "expired": 1, "broke_up": 1, "broke_down": 1}
 
