@@ -51,6 +51,35 @@ def talib_loop(c2d: np.ndarray) -> None:
         talib.SMA(row, 100)
 
 
+def stages(h: np.ndarray, lo: np.ndarray, c: np.ndarray, p: PatternParams, rep: int,
+           t_ta: float) -> None:
+    """Single-thread time of each stage (public wrappers, outputs allocated per call)."""
+    from btcscan.kernels import trendlines as tl
+    from btcscan.kernels.divergence import divergences
+    from btcscan.kernels.pivots import zigzag
+    from btcscan.kernels.rolling import atr, rsi
+
+    a = atr(h, lo, c, p.atr_period)
+    r = rsi(c, p.rsi_period)
+    log = zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
+    parts = {
+        "ATR(14)": lambda: atr(h, lo, c, p.atr_period),
+        "RSI(14)": lambda: rsi(c, p.rsi_period),
+        "pivots + zig-zag": lambda: zigzag(h, lo, a, p.pivot_left, p.pivot_right,
+                                           p.min_swing_atr),
+        "wedge scan": lambda: tl.scan_wedges(
+            c, a, log, max_pivots=p.max_pivots, touch_tolerance_atr=p.touch_tolerance_atr,
+            min_duration_bars=p.min_duration_bars, max_duration_bars=p.max_duration_bars,
+            convergence_ratio=p.convergence_ratio, min_line_move_atr=p.min_line_move_atr,
+            min_height_atr=p.min_height_atr),
+        "RSI pivots + divergences": lambda: divergences(r, h, lo),
+    }
+    print("   stages (one thread, each x TA-Lib's three calls):")
+    for name, fn in parts.items():
+        t = best(fn, rep)
+        print(f"     {name:26s} {t * 1e3:8.1f} ms  {t / t_ta:5.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, one repeat")
@@ -85,6 +114,7 @@ def main() -> None:
     print(f"   pattern engine   {t_eng1 * 1e3:8.1f} ms  {n1 / t_eng1 / 1e6:8.1f} M bars/s")
     print(f"   TA-Lib           {t_ta1 * 1e3:8.1f} ms  {n1 / t_ta1 / 1e6:8.1f} M bars/s")
     print(f"   ratio engine / TA-Lib = {t_eng1 / t_ta1:.2f}")
+    stages(h1[0], lo1[0], c1[0], p, rep1, t_ta1)
 
     print("\nC. peak memory of the engine beyond its input (tracemalloc), 1,000 bars per series")
     for k in (250, 1000, 4000) if not args.quick else (100, 400):
