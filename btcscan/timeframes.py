@@ -82,7 +82,7 @@ def parse_timeframe(text: str) -> Timeframe:
     return Timeframe(text=f"{int(m.group(1))}{m.group(2)}", count=int(m.group(1)), unit=m.group(2))
 
 
-def infer_timeframe_ms(open_times_ms: "list[int] | object") -> int:
+def infer_timeframe_ms(open_times_ms: list[int] | object) -> int:
     """The most common spacing between consecutive open times (the data's native step)."""
     import numpy as np
 

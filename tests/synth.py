@@ -48,8 +48,13 @@ def make_wedge(rng: np.random.Generator, kind: str = "falling", breakout: str = 
     x0 = lead
     u0 = 100.0
     l0 = u0 - width0
-    U = lambda x: u0 + su * (x - x0)
-    L = lambda x: l0 + sl * (x - x0)
+
+    def U(x):  # noqa: N802 - the true upper line
+        return u0 + su * (x - x0)
+
+    def L(x):  # noqa: N802 - the true lower line
+        return l0 + sl * (x - x0)
+
     piv = [x0 + k * spacing for k in range(npiv)]
     x1 = piv[-1]
     tail = 3 * spacing

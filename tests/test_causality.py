@@ -74,7 +74,7 @@ def test_daily_every_prefix_kernel_records(btc_daily):
         fixed = [tl.WI_KIND, tl.WI_KNOWN, tl.WI_X0, tl.WI_X1, tl.WI_TU, tl.WI_TL, tl.WI_NPIV]
         assert np.array_equal(wi[:, fixed], wi_full[:k, fixed])
         assert np.array_equal(wf, wf_full[:k])
-        for row, frow in zip(wi, wi_full[:k]):
+        for row, frow in zip(wi, wi_full[:k], strict=True):
             if row[tl.WI_STATE] != tl.STATE_FORMING:
                 assert row[tl.WI_STATE] == frow[tl.WI_STATE]
                 assert row[tl.WI_STATE_BAR] == frow[tl.WI_STATE_BAR]

@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
-import reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import candles, levels
 
 from btcscan.kernels import divergence as kd
 from btcscan.kernels.rolling import rsi
 from btcscan.patterns import PatternParams, detect_patterns
 from btcscan.patterns._fmt import when
+from tests import pattern_reference as ref
+from tests.strategies import candles, levels
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,13 +1,13 @@
 import itertools
 
 import numpy as np
-import reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import candles, levels
 
 from btcscan.kernels.pivots import capacity, pivots_asof, raw_pivots, zigzag
 from btcscan.kernels.rolling import atr
+from tests import pattern_reference as ref
+from tests.strategies import candles, levels
 
 
 @settings(max_examples=300, deadline=None)

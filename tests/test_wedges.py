@@ -2,17 +2,17 @@ import dataclasses
 
 import numpy as np
 import pytest
-import reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import candles
-from synth import make_wedge, random_walk, trend
 
 from btcscan.errors import ConfigError
 from btcscan.kernels import trendlines as tl
 from btcscan.kernels.pivots import zigzag
 from btcscan.kernels.rolling import atr
 from btcscan.patterns import PatternParams, detect_patterns
+from tests import pattern_reference as ref
+from tests.strategies import candles
+from tests.synth import make_wedge, random_walk, trend
 
 LOOSE = {"touch_tolerance_atr": 0.5, "min_height_atr": 0.0, "min_line_move_atr": 0.0,
          "min_duration_bars": 5, "max_pivots": 7}
@@ -43,7 +43,7 @@ def _compare(high, low, close, p):
     a, wi, wf = _kernel(high, low, close, p)
     want = ref.scan_wedges(high, low, close, a, _ref_params(p))
     assert len(wi) == len(want)
-    for r, f, w in zip(wi, wf, want):
+    for r, f, w in zip(wi, wf, want, strict=True):
         assert r[tl.WI_KIND] == w["kind"] and r[tl.WI_KNOWN] == w["known"]
         assert (r[tl.WI_X0], r[tl.WI_X1], r[tl.WI_NPIV]) == (w["x0"], w["x1"], w["npiv"])
         assert (r[tl.WI_TU], r[tl.WI_TL]) == (w["tu"], w["tl"])
@@ -187,7 +187,7 @@ def test_batch_engine_agrees_with_detect_patterns():
     cut = [{k: v[-n:] for k, v in s.items()} for s in series]
     stack = {k: np.stack([s[k] for s in cut]) for k in ("high", "low", "close")}
     counts = batch_patterns(stack["high"], stack["low"], stack["close"], block=5)
-    for row, s in zip(counts.tolist(), cut):
+    for row, s in zip(counts.tolist(), cut, strict=True):
         rep = detect_patterns(s)
         assert row == [len(rep.wedges), sum(w.state == "broke_up" for w in rep.wedges),
                        sum(w.state == "broke_down" for w in rep.wedges), len(rep.divergences)]

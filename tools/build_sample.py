@@ -10,8 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import polars as pl
-
 from btcscan.data.files import read_ohlcv_file
 from btcscan.data.schema import normalise
 

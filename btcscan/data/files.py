@@ -17,8 +17,8 @@ from btcscan.data.schema import COLUMNS, PRICES, SCHEMA, TIME, TIME_DTYPE
 from btcscan.errors import DataError
 
 _ALIASES: dict[str, tuple[str, ...]] = {
-    TIME: ("open_time", "timestamp", "timestamp_ms_utc", "time", "date", "datetime", "ts",
-           "unix", "open time", "opentime", "t"),
+    TIME: ("open_time", "timestamp", "timestamp_ms_utc", "unix", "time", "date", "datetime", "ts",
+           "open time", "opentime", "t"),
     "open": ("open", "o"),
     "high": ("high", "h"),
     "low": ("low", "l"),

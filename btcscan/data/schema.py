@@ -33,6 +33,8 @@ class Source:
     path: str | None = None  # the file, for kind == "file"
     detail: str | None = None  # e.g. "bundled sample, Bitstamp daily 2011-08-18..2026-04-18"
 
+    __json_properties__ = ("label",)
+
     @property
     def label(self) -> str:
         if self.kind == "file":
@@ -49,8 +51,10 @@ class Candles:
     timeframe: Timeframe
     source: Source
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: problems repaired on load (unsorted rows, duplicates): shown as warnings
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
-    def with_notes(self, *notes: str) -> "Candles":
+    def with_notes(self, *notes: str) -> Candles:
         return replace(self, notes=self.notes + tuple(n for n in notes if n))
 
     def arrays(self) -> dict[str, np.ndarray]:

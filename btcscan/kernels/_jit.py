@@ -4,7 +4,9 @@
   lives in a user cache directory (platformdirs), not beside the installed sources, so a
   read-only site-packages works. ``NUMBA_CACHE_DIR`` set by the user wins. If no location
   is writable, kernels compile without a cache instead of failing at import.
-* ``fastmath`` without ``nnan``/``ninf``: warm-up values are NaN and must stay NaN.
+* ``fastmath`` off by default: the rolling kernels reproduce TA-Lib's operation order bit
+  for bit, which reassociation would break. Kernels that opt in (``fastmath={...}``) never
+  use ``nnan``/``ninf``: warm-up values are NaN and must stay NaN.
 * ``parallel=True`` only for kernels over independent series (each thread its own slice).
 """
 
@@ -14,7 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+#: fastmath flags a kernel may opt into (never nnan/ninf: warm-ups are NaN)
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 def _writable(path: Path) -> bool:
@@ -62,9 +65,14 @@ def jit(fn=None, **overrides):
     """``numba.njit`` with the project's options (cache, fastmath without nnan/ninf)."""
     opts = {"cache": _CACHE, "fastmath": False, "nogil": True}
     opts.update(overrides)
-    if fn is None:
-        return lambda f: numba.njit(**opts)(f)
-    return numba.njit(**opts)(fn)
+
+    def decorate(f):
+        try:
+            return numba.njit(**opts)(f)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return numba.njit(**{**opts, "cache": False})(f)
+
+    return decorate if fn is None else decorate(fn)
 
 
 def pjit(fn=None, **overrides):

@@ -4,24 +4,25 @@ Lines are ``price(x) = c + s * (x - x0)`` with ``x`` a bar index, ``s`` the slop
 per bar and ``x0`` the first pivot bar of the pattern.
 
 **Envelope fit** (:func:`envelope_line`): the slope is the least-squares slope through the
-pivots of one side (from running sums, x relative to the newest pivot); the line is then shifted so that no pivot lies beyond it (upper line
-on or above every high pivot, lower line on or below every low pivot) -- the way an
-analyst draws a line "on" the swing points rather than through their middle. A pivot is a
-**touch** when it lies within ``tol`` of its line. Windows hold at most a handful of
-pivots; the slopes of all candidate windows ending at the newest pivot come from running
-sums grown backwards from it (O(k) for all windows together), and the intercepts, touches
-and the close check are only computed for windows whose slopes already make a wedge.
+pivots of one side (from running sums, x relative to the newest pivot); the line is then
+shifted so that no pivot lies beyond it (upper line on or above every high pivot, lower line
+on or below every low pivot) -- the way an analyst draws a line "on" the swing points rather
+than through their middle. A pivot is a **touch** when it lies within ``tol`` of its line.
+Windows hold at most a handful of pivots; the slopes of all candidate windows ending at the
+newest pivot come from running sums grown backwards from it (O(k) for all windows together),
+and the intercepts, touches and the close check are only computed for windows whose slopes
+already make a wedge.
 
 **Wedge scan** (:func:`_scan_wedges_into`): bars are walked in order. At bar ``t`` the
-alternating pivot list as known at ``t`` is rebuilt incrementally from the zig-zag log
-(see :mod:`btcscan.kernels.pivots`). Whenever it changes and no wedge is forming, the
-most recent ``m`` pivots (``m = max_pivots .. 5``, largest first) are tested against the
-wedge rules (DOMAIN.md, "Wedges"); the first window that passes is recorded as known at
-``t``. Windows starting at or before the first pivot of the last resolved wedge are
-skipped (no redrawing a wedge that already broke). A forming wedge is then followed bar by bar: a close above the upper line is a
-breakout up, a close below the lower line a breakdown, reaching the apex without either
-is expiry. Lines are frozen when the wedge becomes known, so nothing recorded for bar
-``t`` can change when later bars arrive. Only one wedge forms at a time.
+alternating pivot list as known at ``t`` is rebuilt incrementally from the zig-zag log (see
+:mod:`btcscan.kernels.pivots`). Whenever it changes and no wedge is forming, the most recent
+``m`` pivots (``m = max_pivots .. 5``, largest first) are tested against the wedge rules
+(DOMAIN.md, "Wedges"); the first window that passes is recorded as known at ``t``. Windows
+starting at or before the first pivot of the last resolved wedge are skipped (no redrawing a
+wedge that already broke). A forming wedge is then followed bar by bar: a close above the
+upper line is a breakout up, a close below the lower line a breakdown, reaching the apex
+without either is expiry. Lines are frozen when the wedge becomes known, so nothing recorded
+for bar ``t`` can change when later bars arrive. Only one wedge forms at a time.
 """
 
 from __future__ import annotations

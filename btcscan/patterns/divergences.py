@@ -41,7 +41,8 @@ def describe(d: Divergence) -> str:
     r_dir = ("higher" if d.second_rsi > d.first_rsi else "lower") + f" {side}"
     label = f"{'Hidden' if hidden else 'Regular'} {'bearish' if bear else 'bullish'}"
     return (f"{label} RSI divergence: price {p_dir} {_fmt.price(d.first_price)} "
-            f"({_fmt.when(d.first_ms)}) -> {_fmt.price(d.second_price)} ({_fmt.when(d.second_ms)}), "
+            f"({_fmt.when(d.first_ms)}) -> {_fmt.price(d.second_price)} "
+            f"({_fmt.when(d.second_ms)}), "
             f"RSI {r_dir} {d.first_rsi:.1f} -> {d.second_rsi:.1f}")
 
 

@@ -86,17 +86,20 @@ class PatternParams:
         if not (isinstance(self.convergence_ratio, (int, float))
                 and 0 < self.convergence_ratio < 1):
             raise ConfigError(
-                f"patterns.convergence_ratio must be between 0 and 1, got {self.convergence_ratio!r}")
+                "patterns.convergence_ratio must be between 0 and 1, "
+                f"got {self.convergence_ratio!r}")
         if not 2 <= self.min_touches_minor <= self.min_touches_major:
             raise ConfigError("patterns: need 2 <= min_touches_minor <= min_touches_major")
         if self.max_pivots < self.min_touches_major + self.min_touches_minor:
-            raise ConfigError("patterns.max_pivots must be >= min_touches_major + min_touches_minor")
+            raise ConfigError(
+                "patterns.max_pivots must be >= min_touches_major + min_touches_minor")
         if not 1 <= self.div_min_bars <= self.div_max_bars:
             raise ConfigError("patterns: need 1 <= div_min_bars <= div_max_bars")
         if self.min_duration_bars > self.max_duration_bars:
             raise ConfigError("patterns: min_duration_bars is above max_duration_bars")
         if not isinstance(self.include_hidden, bool):
-            raise ConfigError(f"patterns.include_hidden must be true or false, got {self.include_hidden!r}")
+            raise ConfigError(
+                f"patterns.include_hidden must be true or false, got {self.include_hidden!r}")
         if self.recent_bars < 0:
             raise ConfigError("patterns.recent_bars must be >= 0")
 

@@ -92,7 +92,7 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
         min_height_atr=params.min_height_atr)
     last = n - 1
     out: list[Wedge] = []
-    for r, f in zip(wi.tolist(), wf.tolist()):
+    for r, f in zip(wi.tolist(), wf.tolist(), strict=True):
         x0, x1 = r[tl.WI_X0], r[tl.WI_X1]
         pivots = tuple(
             Pivot(side="high" if log["side"][e] > 0 else "low", bar=int(log["bar"][e]),
@@ -127,7 +127,8 @@ def wedge_events(w: Wedge, close: np.ndarray) -> list[Event]:
         kind=f"wedge_{w.kind}_formed", known_at_bar=k, known_at_ms=w.known_at_ms,
         summary=(f"{name.capitalize()} {_span(w)} ({w.upper.touches}+{w.lower.touches} touches, "
                  f"height {_fmt.price(w.height_at_start)} at start): upper line "
-                 f"{_fmt.price(up_k)}, lower line {_fmt.price(lo_k)} at {_fmt.when(w.known_at_ms)}"),
+                 f"{_fmt.price(up_k)}, lower line {_fmt.price(lo_k)} "
+                 f"at {_fmt.when(w.known_at_ms)}"),
         levels=(Level(up_k, "wedge_line", f"{name} upper line at {_fmt.when(w.known_at_ms)}"),
                 Level(lo_k, "wedge_line", f"{name} lower line at {_fmt.when(w.known_at_ms)}")))
     out = [formed]

@@ -1,0 +1,3 @@
+from btcscan.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Pure functions from candles to report pieces (no I/O)."""

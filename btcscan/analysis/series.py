@@ -1,0 +1,176 @@
+"""One series, point in time: candles closed by ``asof`` -> :class:`SeriesReport`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from btcscan.analysis.levels import ladder, round_levels, round_step, sma_state
+from btcscan.data.resample import closed_by, resample
+from btcscan.data.schema import Candles, gaps
+from btcscan.errors import DataError
+from btcscan.kernels.rolling import atr, rsi, sma
+from btcscan.models import CandleRef, Indicator, PricePoint, SeriesReport
+from btcscan.settings import ScanSettings
+from btcscan.timeframes import DAY_MS, Timeframe
+
+
+def ms_to_dt(ms: int | float) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+def fmt_date(ms: int) -> str:
+    return ms_to_dt(ms).strftime("%Y-%m-%d")
+
+
+def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> float | None:
+    """Latest close vs the last close at or before ``days`` days earlier (None if no history)."""
+    target = times_close_ms[-1] - days * DAY_MS
+    j = int(np.searchsorted(times_close_ms, target, side="right")) - 1
+    if j < 0:
+        return None
+    return (float(close[-1]) / float(close[j]) - 1.0) * 100.0
+
+
+def data_span_ms(candles: Candles) -> tuple[int, int]:
+    """(first candle's close time, last candle's close time) in UTC ms."""
+    t = candles.frame["open_time"].dt.epoch("ms")
+    tf = candles.timeframe
+    return tf.period_end_ms(int(t[0])), tf.period_end_ms(int(t[-1]))
+
+
+def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
+            settings: ScanSettings | None = None) -> SeriesReport:
+    """Scan one series as of ``asof_ms`` (default: the close of its last candle).
+
+    Only candles closed by ``asof_ms`` are used: the finest data gives the latest price;
+    the ``timeframe`` candles (resampled when coarser than the data) give every indicator,
+    level and state.
+    """
+    settings = settings or ScanSettings()
+    where = base.source.label
+    first_close, last_close = data_span_ms(base)
+    if asof_ms is None:
+        asof_ms = last_close
+    if asof_ms < first_close:
+        raise DataError(
+            f"{where}: --asof {ms_to_dt(asof_ms):%Y-%m-%d %H:%M} UTC is before the first candle "
+            f"closed ({ms_to_dt(first_close):%Y-%m-%d %H:%M}); pick a later date"
+        )
+    if asof_ms > last_close:
+        raise DataError(
+            f"{where}: --asof {ms_to_dt(asof_ms - 1):%Y-%m-%d} is after the data ends "
+            f"(last candle closed {ms_to_dt(last_close):%Y-%m-%d %H:%M} UTC); pick an earlier date "
+            "or get newer data"
+        )
+    fine = closed_by(base, asof_ms)
+    tfc = resample(base, timeframe, asof_ms)
+    warnings: list[str] = list(base.warnings)
+    notes = list(tfc.notes)
+
+    fa = fine.arrays()
+    ta = tfc.arrays()
+    close = ta["close"]
+    need = max(settings.rsi_period, settings.atr_period) + 1
+    if close.size < need:
+        raise DataError(
+            f"{where}: only {close.size} {timeframe} candle(s) closed by "
+            f"{ms_to_dt(asof_ms):%Y-%m-%d %H:%M} UTC; the indicators need at least {need}: "
+            "use a finer --timeframe, a later --asof or more history"
+        )
+    tf_label = timeframe.label()
+    if base.timeframe.is_calendar:
+        base_close_all = np.array([base.timeframe.period_end_ms(int(t)) for t in fa["open_time"]])
+    else:
+        base_close_all = np.asarray(fa["open_time"], dtype=np.int64) + base.timeframe.ms
+
+    latest_price = float(fa["close"][-1])
+    latest = PricePoint(
+        price=latest_price,
+        time=ms_to_dt(base_close_all[-1]),
+        method=f"close of the {base.timeframe.label()} candle of {fmt_date(fa['open_time'][-1])}, "
+               "the last one closed by the scan time",
+    )
+    last_open = int(ta["open_time"][-1])
+    last_closed = CandleRef(
+        open_time=ms_to_dt(last_open),
+        close_time=ms_to_dt(timeframe.period_end_ms(last_open)),
+        close=float(close[-1]),
+    )
+    i_ath = int(np.argmax(fa["high"]))
+    ath = PricePoint(
+        price=float(fa["high"][i_ath]),
+        time=ms_to_dt(fa["open_time"][i_ath]),
+        method=f"highest {base.timeframe.label()} high up to the scan time",
+    )
+
+    r = rsi(close, settings.rsi_period)
+    a = atr(ta["high"], ta["low"], close, settings.atr_period)
+    smas = []
+    sma_arrays = {}
+    for p in settings.sma_periods:
+        s = sma(close, p)
+        sma_arrays[p] = s
+        smas.append(sma_state(close, s, p, latest_price, tf_label))
+    for st in smas:
+        if st.value is None:
+            warnings.append(f"SMA {st.period} needs {st.period} {tf_label} closes; only "
+                            f"{close.size} so far, so it is not shown")
+    warm = settings.rsi_warmup_periods * settings.rsi_period
+    if close.size - 1 < warm:
+        warnings.append(
+            f"RSI {settings.rsi_period} is seeded from only {close.size - 1} {tf_label} changes "
+            f"(fewer than {warm}); Wilder's recursion remembers its seed, so it may differ from "
+            "a chart with longer history"
+        )
+    missing, first_gaps = gaps(np.asarray(fa["open_time"]), base.timeframe.ms) \
+        if not base.timeframe.is_calendar else (0, [])
+    if missing:
+        notes.append(f"{missing} {base.timeframe} candle(s) missing in the source (not filled), "
+                     f"e.g. {', '.join(first_gaps)}")
+
+    candidates: list[tuple[float, str, str, str]] = []
+    for st in smas:
+        if st.value is not None:
+            candidates.append((st.value, "sma", f"SMA {st.period} ({tf_label})", st.method))
+    step = round_step(latest_price)
+    for lv, major in round_levels(latest_price):
+        candidates.append((lv, "round", f"round number {lv:,.10g}" + (" (major)" if major else ""),
+                           f"multiple of {step:,.10g}"))
+    candidates.append((ath.price, "ath", f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
+                       ath.method))
+    levels = ladder(latest_price, candidates, settings.ladder_size)
+    for lv in levels:
+        if lv.kind == "round" and abs(lv.distance_pct) <= settings.round_proximity_pct:
+            notes.append(f"price is within {abs(lv.distance_pct):.1f}% of the {lv.label}")
+
+    first_open = int(ta["open_time"][0])
+    return SeriesReport(
+        source=base.source,
+        timeframe=timeframe.text,
+        asof=ms_to_dt(asof_ms),
+        candles=int(close.size),
+        first_candle=ms_to_dt(first_open),
+        last_closed=last_closed,
+        latest=latest,
+        ath=ath,
+        drawdown_pct=(latest_price / ath.price - 1.0) * 100.0,
+        change_7d_pct=_change_pct(base_close_all, fa["close"], 7),
+        change_30d_pct=_change_pct(base_close_all, fa["close"], 30),
+        rsi=Indicator(
+            name=f"RSI {settings.rsi_period}",
+            value=None if np.isnan(r[-1]) else float(r[-1]),
+            method=f"Wilder RSI({settings.rsi_period}) on {tf_label} closes, seeded with the "
+                   f"simple mean of the first {settings.rsi_period} changes (TA-Lib convention)",
+        ),
+        atr=Indicator(
+            name=f"ATR {settings.atr_period}",
+            value=None if np.isnan(a[-1]) else float(a[-1]),
+            method=f"Wilder ATR({settings.atr_period}) of {tf_label} true ranges (TA-Lib convention)",
+        ),
+        smas=tuple(smas),
+        levels=levels,
+        notes=tuple(notes),
+        warnings=tuple(warnings),
+    )

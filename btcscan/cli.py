@@ -1,0 +1,167 @@
+"""The ``btcscan`` command: parse options, call :mod:`btcscan.api`, render, exit.
+
+Only this module turns exceptions into exit codes (see :class:`btcscan.errors.ExitCode`).
+Heavy imports (polars, numba, rich) happen inside commands, so ``--version`` and
+``--help`` stay fast, and ccxt is imported only when data is fetched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from btcscan import __version__
+from btcscan.errors import BtcscanError, ExitCode
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 internal error (a bug: rerun with --debug); 2 usage error; "
+    "3 a --fail-on condition holds; 4 bad or insufficient data; 5 network; 6 exchange "
+    "refused; 7 cache; 8 config; 9 some markets failed; 10 notification failed."
+)
+
+
+def _debug_requested(args: list[str]) -> bool:
+    return "--debug" in args or os.environ.get("BTCSCAN_DEBUG", "") not in ("", "0")
+
+
+def _say_error(message: str) -> None:
+    click.echo(f"btcscan: error: {message}", err=True)
+
+
+class BtcscanGroup(click.Group):
+    """A click group that maps errors to one stderr line and a documented exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        args = list(sys.argv[1:] if args is None else args)
+        debug = _debug_requested(args)
+        try:
+            rv = super().main(args, prog_name or "btcscan", complete_var, False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+            code = ExitCode.USAGE
+        except click.ClickException as exc:
+            cmd = exc.ctx.command_path if getattr(exc, "ctx", None) else "btcscan"
+            _say_error(f"{exc.format_message()} (see '{cmd} --help')")
+            code = exc.exit_code
+        except click.exceptions.Abort:
+            _say_error("aborted")
+            code = 130
+        except BtcscanError as exc:
+            if debug:
+                traceback.print_exc()
+            _say_error(str(exc))
+            code = exc.exit_code
+        sys.exit(int(code))
+
+
+def debug_option(f):
+    return click.option(
+        "--debug", is_flag=True, expose_value=False, is_eager=True,
+        help="Show the full traceback when something fails (also BTCSCAN_DEBUG=1).",
+    )(f)
+
+
+@click.group(cls=BtcscanGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                  "max_content_width": 100},
+             epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "-V", "--version", prog_name="btcscan")
+@debug_option
+def cli() -> None:
+    """Say what a crypto chart says, with numbers you can check.
+
+    btcscan reads OHLCV candles (the bundled BTC/USD history, your CSV/parquet files,
+    or an exchange through ccxt) and reports, point in time, the last closed candle,
+    SMA supports, RSI, the level ladder around the price, and where each number came from.
+
+    \b
+    Start here:
+      btcscan scan --sample                      weekly BTC/USD on the bundled history
+      btcscan scan --sample --asof 2025-06-30    the same, as it looked then
+      btcscan scan --from-file my.csv -t 1d      your own candles
+      btcscan scan --sample --format json        JSON on stdout, nothing else there
+    """
+
+
+@cli.command("scan", epilog=EXIT_CODES_HELP)
+@click.argument("symbols", nargs=-1, metavar="[SYMBOL]...")
+@click.option("--sample", is_flag=True,
+              help="Scan the bundled history (offline): BTC/USD Bitstamp daily 2011-08-18.."
+                   "2026-04-18 unless SYMBOLs name other bundled markets (BTC/USDT, ETH/USDT, "
+                   "SOL/USDT, XRP/USDT, BNB/USDT, DOGE/USDT, ADA/USDT).")
+@click.option("--from-file", "files", multiple=True, metavar="PATH",
+              help="Scan your own CSV or parquet OHLCV file(s); repeat the option, pass a glob, "
+                   "or list more paths as arguments. Columns are matched case-insensitively; "
+                   "timestamps in s, ms or ISO-8601.")
+@click.option("-t", "--timeframe", default="1w", show_default=True,
+              help="Candle timeframe to analyse: 1d, 3d, 1w (weeks open Monday 00:00 UTC) or 1M "
+                   "(calendar months), built from finer data when needed.")
+@click.option("--asof", metavar="DATE|DATETIME",
+              help="Scan point in time: a date means the end of that UTC day; only candles "
+                   "closed by then are used. Default: the close of the last candle in the data.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table for a terminal; json prints only the JSON document "
+                                      "on stdout (see the README for its fields).")
+@debug_option
+def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
+             asof: str | None, fmt: str) -> None:
+    """Scan markets and report levels, SMA supports and RSI, point in time.
+
+    \b
+    Examples:
+      btcscan scan --sample
+      btcscan scan --sample ETH/USDT SOL/USDT --timeframe 1d
+      btcscan scan --from-file data/*.csv --timeframe 1w --asof 2025-03-10
+    """
+    from btcscan import api
+
+    if files:
+        files, symbols = files + symbols, ()
+    elif symbols and not sample:
+        raise click.UsageError(
+            "scanning an exchange needs the fetcher: use --sample or --from-file for now")
+    result = api.scan(sample=sample, symbols=symbols, files=files, timeframe=timeframe,
+                      asof=asof)
+    _emit(result, fmt)
+
+
+def _emit(result, fmt: str) -> None:
+    for r in result.series:
+        for w in r.warnings:
+            click.echo(f"btcscan: warning: {r.source.label}: {w}", err=True)
+    out = sys.stdout
+    if fmt == "json":
+        from btcscan.render.serial import write_json
+
+        write_json(result, out)
+        return
+    from rich.console import Console
+
+    from btcscan.render.table import render_table
+
+    render_table(result, Console(file=out, highlight=False))
+
+
+def main() -> None:
+    """Console-script entry point: unexpected errors become one line and exit code 1."""
+    args = sys.argv[1:]
+    try:
+        cli.main(args=args, prog_name="btcscan")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _say_error("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - last resort: a bug, said in one line
+        if _debug_requested(args):
+            raise
+        _say_error(f"internal error: {type(exc).__name__}: {exc} "
+                   "(rerun with --debug for the traceback and report it)")
+        sys.exit(ExitCode.INTERNAL)

@@ -1,0 +1,142 @@
+"""Score past signals by what happened next (walk-forward, no look-back).
+
+An event becomes known at the close of bar ``start``; its entry is that close. Only bars
+``start + 1 .. start + horizon`` are read. Rules (each stated so a user can audit them):
+
+* Direction +1 (long: a breakout up, a bullish divergence) or -1 (short).
+* A target is reached on the first bar whose high (long) / low (short) touches it.
+* The invalidation level is hit on the first bar whose low (long) / high (short) touches it.
+  Scoring stops there. If a target and the invalidation are touched inside the same candle,
+  the invalidation counts first (conservative: intrabar order is unknown).
+* Excursions are in percent of the entry, measured until the event resolves (last target
+  reached, invalidation hit, or horizon end): ``mae_pct`` is the worst move against the
+  signal (<= 0), ``mfe_pct`` the best move with it (>= 0).
+* Bulkowski failure: the price moves less than ``fail_pct`` (5 %) beyond the entry before it
+  reverses, where a reversal is a close back through the entry level or the invalidation.
+* Status: 1 reached the first target, 2 invalidated first, 3 expired (the horizon passed),
+  0 open (the data ended before the horizon, unresolved).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from btcscan.kernels._jit import jit
+
+OPEN, TARGET, INVALIDATED, EXPIRED = 0, 1, 2, 3
+STATUS_NAMES = {OPEN: "open", TARGET: "reached_target", INVALIDATED: "invalidated",
+                EXPIRED: "expired"}
+
+
+@jit
+def _score(high, low, close, start, direction, targets, invalid, horizon, fail_pct,
+           target_bar, invalid_bar, resolved_bar, mae, mfe, failed, status):
+    n = close.shape[0]
+    k = targets.shape[1]
+    for e in range(start.shape[0]):
+        s = start[e]
+        d = direction[e]
+        entry = close[s]
+        inv = invalid[e]
+        for t in range(k):
+            target_bar[e, t] = -1
+        invalid_bar[e] = -1
+        resolved_bar[e] = -1
+        worst = 0.0
+        best = 0.0
+        reversed_ = False
+        fail = False
+        end = min(s + horizon, n - 1)
+        ntargets = 0
+        for t in range(k):
+            if not np.isnan(targets[e, t]):
+                ntargets += 1
+        done = False
+        j = s + 1
+        while j <= end and not done:
+            if d > 0:
+                fav = (high[j] / entry - 1.0) * 100.0
+                adv = (low[j] / entry - 1.0) * 100.0
+                hit_inv = (not np.isnan(inv)) and low[j] <= inv
+            else:
+                fav = (1.0 - low[j] / entry) * 100.0
+                adv = (1.0 - high[j] / entry) * 100.0
+                hit_inv = (not np.isnan(inv)) and high[j] >= inv
+            if adv < worst:
+                worst = adv
+            if hit_inv:
+                invalid_bar[e] = j
+                resolved_bar[e] = j
+                if not reversed_:
+                    reversed_ = True
+                    fail = best < fail_pct
+                done = True
+                break
+            if fav > best:
+                best = fav
+            remaining = 0
+            for t in range(k):
+                tv = targets[e, t]
+                if np.isnan(tv):
+                    continue
+                if target_bar[e, t] < 0:
+                    if (d > 0 and high[j] >= tv) or (d < 0 and low[j] <= tv):
+                        target_bar[e, t] = j
+                    else:
+                        remaining += 1
+            if not reversed_ and ((d > 0 and close[j] < entry) or (d < 0 and close[j] > entry)):
+                reversed_ = True
+                fail = best < fail_pct
+            if ntargets > 0 and remaining == 0:
+                resolved_bar[e] = j
+                done = True
+            j += 1
+        mae[e] = worst
+        mfe[e] = best
+        failed[e] = fail
+        if not np.isnan(targets[e, 0]) and target_bar[e, 0] >= 0 and (
+                invalid_bar[e] < 0 or target_bar[e, 0] < invalid_bar[e]):
+            status[e] = TARGET
+        elif invalid_bar[e] >= 0:
+            status[e] = INVALIDATED
+        elif s + horizon <= n - 1:
+            status[e] = EXPIRED
+            if resolved_bar[e] < 0:
+                resolved_bar[e] = s + horizon
+        else:
+            status[e] = OPEN
+
+
+def score_events(high, low, close, start, direction, targets, invalidation, horizon: int,
+                 fail_pct: float = 5.0) -> dict[str, np.ndarray]:
+    """Score events; see the module docstring for the rules. ``targets`` is (events, k) with
+    NaN for a missing target; ``invalidation`` NaN means none. Returns arrays per event:
+    ``target_bar`` (events, k; -1 = not reached), ``invalid_bar``, ``resolved_bar``
+    (-1 = unresolved), ``mae_pct``, ``mfe_pct``, ``failed`` (bool), ``status`` (0-3)."""
+    h = np.ascontiguousarray(high, dtype=np.float64)
+    lo = np.ascontiguousarray(low, dtype=np.float64)
+    c = np.ascontiguousarray(close, dtype=np.float64)
+    st = np.ascontiguousarray(start, dtype=np.int64)
+    dr = np.ascontiguousarray(direction, dtype=np.int64)
+    tg = np.ascontiguousarray(targets, dtype=np.float64)
+    if tg.ndim == 1:
+        tg = tg.reshape(-1, 1)
+    iv = np.ascontiguousarray(invalidation, dtype=np.float64)
+    m = st.shape[0]
+    if not (dr.shape[0] == tg.shape[0] == iv.shape[0] == m):
+        raise ValueError("start, direction, targets and invalidation need one row per event")
+    if m and (st.min() < 0 or st.max() >= c.shape[0]):
+        raise ValueError("event start outside the candles")
+    if horizon < 1:
+        raise ValueError("horizon must be >= 1 bar")
+    out = {
+        "target_bar": np.empty((m, tg.shape[1]), dtype=np.int64),
+        "invalid_bar": np.empty(m, dtype=np.int64),
+        "resolved_bar": np.empty(m, dtype=np.int64),
+        "mae_pct": np.empty(m), "mfe_pct": np.empty(m),
+        "failed": np.empty(m, dtype=np.bool_), "status": np.empty(m, dtype=np.int64),
+    }
+    _score(h, lo, c, st, dr, tg, iv, int(horizon), float(fail_pct), out["target_bar"],
+           out["invalid_bar"], out["resolved_bar"], out["mae_pct"], out["mfe_pct"],
+           out["failed"], out["status"])
+    return out
