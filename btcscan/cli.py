@@ -107,9 +107,21 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for a terminal; json prints only the JSON document "
                                       "on stdout (see the README for its fields).")
+@click.option("--events", "show_events", is_flag=True,
+              help="List every wedge and divergence event over the scanned history, each with "
+                   "the candle whose close made it knowable (JSON always has them).")
+@click.option("--hidden-divergences", is_flag=True,
+              help="Also report hidden RSI divergences (regular ones are always reported).")
+@click.option("--pattern-param", "pattern_params", multiple=True, metavar="KEY=VALUE",
+              help="Set a pattern-engine parameter, e.g. pivot_left=3 or touch_tolerance_atr=0.5 "
+                   "(repeatable; names and defaults: btcscan.patterns.PatternParams).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="TOML config file; its [patterns] table sets pattern-engine parameters "
+                   "(command-line options win).")
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
-             asof: str | None, fmt: str) -> None:
+             asof: str | None, fmt: str, show_events: bool, hidden_divergences: bool,
+             pattern_params: tuple[str, ...], config_path: str | None) -> None:
     """Scan markets and report levels, SMA supports and RSI, point in time.
 
     \b
@@ -125,12 +137,28 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
     elif symbols and not sample:
         raise click.UsageError(
             "scanning an exchange needs the fetcher: use --sample or --from-file for now")
+    settings = _settings(timeframe, config_path, pattern_params, hidden_divergences)
     result = api.scan(sample=sample, symbols=symbols, files=files, timeframe=timeframe,
-                      asof=asof)
-    _emit(result, fmt)
+                      asof=asof, settings=settings)
+    _emit(result, fmt, events=show_events)
 
 
-def _emit(result, fmt: str) -> None:
+def _settings(timeframe: str, config_path: str | None, pattern_params: tuple[str, ...],
+              hidden: bool):
+    """Scan settings: pattern parameters from defaults, then the config file, then the CLI."""
+    from dataclasses import replace
+
+    from btcscan.patterns.params import PatternParams
+    from btcscan.settings import ScanSettings
+
+    params = PatternParams.from_toml(config_path) if config_path else PatternParams()
+    params = params.with_strings(pattern_params)
+    if hidden:
+        params = params.replace(include_hidden=True)
+    return replace(ScanSettings(), timeframe=timeframe, patterns=params)
+
+
+def _emit(result, fmt: str, *, events: bool = False) -> None:
     for r in result.series:
         for w in r.warnings:
             click.echo(f"btcscan: warning: {r.source.label}: {w}", err=True)
@@ -144,7 +172,7 @@ def _emit(result, fmt: str) -> None:
 
     from btcscan.render.table import render_table
 
-    render_table(result, Console(file=out, highlight=False))
+    render_table(result, Console(file=out, highlight=False), events=events)
 
 
 def main() -> None:

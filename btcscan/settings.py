@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from btcscan.patterns.params import PatternParams
 
 
 @dataclass(frozen=True)
@@ -19,3 +21,5 @@ class ScanSettings:
     round_proximity_pct: float = 2.0
     #: RSI warns when fewer than this many periods of history precede the value used
     rsi_warmup_periods: int = 10
+    #: wedge and divergence detectors (None = do not run them); defaults in PatternParams
+    patterns: PatternParams | None = field(default_factory=PatternParams)

@@ -7,8 +7,9 @@ values raise :class:`btcscan.errors.ConfigError`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 from btcscan.errors import ConfigError
@@ -122,6 +123,53 @@ class PatternParams:
                     isinstance(value, int) and not isinstance(value, bool)
                     and isinstance(getattr(self, name), float)) else value
         return replace(self, **clean)
+
+    def with_strings(self, items: Iterable[str]) -> PatternParams:
+        """Apply ``KEY=VALUE`` texts (the CLI's ``--pattern-param``), converting each value
+        to the field's type (``true``/``false`` for flags)."""
+        types = {f.name: type(getattr(self, f.name)) for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for item in items:
+            key, sep, text = item.partition("=")
+            name = key.strip().replace("-", "_")
+            if not sep or name not in types:
+                raise ConfigError(
+                    f"--pattern-param {item!r}: expected KEY=VALUE with KEY one of "
+                    f"{', '.join(sorted(types))}")
+            kind = types[name]
+            text = text.strip()
+            try:
+                if kind is bool:
+                    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError(text)
+                    changes[name] = text.lower() in ("true", "1", "yes")
+                else:
+                    changes[name] = kind(text)
+            except ValueError:
+                raise ConfigError(
+                    f"--pattern-param {item!r}: {text!r} is not a valid {kind.__name__}"
+                ) from None
+        return self.replace(**changes)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> PatternParams:
+        """The ``[patterns]`` table of a TOML config file (other tables are ignored here)."""
+        import tomllib
+
+        try:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        table = doc.get("patterns", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [patterns] must be a table")
+        try:
+            return cls.from_mapping(table)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,7 +8,14 @@ made the fact knowable: nothing reported with it uses a later candle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+
+
+def utc(ms: int) -> datetime:
+    """UTC milliseconds -> aware datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
 
 WedgeKind = Literal["falling", "rising"]
 WedgeState = Literal["forming", "broke_up", "broke_down", "expired"]
@@ -19,6 +26,8 @@ DivergenceKind = Literal["regular_bearish", "regular_bullish", "hidden_bearish",
 class Pivot:
     """A swing high or low at ``bar``, known from ``confirm_bar`` on."""
 
+    __json_properties__: ClassVar[tuple[str, ...]] = ("time", "confirm_time")
+
     side: Literal["high", "low"]
     bar: int
     time_ms: int
@@ -26,10 +35,20 @@ class Pivot:
     confirm_bar: int
     confirm_ms: int
 
+    @property
+    def time(self) -> datetime:
+        return utc(self.time_ms)
+
+    @property
+    def confirm_time(self) -> datetime:
+        return utc(self.confirm_ms)
+
 
 @dataclass(frozen=True)
 class TrendLine:
     """``price(bar) = start_price + slope_per_bar * (bar - start_bar)``."""
+
+    __json_properties__: ClassVar[tuple[str, ...]] = ("start_time", "end_time")
 
     start_bar: int
     start_ms: int
@@ -44,6 +63,14 @@ class TrendLine:
 
     def value_at(self, bar: float) -> float:
         return self.start_price + self.slope_per_bar * (bar - self.start_bar)
+
+    @property
+    def start_time(self) -> datetime:
+        return utc(self.start_ms)
+
+    @property
+    def end_time(self) -> datetime:
+        return utc(self.end_ms)
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,8 @@ class Wedge:
     state became knowable (a close beyond a line, or the apex reached).
     """
 
+    __json_properties__: ClassVar[tuple[str, ...]] = ("known_at", "state_at")
+
     kind: WedgeKind
     upper: TrendLine
     lower: TrendLine
@@ -81,10 +110,20 @@ class Wedge:
     def touches(self) -> int:
         return self.upper.touches + self.lower.touches
 
+    @property
+    def known_at(self) -> datetime:
+        return utc(self.known_at_ms)
+
+    @property
+    def state_at(self) -> datetime:
+        return utc(self.state_at_ms)
+
 
 @dataclass(frozen=True)
 class Divergence:
     """An RSI divergence between two RSI pivots, known at ``known_at`` (later pivot + right)."""
+
+    __json_properties__: ClassVar[tuple[str, ...]] = ("first_time", "second_time", "known_at")
 
     kind: DivergenceKind
     first_bar: int
@@ -98,6 +137,18 @@ class Divergence:
     known_at_bar: int
     known_at_ms: int
 
+    @property
+    def first_time(self) -> datetime:
+        return utc(self.first_ms)
+
+    @property
+    def second_time(self) -> datetime:
+        return utc(self.second_ms)
+
+    @property
+    def known_at(self) -> datetime:
+        return utc(self.known_at_ms)
+
 
 @dataclass(frozen=True)
 class Level:
@@ -107,6 +158,7 @@ class Level:
     price: float
     kind: str
     label: str
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,16 +167,24 @@ class Event:
     of a longer history. ``kind`` e.g. ``wedge_falling_formed``, ``wedge_falling_broke_up``,
     ``divergence_regular_bearish``."""
 
+    __json_properties__: ClassVar[tuple[str, ...]] = ("known_at",)
+
     kind: str
     known_at_bar: int
     known_at_ms: int
     summary: str
     levels: tuple[Level, ...] = ()
 
+    @property
+    def known_at(self) -> datetime:
+        return utc(self.known_at_ms)
+
 
 @dataclass(frozen=True)
 class PatternReport:
     """What the engine sees as of the last closed candle, plus every event over history."""
+
+    __json_properties__: ClassVar[tuple[str, ...]] = ("last_candle",)
 
     active_wedges: tuple[Wedge, ...]
     active_divergences: tuple[Divergence, ...]
@@ -137,3 +197,7 @@ class PatternReport:
     """Every wedge found over history (state as of the last candle)."""
     divergences: tuple[Divergence, ...] = ()
     """Every divergence found over history."""
+
+    @property
+    def last_candle(self) -> datetime:
+        return utc(self.last_ms)

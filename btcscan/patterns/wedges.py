@@ -156,10 +156,16 @@ def wedge_events(w: Wedge, close: np.ndarray) -> list[Event]:
 def wedge_levels(w: Wedge, last_close: float) -> list[Level]:
     """Ladder levels of an active wedge: both lines at the last close, targets, invalidation."""
     name = f"{w.kind} wedge"
+    src = f"{name} {_span(w)}, known {_fmt.when(w.known_at_ms)}"
+    if w.state != "forming":
+        src += f", {w.state.replace('_', ' ')} {_fmt.when(w.state_at_ms)}"
     out = []
     for line, which in ((w.upper, "upper"), (w.lower, "lower")):
         role = "support" if line.value_at_last <= last_close else "resistance"
         out.append(Level(line.value_at_last, "wedge_line",
-                         f"{name} {which} trendline {role} (line at last close)"))
-    out.extend(Level(t.price, t.kind, f"{name}: {t.rule}") for t in w.targets)
+                         f"{name} {which} trendline {role} (line at last close)",
+                         f"{src}; line through {line.touches} pivot touches"))
+    lines = {lv.price for lv in out}
+    out.extend(Level(t.price, t.kind, f"{name}: {t.rule}", src) for t in w.targets
+               if t.price not in lines)  # a forming wedge's invalidation is its line
     return out
