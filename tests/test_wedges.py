@@ -191,3 +191,16 @@ def test_batch_engine_agrees_with_detect_patterns():
         rep = detect_patterns(s)
         assert row == [len(rep.wedges), sum(w.state == "broke_up" for w in rep.wedges),
                        sum(w.state == "broke_down" for w in rep.wedges), len(rep.divergences)]
+
+
+def test_output_regrows_when_first_guess_is_too_small(btc_daily):
+    d = btc_daily
+    p = PatternParams().replace(**LOOSE)
+    a, wi, wf = _kernel(d["high"], d["low"], d["close"], p)
+    assert len(wi) > 3
+    log = zigzag(d["high"], d["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
+    wi1, wf1 = tl.scan_wedges(
+        d["close"], a, log, max_pivots=p.max_pivots, touch_tolerance_atr=p.touch_tolerance_atr,
+        min_duration_bars=p.min_duration_bars, convergence_ratio=p.convergence_ratio,
+        min_line_move_atr=p.min_line_move_atr, min_height_atr=p.min_height_atr, initial_rows=1)
+    assert np.array_equal(wi, wi1) and np.array_equal(wf, wf1)

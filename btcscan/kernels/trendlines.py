@@ -136,6 +136,8 @@ def _try_window(stack, ns, m, su, sl, log_bar, log_price, log_side, close, atr_t
     wi_row[WI_NPIV] = m
     for q in range(m):
         wi_row[WI_PIV0 + q] = stack[ns - m + q]
+    for q in range(WI_PIV0 + m, wi_row.shape[0]):
+        wi_row[q] = -1
     wf_row[WF_SU] = su
     wf_row[WF_CU] = cu
     wf_row[WF_SL] = sl
@@ -149,7 +151,8 @@ def _try_window(stack, ns, m, su, sl, log_bar, log_price, log_side, close, atr_t
 def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, nlog,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
                       conv_ratio, min_move, min_height, stack, xh, yh, xl, yl, wi, wf):
-    """Walk every bar; returns the number of wedge records written into wi/wf."""
+    """Walk every bar; returns the number of wedge records written into wi/wf, or -1 when
+    they hold too few rows (the caller retries with more)."""
     n = close.shape[0]
     ns = 0
     e = 0
@@ -255,6 +258,8 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
                 continue
             if not (x0 + w0 / (sl - su) > t):
                 continue
+            if nw == wi.shape[0]:
+                return -1
             if _try_window(stack, ns, m, msu[m], msl[m], log_bar, log_price, log_side, close,
                            atr[t], t, min_major, min_minor, touch_tol, close_tol, conv_ratio,
                            min_move, min_height, xh, yh, xl, yl, wi[nw], wf[nw]):
@@ -286,12 +291,14 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
                 touch_tolerance_atr: float = 0.5, close_tolerance_atr: float = 0.0,
                 min_duration_bars: int = 15, max_duration_bars: int = 250,
                 convergence_ratio: float = 0.75, min_line_move_atr: float = 0.0,
-                min_height_atr: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                min_height_atr: float = 0.0, initial_rows: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """All wedges found by walking the bars (see module docstring).
 
     ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars.
     Returns ``(wi, wf)``: int64 records (columns ``WI_*``) and float64 records (``WF_*``),
     one row per wedge in the order they became known. States are as of the last bar.
+    ``initial_rows`` (tests only) sets the first guess of the output size.
     """
     c = np.ascontiguousarray(close, dtype=np.float64)
     a = np.ascontiguousarray(atr, dtype=np.float64)
@@ -309,13 +316,19 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
     yh = np.empty(max_pivots, dtype=np.float64)
     xl = np.empty(max_pivots, dtype=np.float64)
     yl = np.empty(max_pivots, dtype=np.float64)
-    wi = np.full((cap, WI_PIV0 + max_pivots), -1, dtype=np.int64)
-    wf = np.empty((cap, WF_COLS), dtype=np.float64)
-    k = _scan_wedges_into(c, a, log["bar"], log["confirm"], log["price"], log["side"],
-                          log["superseded_at"], nlog, max_pivots, int(min_touches_major),
-                          int(min_touches_minor), float(touch_tolerance_atr),
-                          float(close_tolerance_atr), int(min_duration_bars),
-                          int(max_duration_bars), float(convergence_ratio),
-                          float(min_line_move_atr), float(min_height_atr), stack, xh, yh, xl,
-                          yl, wi, wf)
-    return wi[:k], wf[:k]
+    # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
+    # with the proven bound (one wedge per pivot change at most) if that is not enough
+    rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
+    while True:
+        wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
+        wf = np.empty((rows, WF_COLS), dtype=np.float64)
+        k = _scan_wedges_into(c, a, log["bar"], log["confirm"], log["price"], log["side"],
+                              log["superseded_at"], nlog, max_pivots, int(min_touches_major),
+                              int(min_touches_minor), float(touch_tolerance_atr),
+                              float(close_tolerance_atr), int(min_duration_bars),
+                              int(max_duration_bars), float(convergence_ratio),
+                              float(min_line_move_atr), float(min_height_atr), stack, xh, yh,
+                              xl, yl, wi, wf)
+        if k >= 0:
+            return wi[:k], wf[:k]
+        rows = cap
