@@ -144,12 +144,12 @@ def scan_wedges(high, low, close, atr, P):
             lo = forming["cl"] + forming["sl"] * dx
             ct = P["ctol"] * atr[forming["known"]]
             st = None
-            if close[t] > up + ct:
+            if t >= forming["apex"]:
+                st = 3
+            elif close[t] > up + ct:
                 st = 1
             elif close[t] < lo - ct:
                 st = 2
-            elif t >= forming["apex"]:
-                st = 3
             if st is not None:
                 forming["state"], forming["state_bar"] = st, t
                 last_x0 = forming["x0"]

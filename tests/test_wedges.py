@@ -204,3 +204,26 @@ def test_output_regrows_when_first_guess_is_too_small(btc_daily):
         min_duration_bars=p.min_duration_bars, convergence_ratio=p.convergence_ratio,
         min_line_move_atr=p.min_line_move_atr, min_height_atr=p.min_height_atr, initial_rows=1)
     assert np.array_equal(wi, wi1) and np.array_equal(wf, wf1)
+
+
+def test_wedge_that_never_breaks_expires_at_the_apex():
+    w = make_wedge(np.random.default_rng(11), "rising", "up", npiv=5, noise=0.0)
+    d = {k: v.copy() for k, v in w.arrays.items()}
+    (su, sl), (u0, l0) = (w.upper[1], w.lower[1]), (w.upper[0], w.lower[0])
+    apex = w.x0 + (u0 - l0) / (sl - su)
+    n = int(apex) + 20
+    x = np.arange(n, dtype=float)
+    mid = (u0 + su * (x - w.x0) + l0 + sl * (x - w.x0)) / 2
+    start = w.x1 + w.pivot_bars[1] - w.pivot_bars[0]  # after the last leg: drift to the middle
+    close = np.concatenate([d["close"][:start], mid[start:]])[:n]
+    close[start:] = mid[start:]
+    o = np.concatenate(([close[0]], close[:-1]))
+    arrays = {"open": o, "high": np.maximum(o, close) + 0.01, "low": np.minimum(o, close) - 0.01,
+              "close": close, "volume": np.ones(n),
+              "open_time": d["open_time"][0] + 86_400_000 * np.arange(n, dtype=np.int64)}
+    arrays["high"][:start] = d["high"][:start]
+    arrays["low"][:start] = d["low"][:start]
+    (x_,) = [v for v in detect_patterns(arrays).wedges if v.upper.start_bar == w.x0]
+    assert x_.state == "expired"
+    assert x_.state_at_bar == int(np.ceil(x_.apex_bar))
+    assert x_.targets == ()

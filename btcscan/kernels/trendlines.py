@@ -171,12 +171,12 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             lo = wf[forming, WF_CL] + wf[forming, WF_SL] * dx
             ctol = close_tol * atr[wi[forming, WI_KNOWN]]
             st = -1
-            if close[t] > up + ctol:
+            if t >= wf[forming, WF_APEX]:  # past the apex the lines have crossed
+                st = STATE_EXPIRED
+            elif close[t] > up + ctol:
                 st = STATE_UP
             elif close[t] < lo - ctol:
                 st = STATE_DOWN
-            elif t >= wf[forming, WF_APEX]:
-                st = STATE_EXPIRED
             if st >= 0:
                 wi[forming, WI_STATE] = st
                 wi[forming, WI_STATE_BAR] = t
