@@ -93,4 +93,14 @@ def scan(*, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[s
     return scan_candles(series, timeframe=tf, asof=asof, settings=settings)
 
 
-__all__ = ["parse_asof", "load_file", "load_sources", "scan", "scan_candles"]
+def load_exchange(symbols: Sequence[str], **kwargs) -> list:
+    """Closed candles of live markets through the cache (issue #3): one :class:`Candles` or
+    :class:`btcscan.errors.BtcscanError` per symbol. Keyword arguments are those of
+    :func:`btcscan.data.market.load_markets` (exchange, timeframe, since_ms, cache_dir,
+    offline, exchange_options, now_ms, progress)."""
+    from btcscan.data.market import load_markets
+
+    return load_markets(list(symbols), **kwargs)
+
+
+__all__ = ["load_exchange", "load_file", "load_sources", "parse_asof", "scan", "scan_candles"]

@@ -14,6 +14,8 @@ import traceback
 import click
 
 from btcscan import __version__
+from btcscan.cli_data import register as register_data_commands
+from btcscan.cli_data import source_options
 from btcscan.errors import BtcscanError, ExitCode
 
 EXIT_CODES_HELP = (
@@ -114,14 +116,13 @@ def cli() -> None:
               help="Also report hidden RSI divergences (regular ones are always reported).")
 @click.option("--pattern-param", "pattern_params", multiple=True, metavar="KEY=VALUE",
               help="Set a pattern-engine parameter, e.g. pivot_left=3 or touch_tolerance_atr=0.5 "
-                   "(repeatable; names and defaults: btcscan.patterns.PatternParams).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="PATH",
-              help="TOML config file; its [patterns] table sets pattern-engine parameters "
-                   "(command-line options win).")
+                   "(repeatable; names and defaults: btcscan.patterns.PatternParams; the config "
+                   "file's [patterns] table sets them too, the command line wins).")
+@source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
              asof: str | None, fmt: str, show_events: bool, hidden_divergences: bool,
-             pattern_params: tuple[str, ...], config_path: str | None) -> None:
+             pattern_params: tuple[str, ...], **market) -> int:
     """Scan markets and report levels, SMA supports and RSI, point in time.
 
     \b
@@ -132,26 +133,49 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
     """
     from btcscan import api
 
+    settings = _settings(timeframe, market.get("config_path"), pattern_params,
+                         hidden_divergences)
     if files:
         files, symbols = files + symbols, ()
     elif symbols and not sample:
-        raise click.UsageError(
-            "scanning an exchange needs the fetcher: use --sample or --from-file for now")
-    settings = _settings(timeframe, config_path, pattern_params, hidden_divergences)
+        # -- live markets (issue #3): fetch through the cache, scan what loaded ------------
+        from btcscan.cli_data import exit_code_of, market_kwargs, progress_for
+
+        kwargs = market_kwargs(timeframe=timeframe, **market)
+        with progress_for(symbols) as progress:
+            loaded = api.load_exchange(symbols, progress=progress, **kwargs)
+        failed = [r for r in loaded if isinstance(r, BtcscanError)]
+        series = [r for r in loaded if not isinstance(r, BtcscanError)]
+        for exc in failed:
+            _say_error(str(exc))
+        if series:
+            from dataclasses import replace
+
+            result = api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings)
+            errors = tuple({"source": f"{kwargs['exchange']}:{sym}", "error": str(r)}
+                           for sym, r in zip(symbols, loaded, strict=True)
+                           if isinstance(r, BtcscanError))
+            _emit(replace(result, errors=errors), fmt, events=show_events)
+        return int(exit_code_of(loaded))
     result = api.scan(sample=sample, symbols=symbols, files=files, timeframe=timeframe,
                       asof=asof, settings=settings)
     _emit(result, fmt, events=show_events)
+    return 0
 
 
-def _settings(timeframe: str, config_path: str | None, pattern_params: tuple[str, ...],
-              hidden: bool):
-    """Scan settings: pattern parameters from defaults, then the config file, then the CLI."""
+register_data_commands(cli)  # fetch, cache list, cache clear (btcscan/cli_data.py)
+
+
+def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...], hidden: bool):
+    """Scan settings: pattern parameters from defaults, then the config file's [patterns]
+    table, then the command line (issue #4)."""
     from dataclasses import replace
 
+    from btcscan.config import load_config
     from btcscan.patterns.params import PatternParams
     from btcscan.settings import ScanSettings
 
-    params = PatternParams.from_toml(config_path) if config_path else PatternParams()
+    params = PatternParams.from_mapping(load_config(config_path).get("patterns"))
     params = params.with_strings(pattern_params)
     if hidden:
         params = params.replace(include_hidden=True)

@@ -47,6 +47,56 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
+# -- live market data (issue #3): a loopback exchange and fast retry settings ----------------
+
+
+@pytest.fixture
+def server():
+    """Binance's and Kraken's REST candle APIs on 127.0.0.1 (see tests/exchange_server.py)."""
+    from tests.exchange_server import DAY_MS, NOW, TODAY, serve
+
+    srv = serve(NOW)
+    srv.add_market("BTC/USDT", TODAY - 2500 * DAY_MS)
+    srv.add_market("ETH/USDT", TODAY - 300 * DAY_MS)
+    srv.add_market("BTC/USD", TODAY - 2500 * DAY_MS)
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def fast_retry(monkeypatch):
+    """Retries in milliseconds, a 4 s budget: the fault tests stay quick."""
+    from btcscan.data import fetch
+
+    policy = fetch.RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05, budget_s=4.0)
+    monkeypatch.setattr(fetch, "DEFAULT_RETRY", policy)
+    monkeypatch.setattr("btcscan.data.market.DEFAULT_RETRY", policy)
+    return policy
+
+
+@pytest.fixture
+def binance(server):
+    """An [exchanges.binance] config table pointing the real ccxt client at the server."""
+    from tests.exchange_server import loopback_options
+
+    return loopback_options("binance", server.base, timeout=1000)
+
+
+@pytest.fixture
+def kraken(server):
+    from tests.exchange_server import loopback_options
+
+    return loopback_options("kraken", server.base, timeout=1000)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_dirs(tmp_path, monkeypatch):
+    """Never read or write the developer's real candle cache or config."""
+    monkeypatch.setenv("BTCSCAN_CACHE_DIR", str(tmp_path / "btcscan-cache"))
+    monkeypatch.setenv("BTCSCAN_CONFIG", str(tmp_path / "no-config.toml"))
+
+
 # --- pattern engine fixtures (issue #4) --------------------------------------------------
 
 SAMPLE = REPO / "btcscan" / "data" / "sample" / "bitstamp_btc-usd_1d.parquet"

@@ -1,6 +1,7 @@
 """Every pattern-engine default, in one frozen dataclass.
 
-A config file's ``[patterns]`` table and the CLI set these through
+A config file's ``[patterns]`` table (read by :mod:`btcscan.config`) and the CLI's
+``--pattern-param`` set these through
 :meth:`PatternParams.from_mapping` / :meth:`PatternParams.replace`; unknown keys and bad
 values raise :class:`btcscan.errors.ConfigError`.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
 from typing import Any
 
 from btcscan.errors import ConfigError
@@ -150,26 +150,6 @@ class PatternParams:
                     f"--pattern-param {item!r}: {text!r} is not a valid {kind.__name__}"
                 ) from None
         return self.replace(**changes)
-
-    @classmethod
-    def from_toml(cls, path: str | Path) -> PatternParams:
-        """The ``[patterns]`` table of a TOML config file (other tables are ignored here)."""
-        import tomllib
-
-        try:
-            with open(path, "rb") as fh:
-                doc = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        table = doc.get("patterns", {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [patterns] must be a table")
-        try:
-            return cls.from_mapping(table)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,239 @@
+"""On-disk candle cache: one parquet file per exchange / market / timeframe.
+
+Layout: ``<cache dir>/<exchange id>/<quoted symbol>_<timeframe>.parquet`` where the symbol is
+percent-encoded (``BTC/USDT`` -> ``BTC%2FUSDT``; no ``/``, ``\\`` or ``.`` survives, so a symbol
+can never name a path outside its directory) and ``1M`` is spelt ``1mo`` (``1m`` is a minute;
+case-insensitive file systems would confuse them).
+
+Only closed candles are stored. Writes merge with what is there under a file lock, then
+replace the file atomically (temporary file in the same directory, fsync, rename): a reader,
+a crash or a second run sees the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import polars as pl
+
+from btcscan.data.schema import COLUMNS, SCHEMA, TIME, normalise
+from btcscan.errors import CacheError, UsageError
+
+SUFFIX = ".parquet"
+LOCK_TIMEOUT_S = 60.0
+_EXCHANGE_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+_TF_RE = re.compile(r"^[0-9]{1,4}(m|h|d|w|mo)$")
+
+
+def default_cache_dir() -> Path:
+    """``$BTCSCAN_CACHE_DIR`` if set, else ``platformdirs.user_cache_dir("btcscan")/candles``."""
+    env = os.environ.get("BTCSCAN_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("btcscan")) / "candles"
+
+
+def _tf_code(timeframe: str) -> str:
+    code = timeframe[:-1] + "mo" if timeframe.endswith("M") else timeframe
+    if not _TF_RE.match(code):
+        raise UsageError(f"timeframe {timeframe!r} cannot name a cache file; use e.g. 1d, 1w, 1M")
+    return code
+
+
+def _tf_from_code(code: str) -> str:
+    return code[:-2] + "M" if code.endswith("mo") else code
+
+
+def _encode_symbol(symbol: str) -> str:
+    if not symbol or len(symbol) > 100 or any(ord(ch) < 32 for ch in symbol):
+        raise UsageError(f"symbol {symbol!r} is not a market name; use e.g. BTC/USDT")
+    return quote(symbol, safe="-_~").replace(".", "%2E")
+
+
+def cache_path(cache_dir: Path, exchange: str, symbol: str, timeframe: str) -> Path:
+    """The cache file of one market at one timeframe; always directly inside ``cache_dir/exchange``.
+
+    Raises :class:`UsageError` for an exchange id, symbol or timeframe that cannot be a safe
+    file name.
+    """
+    if not _EXCHANGE_RE.match(exchange or ""):
+        raise UsageError(f"exchange id {exchange!r} is not valid; use a ccxt id such as binance")
+    base = Path(cache_dir) / exchange
+    path = base / f"{_encode_symbol(symbol)}_{_tf_code(timeframe)}{SUFFIX}"
+    if path.parent != base or path.name in ("", ".", ".."):  # belt and braces
+        raise UsageError(f"symbol {symbol!r} cannot be stored safely in the cache")
+    if len(path.name.encode()) > 240:
+        raise UsageError(f"symbol {symbol!r} is too long for a cache file name")
+    return path
+
+
+def _lock(path: Path):
+    from filelock import FileLock
+
+    return FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S)
+
+
+def load(cache_dir: Path, exchange: str, symbol: str, timeframe: str) -> pl.DataFrame | None:
+    """The cached closed candles (canonical frame), or ``None`` when nothing is cached.
+
+    Raises :class:`CacheError` for a file that cannot be read, naming what to do.
+    """
+    path = cache_path(cache_dir, exchange, symbol, timeframe)
+    if not path.exists():
+        return None
+    try:
+        df = pl.read_parquet(path)
+        df, _ = normalise(df.cast(SCHEMA), str(path), repair=False)
+    except Exception as exc:
+        raise CacheError(
+            f"{path}: cache file unreadable ({type(exc).__name__}); remove it with "
+            f"`btcscan cache clear {symbol} --exchange {exchange}` and fetch again"
+        ) from exc
+    return df
+
+
+def merge(old: pl.DataFrame | None, new: pl.DataFrame) -> pl.DataFrame:
+    """Union of two canonical frames by open time; on a clash the newer row wins."""
+    if old is None or old.height == 0:
+        return new.select(COLUMNS).sort(TIME)
+    return (pl.concat([old.select(COLUMNS), new.select(COLUMNS)])
+            .unique(subset=[TIME], keep="last", maintain_order=True).sort(TIME))
+
+
+def _write_atomic(df: pl.DataFrame, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            df.write_parquet(fh, compression="zstd", statistics=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def store(cache_dir: Path, exchange: str, symbol: str, timeframe: str,
+          frame: pl.DataFrame) -> pl.DataFrame:
+    """Merge closed candles into the cache file and return the merged frame.
+
+    Under a file lock: read what is there, merge (no duplicate open times), write to a
+    temporary file and rename it over the old one. Writes nothing when nothing changes,
+    so the old file stays byte-identical. Raises :class:`CacheError` when the directory is
+    not writable or the lock is held for more than :data:`LOCK_TIMEOUT_S` seconds.
+    """
+    from filelock import Timeout
+
+    path = cache_path(cache_dir, exchange, symbol, timeframe)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _lock(path):
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
+                stale.unlink(missing_ok=True)
+            old = load(cache_dir, exchange, symbol, timeframe)
+            if frame.height == 0:
+                return old if old is not None else frame
+            merged = merge(old, frame)
+            if old is not None and merged.equals(old):
+                return old
+            _write_atomic(merged, path)
+            return merged
+    except Timeout as exc:
+        raise CacheError(
+            f"{path}: another btcscan run holds the cache lock for over {LOCK_TIMEOUT_S:.0f}s; "
+            "wait for it to finish or remove the stale .lock file"
+        ) from exc
+    except OSError as exc:
+        raise CacheError(
+            f"{path}: cannot write the cache ({exc.strerror}); choose a writable --cache-dir "
+            "or set BTCSCAN_CACHE_DIR"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cache file: which market and timeframe, how many candles, first/last open (ms)."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    path: Path
+    rows: int
+    first_ms: int | None
+    last_ms: int | None
+    bytes: int
+
+
+def _parse_name(path: Path) -> tuple[str, str] | None:
+    stem = path.name[: -len(SUFFIX)]
+    if "_" not in stem or stem.startswith("."):
+        return None
+    sym, code = stem.rsplit("_", 1)
+    if not _TF_RE.match(code):
+        return None
+    return unquote(sym), _tf_from_code(code)
+
+
+def list_entries(cache_dir: Path) -> list[Entry]:
+    """Every cache file under ``cache_dir``, sorted by exchange, symbol and timeframe."""
+    out: list[Entry] = []
+    root = Path(cache_dir)
+    if not root.is_dir():
+        return out
+    for path in sorted(root.glob(f"*/*{SUFFIX}")):
+        parsed = _parse_name(path)
+        if parsed is None:
+            continue
+        symbol, tf = parsed
+        try:
+            stats = pl.scan_parquet(path).select(
+                pl.len().alias("n"), pl.col(TIME).min().alias("a"), pl.col(TIME).max().alias("b")
+            ).collect()
+            n = int(stats["n"][0])
+            first = stats["a"].dt.epoch("ms")[0] if n else None
+            last = stats["b"].dt.epoch("ms")[0] if n else None
+        except Exception:  # noqa: BLE001 - a broken file is listed as such, not fatal
+            n, first, last = -1, None, None
+        out.append(Entry(path.parent.name, symbol, tf, path, n, first, last, path.stat().st_size))
+    return out
+
+
+def clear(cache_dir: Path, symbol: str | None = None, *, exchange: str | None = None,
+          timeframe: str | None = None) -> list[Path]:
+    """Remove cache files (all, or those of ``symbol`` / ``exchange`` / ``timeframe``).
+
+    Returns the paths removed. Takes each file's lock so a running refresh is not cut short.
+    """
+    removed: list[Path] = []
+    for entry in list_entries(cache_dir):
+        if symbol is not None and entry.symbol != symbol:
+            continue
+        if exchange is not None and entry.exchange != exchange:
+            continue
+        if timeframe is not None and entry.timeframe != timeframe:
+            continue
+        try:
+            with _lock(entry.path):  # the .lock file stays: removing it races other runs
+                entry.path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise CacheError(f"{entry.path}: cannot remove ({exc.strerror})") from exc
+        removed.append(entry.path)
+    return removed
