@@ -33,7 +33,7 @@ COUNT_WEDGES, COUNT_UP, COUNT_DOWN, COUNT_DIVERGENCES = range(4)
 def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_piv, major, minor,
            touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax, hidden,
            s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_stack, s_wstack,
-           s_xh, s_yh, s_xl, s_yl, s_wi, s_wf, s_div, counts):
+           s_wi, s_wf, s_div, counts):
     for q in prange(nrows):
         r = r0 + q
         h = high[r]
@@ -47,8 +47,7 @@ def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_pi
                             s_conf[q], s_price[q], s_side[q], s_sup[q], s_stack[q])
         nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
                                   s_sup[q], nlog, max_piv, major, minor, touch, ctol, min_dur,
-                                  max_dur, conv, move, height, s_wstack[q], s_xh[q], s_yh[q],
-                                  s_xl[q], s_yl[q], s_wi[q], s_wf[q])
+                                  max_dur, conv, move, height, s_wstack[q], s_wi[q], s_wf[q])
         up = 0
         down = 0
         for w in range(nw):
@@ -91,8 +90,6 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
         "s_price": np.empty((b, cap)), "s_side": np.empty((b, cap), dtype=np.int8),
         "s_sup": np.empty((b, cap), dtype=np.int64), "s_stack": np.empty((b, cap), dtype=np.int64),
         "s_wstack": np.empty((b, cap), dtype=np.int64),
-        "s_xh": np.empty((b, mp)), "s_yh": np.empty((b, mp)), "s_xl": np.empty((b, mp)),
-        "s_yl": np.empty((b, mp)),
         "s_wi": np.empty((b, cap, tl.WI_PIV0 + mp), dtype=np.int64),
         "s_wf": np.empty((b, cap, tl.WF_COLS)),
         "s_div": np.empty((b, dcap, 4), dtype=np.int64),

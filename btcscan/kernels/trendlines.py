@@ -67,90 +67,9 @@ def _intercept(xs, ys, k, x0, s, upper):
 
 
 @jit
-def _touches(xs, ys, k, x0, s, c, tol):
-    n = 0
-    for j in range(k):
-        if abs(ys[j] - (c + s * (xs[j] - x0))) <= tol:
-            n += 1
-    return n
-
-
-@jit
-def _try_window(stack, ns, m, su, sl, log_bar, log_price, log_side, close, atr_t, t,
-                min_major, min_minor, touch_tol, close_tol, conv_ratio, min_move, min_height,
-                xh, yh, xl, yl, wi_row, wf_row):
-    """Test the last m pivots of the stack (slopes su/sl already known to make a falling or
-    rising pair) as a wedge at bar t; fill the row and return True if every rule holds."""
-    first = stack[ns - m]
-    last = stack[ns - 1]
-    x0 = log_bar[first]
-    x1 = log_bar[last]
-    dur = x1 - x0
-    nh = 0
-    nl = 0
-    for q in range(ns - m, ns):
-        e = stack[q]
-        if log_side[e] > 0:
-            xh[nh] = log_bar[e]
-            yh[nh] = log_price[e]
-            nh += 1
-        else:
-            xl[nl] = log_bar[e]
-            yl[nl] = log_price[e]
-            nl += 1
-    cu = _intercept(xh, yh, nh, x0, su, True)
-    cl = _intercept(xl, yl, nl, x0, sl, False)
-    kind = KIND_FALLING if su < 0.0 else KIND_RISING
-    w0 = cu - cl
-    w1 = w0 + (su - sl) * dur
-    if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
-        return False
-    apex = x0 + w0 / (sl - su)
-    if not (apex > x1 and apex > t):
-        return False
-    tol = touch_tol * atr_t
-    if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
-        return False
-    if w0 < min_height * atr_t:  # too small against the noise
-        return False
-    flatter = min(abs(su), abs(sl))
-    if flatter * dur < min_move * atr_t:  # both lines must clearly slope
-        return False
-    tu = _touches(xh, yh, nh, x0, su, cu, tol)
-    tl = _touches(xl, yl, nl, x0, sl, cl, tol)
-    if not ((tu >= min_major and tl >= min_minor) or (tl >= min_major and tu >= min_minor)):
-        return False
-    ctol = close_tol * atr_t
-    for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
-        dx = b - x0
-        if close[b] > cu + su * dx + ctol or close[b] < cl + sl * dx - ctol:
-            return False
-    wi_row[WI_KIND] = kind
-    wi_row[WI_KNOWN] = t
-    wi_row[WI_STATE] = STATE_FORMING
-    wi_row[WI_STATE_BAR] = t
-    wi_row[WI_X0] = x0
-    wi_row[WI_X1] = x1
-    wi_row[WI_TU] = tu
-    wi_row[WI_TL] = tl
-    wi_row[WI_NPIV] = m
-    for q in range(m):
-        wi_row[WI_PIV0 + q] = stack[ns - m + q]
-    for q in range(WI_PIV0 + m, wi_row.shape[0]):
-        wi_row[q] = -1
-    wf_row[WF_SU] = su
-    wf_row[WF_CU] = cu
-    wf_row[WF_SL] = sl
-    wf_row[WF_CL] = cl
-    wf_row[WF_APEX] = apex
-    wf_row[WF_TOL] = tol
-    return True
-
-
-@jit
 def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, nlog,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, min_move, min_height, stack, xh, yh, xl, yl, wi, wf):
+                      conv_ratio, min_move, min_height, stack, wi, wf):
     """Walk every bar; returns the number of wedge records written into wi/wf, or -1 when
     they hold too few rows (the caller retries with more)."""
     n = close.shape[0]
@@ -240,8 +159,7 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             x0 = log_bar[stack[ns - m]]
             if not mok[m] or x0 <= last_x0:
                 continue
-            # cheap geometric rejection before the full test: envelope intercepts,
-            # convergence and apex (the full test repeats them on the same numbers)
+            # envelope intercepts, convergence and apex
             su = msu[m]
             sl = msl[m]
             cu = -np.inf
@@ -256,16 +174,65 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             w1 = w0 + (su - sl) * (x1 - x0)
             if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
                 continue
-            if not (x0 + w0 / (sl - su) > t):
+            apex = x0 + w0 / (sl - su)
+            if not (apex > x1 and apex > t):  # apex ahead of the last pivot and of now
+                continue
+            # every remaining rule, inline (a call per window with a dozen array arguments
+            # and row views cost more than the checks themselves)
+            atr_t = atr[t]
+            tol = touch_tol * atr_t
+            if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
+                continue
+            dur = x1 - x0
+            if w0 < min_height * atr_t:  # too small against the noise
+                continue
+            if min(abs(su), abs(sl)) * dur < min_move * atr_t:  # both lines clearly slope
+                continue
+            tu = 0
+            tl = 0
+            for r in range(ns - m, ns):
+                q = stack[r]
+                if log_side[q] > 0:
+                    if abs(log_price[q] - (cu + su * (log_bar[q] - x0))) <= tol:
+                        tu += 1
+                elif abs(log_price[q] - (cl + sl * (log_bar[q] - x0))) <= tol:
+                    tl += 1
+            if not ((tu >= min_major and tl >= min_minor)
+                    or (tl >= min_major and tu >= min_minor)):
+                continue
+            ctl = close_tol * atr_t
+            inside = True
+            for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
+                dx = b - x0
+                if close[b] > cu + su * dx + ctl or close[b] < cl + sl * dx - ctl:
+                    inside = False
+                    break
+            if not inside:
                 continue
             if nw == wi.shape[0]:
                 return -1
-            if _try_window(stack, ns, m, msu[m], msl[m], log_bar, log_price, log_side, close,
-                           atr[t], t, min_major, min_minor, touch_tol, close_tol, conv_ratio,
-                           min_move, min_height, xh, yh, xl, yl, wi[nw], wf[nw]):
-                forming = nw
-                nw += 1
-                break
+            wi[nw, WI_KIND] = KIND_FALLING if su < 0.0 else KIND_RISING
+            wi[nw, WI_KNOWN] = t
+            wi[nw, WI_STATE] = STATE_FORMING
+            wi[nw, WI_STATE_BAR] = t
+            wi[nw, WI_X0] = x0
+            wi[nw, WI_X1] = x1
+            wi[nw, WI_TU] = tu
+            wi[nw, WI_TL] = tl
+            wi[nw, WI_NPIV] = m
+            for r in range(m):
+                wi[nw, WI_PIV0 + r] = stack[ns - m + r]
+            for r in range(WI_PIV0 + m, wi.shape[1]):
+                wi[nw, r] = -1
+            wf[nw, WF_SU] = su
+            wf[nw, WF_CU] = cu
+            wf[nw, WF_SL] = sl
+            wf[nw, WF_CL] = cl
+            wf[nw, WF_APEX] = apex
+            wf[nw, WF_TOL] = tol
+            forming = nw
+            nw += 1
+            break
     return nw
 
 
@@ -312,10 +279,6 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
     nlog = int(log["bar"].shape[0])
     cap = nlog + 1
     stack = np.empty(cap, dtype=np.int64)
-    xh = np.empty(max_pivots, dtype=np.float64)
-    yh = np.empty(max_pivots, dtype=np.float64)
-    xl = np.empty(max_pivots, dtype=np.float64)
-    yl = np.empty(max_pivots, dtype=np.float64)
     # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
     # with the proven bound (one wedge per pivot change at most) if that is not enough
     rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
@@ -327,8 +290,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
                               int(min_touches_minor), float(touch_tolerance_atr),
                               float(close_tolerance_atr), int(min_duration_bars),
                               int(max_duration_bars), float(convergence_ratio),
-                              float(min_line_move_atr), float(min_height_atr), stack, xh, yh,
-                              xl, yl, wi, wf)
+                              float(min_line_move_atr), float(min_height_atr), stack, wi, wf)
         if k >= 0:
             return wi[:k], wf[:k]
         rows = cap
