@@ -20,7 +20,7 @@ import numpy as np
 from btcscan.kernels import trendlines as tl
 from btcscan.kernels._jit import pjit, prange
 from btcscan.kernels.divergence import _divergences_into
-from btcscan.kernels.pivots import _raw_pivots_into, _zigzag_into, capacity
+from btcscan.kernels.pivots import _raw_pivot_list, _zigzag_into, capacity, side_capacity
 from btcscan.kernels.rolling import _atr_into, _rsi_into
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
@@ -33,7 +33,7 @@ COUNT_WEDGES, COUNT_UP, COUNT_DOWN, COUNT_DIVERGENCES = range(4)
 def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_piv, major, minor,
            touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax, hidden,
            s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_stack, s_wstack,
-           s_wi, s_wf, s_div, counts):
+           s_wi, s_wf, s_dh, s_dl, s_div, counts):
     for q in prange(nrows):
         r = r0 + q
         h = high[r]
@@ -41,9 +41,9 @@ def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_pi
         c = close[r]
         _atr_into(h, lo, c, atr_p, s_atr[q])
         _rsi_into(c, rsi_p, s_rsi[q])
-        _raw_pivots_into(h, left, right, True, s_hf[q])
-        _raw_pivots_into(lo, left, right, False, s_lf[q])
-        nlog = _zigzag_into(h, lo, s_atr[q], s_hf[q], s_lf[q], right, swing, s_bar[q],
+        nh = _raw_pivot_list(h, left, right, True, s_hf[q])
+        nl = _raw_pivot_list(lo, left, right, False, s_lf[q])
+        nlog = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing, s_bar[q],
                             s_conf[q], s_price[q], s_side[q], s_sup[q], s_stack[q])
         nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
                                   s_sup[q], nlog, max_piv, major, minor, touch, ctol, min_dur,
@@ -55,8 +55,8 @@ def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_pi
                 up += 1
             elif s_wi[q, w, tl.WI_STATE] == tl.STATE_DOWN:
                 down += 1
-        nd = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden, s_hf[q],
-                               s_lf[q], s_div[q])
+        nd = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden, s_dh[q],
+                               s_dl[q], s_div[q])
         counts[r, 0] = nw
         counts[r, 1] = up
         counts[r, 2] = down
@@ -82,10 +82,13 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     b = max(1, min(int(block), rows))
     cap = capacity(n, p.pivot_left, p.pivot_right) + 1
     dcap = capacity(n, p.div_pivot_left, p.div_pivot_right)
+    sc = side_capacity(n, p.pivot_left, p.pivot_right)
+    dsc = side_capacity(n, p.div_pivot_left, p.div_pivot_right)
     mp = p.max_pivots
     scratch = {
         "s_atr": np.empty((b, n)), "s_rsi": np.empty((b, n)),
-        "s_hf": np.empty((b, n), dtype=np.int8), "s_lf": np.empty((b, n), dtype=np.int8),
+        "s_hf": np.empty((b, sc), dtype=np.int64), "s_lf": np.empty((b, sc), dtype=np.int64),
+        "s_dh": np.empty((b, dsc), dtype=np.int64), "s_dl": np.empty((b, dsc), dtype=np.int64),
         "s_bar": np.empty((b, cap), dtype=np.int64), "s_conf": np.empty((b, cap), dtype=np.int64),
         "s_price": np.empty((b, cap)), "s_side": np.empty((b, cap), dtype=np.int8),
         "s_sup": np.empty((b, cap), dtype=np.int64), "s_stack": np.empty((b, cap), dtype=np.int64),

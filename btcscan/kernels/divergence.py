@@ -18,53 +18,59 @@ from __future__ import annotations
 import numpy as np
 
 from btcscan.kernels._jit import jit
-from btcscan.kernels.pivots import _raw_pivots_into, capacity
+from btcscan.kernels.pivots import _raw_pivot_list, capacity, side_capacity
 
 REGULAR_BEARISH, REGULAR_BULLISH, HIDDEN_BEARISH, HIDDEN_BULLISH = 1, 2, 3, 4
 DI_KIND, DI_FIRST, DI_SECOND, DI_KNOWN = range(4)
 
 
 @jit
-def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, fh, fl, out):
-    """Fill out (rows: kind, earlier pivot bar, later pivot bar, known bar); return the count."""
-    n = rsi.shape[0]
-    _raw_pivots_into(rsi, left, right, True, fh)
-    _raw_pivots_into(rsi, left, right, False, fl)
-    prev_h = -1
-    prev_l = -1
+def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, out):
+    """Fill out (rows: kind, earlier pivot bar, later pivot bar, known bar); return the count.
+
+    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``).
+    Pivots are visited in bar order (a high before a low on the same bar).
+    """
+    nh = _raw_pivot_list(rsi, left, right, True, ih)
+    nl = _raw_pivot_list(rsi, left, right, False, il)
     k = 0
-    for t in range(right, n):
-        i = t - right
-        if fh[i] == 1:
-            j = prev_h
-            if j >= 0 and min_bars <= i - j <= max_bars:
-                kind = 0
-                if high[i] > high[j] and rsi[i] < rsi[j]:
-                    kind = REGULAR_BEARISH
-                elif hidden and high[i] < high[j] and rsi[i] > rsi[j]:
-                    kind = HIDDEN_BEARISH
-                if kind > 0:
-                    out[k, 0] = kind
-                    out[k, 1] = j
-                    out[k, 2] = i
-                    out[k, 3] = t
-                    k += 1
-            prev_h = i
-        if fl[i] == 1:
-            j = prev_l
-            if j >= 0 and min_bars <= i - j <= max_bars:
-                kind = 0
-                if low[i] < low[j] and rsi[i] > rsi[j]:
-                    kind = REGULAR_BULLISH
-                elif hidden and low[i] > low[j] and rsi[i] < rsi[j]:
-                    kind = HIDDEN_BULLISH
-                if kind > 0:
-                    out[k, 0] = kind
-                    out[k, 1] = j
-                    out[k, 2] = i
-                    out[k, 3] = t
-                    k += 1
-            prev_l = i
+    p = 0
+    q = 0
+    while p < nh or q < nl:
+        if q >= nl or (p < nh and ih[p] <= il[q]):
+            i = ih[p]
+            if p > 0:
+                j = ih[p - 1]
+                if min_bars <= i - j <= max_bars:
+                    kind = 0
+                    if high[i] > high[j] and rsi[i] < rsi[j]:
+                        kind = REGULAR_BEARISH
+                    elif hidden and high[i] < high[j] and rsi[i] > rsi[j]:
+                        kind = HIDDEN_BEARISH
+                    if kind > 0:
+                        out[k, 0] = kind
+                        out[k, 1] = j
+                        out[k, 2] = i
+                        out[k, 3] = i + right
+                        k += 1
+            p += 1
+        else:
+            i = il[q]
+            if q > 0:
+                j = il[q - 1]
+                if min_bars <= i - j <= max_bars:
+                    kind = 0
+                    if low[i] < low[j] and rsi[i] > rsi[j]:
+                        kind = REGULAR_BULLISH
+                    elif hidden and low[i] > low[j] and rsi[i] < rsi[j]:
+                        kind = HIDDEN_BULLISH
+                    if kind > 0:
+                        out[k, 0] = kind
+                        out[k, 1] = j
+                        out[k, 2] = i
+                        out[k, 3] = i + right
+                        k += 1
+            q += 1
     return k
 
 
@@ -84,9 +90,9 @@ def divergences(rsi, high, low, *, left: int = 5, right: int = 5, min_bars: int 
     if left < 1 or right < 1:
         raise ValueError("left/right must be >= 1")
     n = r.shape[0]
-    fh = np.empty(n, dtype=np.int8)
-    fl = np.empty(n, dtype=np.int8)
+    ih = np.empty(side_capacity(n, left, right), dtype=np.int64)
+    il = np.empty(side_capacity(n, left, right), dtype=np.int64)
     out = np.empty((capacity(n, left, right), 4), dtype=np.int64)
     k = _divergences_into(r, h, lo, left, right, int(min_bars), int(max_bars),
-                          bool(include_hidden), fh, fl, out)
+                          bool(include_hidden), ih, il, out)
     return out[:k]

@@ -28,7 +28,9 @@ from btcscan.kernels._jit import jit
 
 @jit
 def _raw_highs(x, left, right, out):
+    """Write the bars of pivot highs into out (increasing); return how many."""
     n = x.shape[0]
+    k = 0
     i = left
     while i < n - right:
         v = x[i]
@@ -45,13 +47,17 @@ def _raw_highs(x, left, right, out):
                 ok = False
                 break
         if ok and not np.isnan(v):
-            out[i] = 1
+            out[k] = i
+            k += 1
         i += 1
+    return k
 
 
 @jit
 def _raw_lows(x, left, right, out):
+    """Write the bars of pivot lows into out (increasing); return how many."""
     n = x.shape[0]
+    k = 0
     i = left
     while i < n - right:
         v = x[i]
@@ -68,23 +74,23 @@ def _raw_lows(x, left, right, out):
                 ok = False
                 break
         if ok and not np.isnan(v):
-            out[i] = 1
+            out[k] = i
+            k += 1
         i += 1
+    return k
 
 
 @jit
-def _raw_pivots_into(x, left, right, is_high, out):
-    """out[i] = 1 where x has a pivot (high if is_high else low) at bar i, else 0.
+def _raw_pivot_list(x, left, right, is_high, out):
+    """Bars of raw pivots (highs if is_high else lows) written into out; returns the count.
 
     Right neighbours are checked first; when bar ``i + d`` beats bar ``i``, every bar
     between them is beaten by it too (it lies within their right window), so the scan
     jumps to ``i + d``. A NaN in the window fails a compare, so it yields no pivot.
     """
-    out[:] = 0
     if is_high:
-        _raw_highs(x, left, right, out)
-    else:
-        _raw_lows(x, left, right, out)
+        return _raw_highs(x, left, right, out)
+    return _raw_lows(x, left, right, out)
 
 
 @jit
@@ -112,18 +118,28 @@ def _accept(side, i, price, t, atr_i, min_swing, log_bar, log_confirm, log_price
 
 
 @jit
-def _zigzag_into(high, low, atr, hi_flags, lo_flags, right, min_swing,
+def _zigzag_into(high, low, atr, hi_idx, nh, lo_idx, nl, right, min_swing,
                  log_bar, log_confirm, log_price, log_side, log_sup, stack):
-    """Run the causal zig-zag over all bars; returns the number of log entries."""
-    n = high.shape[0]
+    """Run the causal zig-zag over the raw pivots (bar lists, increasing), in confirmation
+    order; returns the number of log entries."""
     ns = 0
     nlog = 0
-    for t in range(right, n):
-        i = t - right
-        h = hi_flags[i] == 1
-        lo = lo_flags[i] == 1
-        if not (h or lo):
-            continue
+    p = 0
+    q = 0
+    while p < nh or q < nl:
+        ih = hi_idx[p] if p < nh else -1
+        il = lo_idx[q] if q < nl else -1
+        if il < 0 or (ih >= 0 and ih < il):
+            h, lo, i = True, False, ih
+            p += 1
+        elif ih < 0 or il < ih:
+            h, lo, i = False, True, il
+            q += 1
+        else:  # an outside bar: both
+            h, lo, i = True, True, ih
+            p += 1
+            q += 1
+        t = i + right
         a = atr[i]
         if min_swing <= 0.0:
             a = 0.0
@@ -169,9 +185,17 @@ def raw_pivots(x, left: int = 5, right: int = 5, *, high: bool = True) -> np.nda
     """
     a = _f64(x, "x")
     left, right = _check_lr(left, right)
-    out = np.empty(a.shape[0], dtype=np.int8)
-    _raw_pivots_into(a, left, right, bool(high), out)
+    idx = np.empty(side_capacity(a.shape[0], left, right), dtype=np.int64)
+    k = _raw_pivot_list(a, left, right, bool(high), idx)
+    out = np.zeros(a.shape[0], dtype=np.int8)
+    out[idx[:k]] = 1
     return out
+
+
+def side_capacity(n: int, left: int, right: int) -> int:
+    """Upper bound on raw pivots of one side in ``n`` bars (they are more than
+    ``min(left, right)`` bars apart)."""
+    return n // (min(left, right) + 1) + 1
 
 
 def capacity(n: int, left: int, right: int) -> int:
@@ -196,10 +220,11 @@ def zigzag(high, low, atr, left: int = 5, right: int = 5, min_swing_atr: float =
         raise ValueError("high, low and atr must have the same length")
     left, right = _check_lr(left, right)
     n = h.shape[0]
-    hf = np.empty(n, dtype=np.int8)
-    lf = np.empty(n, dtype=np.int8)
-    _raw_pivots_into(h, left, right, True, hf)
-    _raw_pivots_into(lo, left, right, False, lf)
+    sc = side_capacity(n, left, right)
+    hi_idx = np.empty(sc, dtype=np.int64)
+    lo_idx = np.empty(sc, dtype=np.int64)
+    nh = _raw_pivot_list(h, left, right, True, hi_idx)
+    nl = _raw_pivot_list(lo, left, right, False, lo_idx)
     cap = capacity(n, left, right)
     bar = np.empty(cap, dtype=np.int64)
     confirm = np.empty(cap, dtype=np.int64)
@@ -207,8 +232,8 @@ def zigzag(high, low, atr, left: int = 5, right: int = 5, min_swing_atr: float =
     side = np.empty(cap, dtype=np.int8)
     sup = np.empty(cap, dtype=np.int64)
     stack = np.empty(cap, dtype=np.int64)
-    k = _zigzag_into(h, lo, a, hf, lf, right, float(min_swing_atr), bar, confirm, price, side,
-                     sup, stack)
+    k = _zigzag_into(h, lo, a, hi_idx, nh, lo_idx, nl, right, float(min_swing_atr), bar,
+                     confirm, price, side, sup, stack)
     return {"bar": bar[:k], "confirm": confirm[:k], "price": price[:k], "side": side[:k],
             "superseded_at": sup[:k]}
 

@@ -82,7 +82,15 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
     msu = np.empty(max_pivots + 1)
     msl = np.empty(max_pivots + 1)
     mok = np.zeros(max_pivots + 1, dtype=np.bool_)
-    for t in range(n):
+    t = -1
+    while True:
+        t += 1
+        if forming < 0:  # nothing to follow: jump to the next bar where a pivot is confirmed
+            if e >= nlog:
+                break
+            t = max(t, log_confirm[e])
+        if t >= n:
+            break
         # 1. follow the forming wedge with this bar's close
         if forming >= 0:
             dx = t - wi[forming, WI_X0]
