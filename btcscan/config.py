@@ -80,7 +80,6 @@ def _check_table(name: str) -> Callable[[Any, str], None]:
     return check
 
 
-#: Allowed top-level keys and their validators.
 def _check_patterns(value: Any, where: str) -> None:
     from btcscan.patterns.params import PatternParams
 
@@ -92,6 +91,7 @@ def _check_patterns(value: Any, where: str) -> None:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+#: Allowed top-level keys and their validators.
 _SECTIONS: dict[str, Callable[[Any, str], None]] = {
     "exchanges": _check_exchanges,
     "scan": _check_table("scan"),
