@@ -67,12 +67,8 @@ def stages(h: np.ndarray, lo: np.ndarray, c: np.ndarray, p: PatternParams, rep: 
         "RSI(14)": lambda: rsi(c, p.rsi_period),
         "pivots + zig-zag": lambda: zigzag(h, lo, a, p.pivot_left, p.pivot_right,
                                            p.min_swing_atr),
-        "wedge scan": lambda: tl.scan_wedges(
-            c, a, log, max_pivots=p.max_pivots, touch_tolerance_atr=p.touch_tolerance_atr,
-            min_duration_bars=p.min_duration_bars, max_duration_bars=p.max_duration_bars,
-            convergence_ratio=p.convergence_ratio, min_line_move_atr=p.min_line_move_atr,
-            min_height_atr=p.min_height_atr),
-        "RSI pivots + divergences": lambda: divergences(r, h, lo),
+        "wedge scan": lambda: tl.scan_wedges(c, a, log, p),
+        "RSI pivots + divergences": lambda: divergences(r, h, lo, p),
     }
     print("   stages (one thread, each x TA-Lib's three calls):")
     for name, fn in parts.items():

@@ -60,15 +60,17 @@ def test_daily_every_prefix_kernel_records(btc_daily):
     h, lo, c = btc_daily["high"], btc_daily["low"], btc_daily["close"]
     a_full = atr(h, lo, c, 14)
     r_full = rsi(c, 14)
+    p = PatternParams(touch_tolerance_atr=0.5, min_height_atr=2.0, include_hidden=True)
     log_full = zigzag(h, lo, a_full, 5, 5, 1.0)
-    wi_full, wf_full = tl.scan_wedges(c, a_full, log_full, touch_tolerance_atr=0.5)
-    dv_full = divergences(r_full, h, lo, include_hidden=True)
+    wi_full, wf_full = tl.scan_wedges(c, a_full, log_full, p)
+    assert len(wi_full) > 10
+    dv_full = divergences(r_full, h, lo, p)
     n = c.size
     for t in range(30, n):
         a = atr(h[:t + 1], lo[:t + 1], c[:t + 1], 14)
         assert np.array_equal(a, a_full[:t + 1], equal_nan=True)
         log = zigzag(h[:t + 1], lo[:t + 1], a, 5, 5, 1.0)
-        wi, wf = tl.scan_wedges(c[:t + 1], a, log, touch_tolerance_atr=0.5)
+        wi, wf = tl.scan_wedges(c[:t + 1], a, log, p)
         k = int((wi_full[:, tl.WI_KNOWN] <= t).sum())
         assert len(wi) == k
         fixed = [tl.WI_KIND, tl.WI_KNOWN, tl.WI_X0, tl.WI_X1, tl.WI_TU, tl.WI_TL, tl.WI_NPIV]
@@ -80,7 +82,7 @@ def test_daily_every_prefix_kernel_records(btc_daily):
                 assert row[tl.WI_STATE_BAR] == frow[tl.WI_STATE_BAR]
             else:
                 assert frow[tl.WI_STATE] == tl.STATE_FORMING or frow[tl.WI_STATE_BAR] > t
-        dv = divergences(rsi(c[:t + 1], 14), h[:t + 1], lo[:t + 1], include_hidden=True)
+        dv = divergences(rsi(c[:t + 1], 14), h[:t + 1], lo[:t + 1], p)
         assert np.array_equal(dv, dv_full[dv_full[:, 3] <= t])
 
 

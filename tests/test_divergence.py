@@ -18,8 +18,9 @@ def test_divergences_match_reference(c, hidden, left, right, lo, span):
     high, low, close = c
     r = rsi(close, 14)  # NaN warm-up of 14 bars
     np.testing.assert_allclose(r, np.array(ref.rsi(close.tolist(), 14)), atol=1e-9)
-    got = kd.divergences(r, high, low, left=left, right=right, min_bars=lo, max_bars=lo + span,
-                         include_hidden=hidden)
+    p = PatternParams(div_pivot_left=left, div_pivot_right=right, div_min_bars=lo,
+                      div_max_bars=lo + span, include_hidden=hidden)
+    got = kd.divergences(r, high, low, p)
     want = ref.divergences(r.tolist(), high.tolist(), low.tolist(), left, right, lo, lo + span,
                            hidden)
     assert [tuple(x) for x in got.tolist()] == want
@@ -29,7 +30,7 @@ def test_divergences_match_reference(c, hidden, left, right, lo, span):
 @given(x=levels(min_size=0, max_size=150, nan_prefix=True))
 def test_divergences_on_flat_runs_and_nan_warmups(x):
     # an "RSI" with ties, plateaus and a NaN warm-up; price = the same series
-    got = kd.divergences(x, x, x, include_hidden=True)
+    got = kd.divergences(x, x, x, PatternParams(include_hidden=True))
     want = ref.divergences(x.tolist(), x.tolist(), x.tolist(), 5, 5, 5, 60, True)
     assert [tuple(v) for v in got.tolist()] == want
 

@@ -30,12 +30,7 @@ def _ref_params(p: PatternParams) -> dict:
 def _kernel(high, low, close, p: PatternParams):
     a = atr(high, low, close, p.atr_period)
     log = zigzag(high, low, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    wi, wf = tl.scan_wedges(
-        close, a, log, max_pivots=p.max_pivots, min_touches_major=p.min_touches_major,
-        min_touches_minor=p.min_touches_minor, touch_tolerance_atr=p.touch_tolerance_atr,
-        close_tolerance_atr=p.close_tolerance_atr, min_duration_bars=p.min_duration_bars,
-        max_duration_bars=p.max_duration_bars, convergence_ratio=p.convergence_ratio,
-        min_line_move_atr=p.min_line_move_atr, min_height_atr=p.min_height_atr)
+    wi, wf = tl.scan_wedges(close, a, log, p)
     return a, wi, wf
 
 
@@ -199,10 +194,7 @@ def test_output_regrows_when_first_guess_is_too_small(btc_daily):
     a, wi, wf = _kernel(d["high"], d["low"], d["close"], p)
     assert len(wi) > 3
     log = zigzag(d["high"], d["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    wi1, wf1 = tl.scan_wedges(
-        d["close"], a, log, max_pivots=p.max_pivots, touch_tolerance_atr=p.touch_tolerance_atr,
-        min_duration_bars=p.min_duration_bars, convergence_ratio=p.convergence_ratio,
-        min_line_move_atr=p.min_line_move_atr, min_height_atr=p.min_height_atr, initial_rows=1)
+    wi1, wf1 = tl.scan_wedges(d["close"], a, log, p, initial_rows=1)
     assert np.array_equal(wi, wi1) and np.array_equal(wf, wf1)
 
 

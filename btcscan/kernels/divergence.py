@@ -15,10 +15,15 @@ and uses no bar after it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from btcscan.kernels._jit import jit
 from btcscan.kernels.pivots import _raw_pivot_list, capacity, side_capacity
+
+if TYPE_CHECKING:  # kernels never import the patterns package at run time
+    from btcscan.patterns.params import PatternParams
 
 REGULAR_BEARISH, REGULAR_BULLISH, HIDDEN_BEARISH, HIDDEN_BULLISH = 1, 2, 3, 4
 DI_KIND, DI_FIRST, DI_SECOND, DI_KNOWN = range(4)
@@ -74,9 +79,11 @@ def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, i
     return k
 
 
-def divergences(rsi, high, low, *, left: int = 5, right: int = 5, min_bars: int = 5,
-                max_bars: int = 60, include_hidden: bool = False) -> np.ndarray:
+def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     """Divergence records, int64 rows ``(kind, earlier bar, later bar, known bar)``.
+
+    ``params`` is a :class:`btcscan.patterns.PatternParams` (``div_pivot_left/right``,
+    ``div_min_bars``, ``div_max_bars``, ``include_hidden``).
 
     ``kind`` is one of ``REGULAR_BEARISH``, ``REGULAR_BULLISH``, ``HIDDEN_BEARISH``,
     ``HIDDEN_BULLISH``; rows are in the order they became known.
@@ -86,7 +93,9 @@ def divergences(rsi, high, low, *, left: int = 5, right: int = 5, min_bars: int 
     lo = np.ascontiguousarray(low, dtype=np.float64)
     if r.ndim != 1 or not (r.shape == h.shape == lo.shape):
         raise ValueError("rsi, high and low must be one-dimensional with the same length")
-    left, right = int(left), int(right)
+    left, right = int(params.div_pivot_left), int(params.div_pivot_right)
+    min_bars, max_bars = params.div_min_bars, params.div_max_bars
+    include_hidden = params.include_hidden
     if left < 1 or right < 1:
         raise ValueError("left/right must be >= 1")
     n = r.shape[0]

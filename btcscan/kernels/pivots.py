@@ -178,7 +178,7 @@ def _check_lr(left: int, right: int) -> tuple[int, int]:
     return left, right
 
 
-def raw_pivots(x, left: int = 5, right: int = 5, *, high: bool = True) -> np.ndarray:
+def raw_pivots(x, left: int, right: int, *, high: bool = True) -> np.ndarray:
     """Raw pivot flags (int8, 1 at the pivot **bar**; known only ``right`` bars later).
 
     ``high=True`` finds pivot highs of ``x`` (earliest of equal maxima wins), ``False`` lows.
@@ -204,8 +204,7 @@ def capacity(n: int, left: int, right: int) -> int:
     return 2 * (n // (min(left, right) + 1) + 1)
 
 
-def zigzag(high, low, atr, left: int = 5, right: int = 5, min_swing_atr: float = 1.0
-           ) -> dict[str, np.ndarray]:
+def zigzag(high, low, atr, left: int, right: int, min_swing_atr: float) -> dict[str, np.ndarray]:
     """The pivot log of the causal zig-zag (see module docstring).
 
     Returns arrays of equal length, one entry per pivot ever accepted, in acceptance order:

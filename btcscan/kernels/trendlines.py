@@ -27,9 +27,14 @@ for bar ``t`` can change when later bars arrive. Only one wedge forms at a time.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from btcscan.kernels._jit import jit
+
+if TYPE_CHECKING:  # kernels never import the patterns package at run time
+    from btcscan.patterns.params import PatternParams
 
 # column layout of the integer and float wedge records
 WI_KIND, WI_KNOWN, WI_STATE, WI_STATE_BAR, WI_X0, WI_X1, WI_TU, WI_TL, WI_NPIV = range(9)
@@ -261,20 +266,19 @@ def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[floa
     return float(s), float(c)
 
 
-def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
-                min_touches_major: int = 3, min_touches_minor: int = 2,
-                touch_tolerance_atr: float = 0.5, close_tolerance_atr: float = 0.0,
-                min_duration_bars: int = 15, max_duration_bars: int = 250,
-                convergence_ratio: float = 0.75, min_line_move_atr: float = 0.0,
-                min_height_atr: float = 0.0, initial_rows: int | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *,
+                initial_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All wedges found by walking the bars (see module docstring).
 
-    ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars.
+    ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars;
+    ``params`` a :class:`btcscan.patterns.PatternParams` (the one place defaults live).
     Returns ``(wi, wf)``: int64 records (columns ``WI_*``) and float64 records (``WF_*``),
     one row per wedge in the order they became known. States are as of the last bar.
     ``initial_rows`` (tests only) sets the first guess of the output size.
     """
+    p = params
+    max_pivots, min_touches_major = p.max_pivots, p.min_touches_major
+    min_touches_minor = p.min_touches_minor
     c = np.ascontiguousarray(close, dtype=np.float64)
     a = np.ascontiguousarray(atr, dtype=np.float64)
     if c.ndim != 1 or c.shape != a.shape:
@@ -295,10 +299,10 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], *, max_pivots: int = 8,
         wf = np.empty((rows, WF_COLS), dtype=np.float64)
         k = _scan_wedges_into(c, a, log["bar"], log["confirm"], log["price"], log["side"],
                               log["superseded_at"], nlog, max_pivots, int(min_touches_major),
-                              int(min_touches_minor), float(touch_tolerance_atr),
-                              float(close_tolerance_atr), int(min_duration_bars),
-                              int(max_duration_bars), float(convergence_ratio),
-                              float(min_line_move_atr), float(min_height_atr), stack, wi, wf)
+                              int(min_touches_minor), float(p.touch_tolerance_atr),
+                              float(p.close_tolerance_atr), int(p.min_duration_bars),
+                              int(p.max_duration_bars), float(p.convergence_ratio),
+                              float(p.min_line_move_atr), float(p.min_height_atr), stack, wi, wf)
         if k >= 0:
             return wi[:k], wf[:k]
         rows = cap

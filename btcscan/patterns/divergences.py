@@ -17,9 +17,7 @@ def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_m
                      params: PatternParams) -> list[Divergence]:
     """Every RSI divergence over the bars, in the order they became known. Prices are the
     highs (bearish) or lows (bullish) at the two RSI pivot bars."""
-    rec = kd.divergences(rsi, high, low, left=params.div_pivot_left,
-                         right=params.div_pivot_right, min_bars=params.div_min_bars,
-                         max_bars=params.div_max_bars, include_hidden=params.include_hidden)
+    rec = kd.divergences(rsi, high, low, params)
     out = []
     for kind, j, i, t in rec.tolist():
         px = high if kind in (kd.REGULAR_BEARISH, kd.HIDDEN_BEARISH) else low

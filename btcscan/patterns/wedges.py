@@ -81,15 +81,7 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
     if n == 0:
         return []
     log = zigzag(high, low, atr, params.pivot_left, params.pivot_right, params.min_swing_atr)
-    wi, wf = tl.scan_wedges(
-        close, atr, log, max_pivots=params.max_pivots,
-        min_touches_major=params.min_touches_major, min_touches_minor=params.min_touches_minor,
-        touch_tolerance_atr=params.touch_tolerance_atr,
-        close_tolerance_atr=params.close_tolerance_atr,
-        min_duration_bars=params.min_duration_bars, max_duration_bars=params.max_duration_bars,
-        convergence_ratio=params.convergence_ratio,
-        min_line_move_atr=params.min_line_move_atr,
-        min_height_atr=params.min_height_atr)
+    wi, wf = tl.scan_wedges(close, atr, log, params)
     last = n - 1
     out: list[Wedge] = []
     for r, f in zip(wi.tolist(), wf.tolist(), strict=True):
