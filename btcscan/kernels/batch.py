@@ -1,8 +1,10 @@
 """The whole pattern engine over many independent series at once (rows of a 2-D array).
 
 Per series: ATR, RSI, raw pivots, the causal zig-zag, the wedge scan and the divergence
-scan -- the same kernels :func:`btcscan.patterns.detect_patterns` uses. Rows run in
-parallel (``prange``), each thread writing only its own row of scratch. Series are
+scan -- the same kernels :func:`btcscan.patterns.detect_patterns` uses. Each series is two
+independent tasks (price side: ATR, pivots, zig-zag, wedges; RSI side: RSI, RSI pivots,
+divergences) and all tasks run in parallel (``prange``), each writing only its own scratch
+row and its own columns of the counts. Series are
 processed in blocks of ``block`` rows with scratch allocated once per call and reused, so
 peak memory depends on ``block`` and the series length, not on the number of series.
 
@@ -34,33 +36,40 @@ def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_pi
            touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax, hidden,
            s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_stack, s_wstack,
            s_wi, s_wf, s_dh, s_dl, s_div, counts):
-    for q in prange(nrows):
+    # two independent tasks per series: the price side (ATR, pivots, zig-zag, wedges) and
+    # the RSI side (RSI, RSI pivots, divergences); each writes only its own scratch row and
+    # its own columns of counts, so one long series also uses two cores
+    for k in prange(2 * nrows):
+        q = k // 2
         r = r0 + q
         h = high[r]
         lo = low[r]
         c = close[r]
-        _atr_into(h, lo, c, atr_p, s_atr[q])
-        _rsi_into(c, rsi_p, s_rsi[q])
-        nh = _raw_pivot_list(h, left, right, True, s_hf[q])
-        nl = _raw_pivot_list(lo, left, right, False, s_lf[q])
-        nlog = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing, s_bar[q],
-                            s_conf[q], s_price[q], s_side[q], s_sup[q], s_stack[q])
-        nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
-                                  s_sup[q], nlog, max_piv, major, minor, touch, ctol, min_dur,
-                                  max_dur, conv, move, height, s_wstack[q], s_wi[q], s_wf[q])
-        up = 0
-        down = 0
-        for w in range(nw):
-            if s_wi[q, w, tl.WI_STATE] == tl.STATE_UP:
-                up += 1
-            elif s_wi[q, w, tl.WI_STATE] == tl.STATE_DOWN:
-                down += 1
-        nd = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden, s_dh[q],
-                               s_dl[q], s_div[q])
-        counts[r, 0] = nw
-        counts[r, 1] = up
-        counts[r, 2] = down
-        counts[r, 3] = nd
+        if k % 2 == 0:
+            _atr_into(h, lo, c, atr_p, s_atr[q])
+            nh = _raw_pivot_list(h, left, right, True, s_hf[q])
+            nl = _raw_pivot_list(lo, left, right, False, s_lf[q])
+            nlog = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing,
+                                s_bar[q], s_conf[q], s_price[q], s_side[q], s_sup[q],
+                                s_stack[q])
+            nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
+                                      s_sup[q], nlog, max_piv, major, minor, touch, ctol,
+                                      min_dur, max_dur, conv, move, height, s_wstack[q],
+                                      s_wi[q], s_wf[q])
+            up = 0
+            down = 0
+            for w in range(nw):
+                if s_wi[q, w, tl.WI_STATE] == tl.STATE_UP:
+                    up += 1
+                elif s_wi[q, w, tl.WI_STATE] == tl.STATE_DOWN:
+                    down += 1
+            counts[r, 0] = nw
+            counts[r, 1] = up
+            counts[r, 2] = down
+        else:
+            _rsi_into(c, rsi_p, s_rsi[q])
+            counts[r, 3] = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden,
+                                             s_dh[q], s_dl[q], s_div[q])
 
 
 def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
