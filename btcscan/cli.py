@@ -111,6 +111,15 @@ def cli() -> None:
               help="table for a terminal. Machine formats print only data on stdout (messages "
                    "go to stderr): json one document (schema: btcscan/schemas/scan.schema.json); "
                    "ndjson one line per series, for many markets; csv one row per signal.")
+@click.option("--events", "show_events", is_flag=True,
+              help="List every wedge and divergence event over the scanned history, each with "
+                   "the candle whose close made it knowable (JSON always has them).")
+@click.option("--hidden-divergences", is_flag=True,
+              help="Also report hidden RSI divergences (regular ones are always reported).")
+@click.option("--pattern-param", "pattern_params", multiple=True, metavar="KEY=VALUE",
+              help="Set a pattern-engine parameter, e.g. pivot_left=3 or touch_tolerance_atr=0.5 "
+                   "(repeatable; names and defaults: btcscan.patterns.PatternParams; the config "
+                   "file's [patterns] table sets them too, the command line wins).")
 @click.option("--chart", "chart", metavar="PATH.png|PATH.svg",
               help="Also draw a chart (1600x900): candles of the scanned timeframe with volume, "
                    "SMAs, wedge lines, breakouts, targets, round numbers, RSI with divergences. "
@@ -144,7 +153,8 @@ def cli() -> None:
 @source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
-             asof: str | None, fmt: str, chart: str | None, fail_on: str | None,
+             asof: str | None, fmt: str, show_events: bool, hidden_divergences: bool,
+             pattern_params: tuple[str, ...], chart: str | None, fail_on: str | None,
              new_only: bool, state: str | None, quiet: bool, notify: str | None,
              notify_timeout: float, notify_retries: int, power_law: bool | None,
              **market) -> int:
@@ -165,7 +175,6 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
     from btcscan.alerts.conditions import evaluate, parse_conditions, sma_periods_needed
     from btcscan.alerts.delivery import Webhook, run_alerts
     from btcscan.alerts.signals import signals_of
-    from btcscan.settings import ScanSettings
 
     conditions = parse_conditions(fail_on)
     if new_only and not state:
@@ -194,8 +203,8 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
     else:
         series = api.load_sources(sample=sample, symbols=symbols, files=files)
         errors, load_code = (), 0
-    base = ScanSettings()
-    settings = replace(base, timeframe=timeframe, power_law=power_law, sma_periods=tuple(
+    base = _settings(timeframe, market.get("config_path"), pattern_params, hidden_divergences)
+    settings = replace(base, power_law=power_law, sma_periods=tuple(
         sorted(set(base.sma_periods) | set(sma_periods_needed(conditions)))))
     result = replace(api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings),
                      errors=errors)
@@ -206,7 +215,8 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
 
     hook = Webhook(notify, notify_timeout, notify_retries) if notify else None
     notify_error = run_alerts(
-        signals, lambda shown: _emit(result, fmt, shown, verdicts, new_only, quiet),
+        signals, lambda shown: _emit(result, fmt, shown, verdicts, new_only, quiet,
+                                     events=show_events),
         state=state, new_only=new_only, hook=hook,
         stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
     for v in verdicts:
@@ -220,6 +230,22 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
 
 
 register_data_commands(cli)  # fetch, cache list, cache clear (btcscan/cli_data.py)
+
+
+def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...], hidden: bool):
+    """Scan settings: pattern parameters from defaults, then the config file's [patterns]
+    table, then the command line (issue #4)."""
+    from dataclasses import replace
+
+    from btcscan.config import load_config
+    from btcscan.patterns.params import PatternParams
+    from btcscan.settings import ScanSettings
+
+    params = PatternParams.from_mapping(load_config(config_path).get("patterns"))
+    params = params.with_strings(pattern_params)
+    if hidden:
+        params = params.replace(include_hidden=True)
+    return replace(ScanSettings(), timeframe=timeframe, patterns=params)
 
 
 def _charts(series, result, settings, path: str, quiet: bool) -> None:
@@ -237,14 +263,14 @@ def _charts(series, result, settings, path: str, quiet: bool) -> None:
 
 
 def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
-          quiet: bool = False) -> None:
+          quiet: bool = False, *, events: bool = False) -> None:
     """The one place output is written: data on stdout, warnings on stderr."""
     if quiet and not signals:
         return
     for r in result.series:
         for w in r.warnings:
             click.echo(f"btcscan: warning: {r.source.label}: {w}", err=True)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt in ("json", "ndjson"):
         from btcscan.render.serial import write_json, write_ndjson
 
@@ -260,7 +286,7 @@ def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
     from btcscan.render.table import render_alerts, render_table
 
     console = Console(file=out, highlight=False)
-    render_table(result, console)
+    render_table(result, console, events=events)
     render_alerts(signals, verdicts, new_only, console)
 
 

@@ -14,6 +14,9 @@ Top-level tables:
     :func:`exchange_credentials`) and never printed.
 ``[scan]``
     Scan defaults (defined by the scan command; any table is accepted here for now).
+``[patterns]``
+    Pattern-engine parameters (:class:`btcscan.patterns.PatternParams`, e.g.
+    ``touch_tolerance_atr = 0.25``, ``include_hidden = true``); unknown keys are refused.
 
 To add a section, add its name and a validator to :data:`_SECTIONS`.
 """
@@ -77,10 +80,22 @@ def _check_table(name: str) -> Callable[[Any, str], None]:
     return check
 
 
+def _check_patterns(value: Any, where: str) -> None:
+    from btcscan.patterns.params import PatternParams
+
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [patterns] must be a table")
+    try:
+        PatternParams.from_mapping(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 #: Allowed top-level keys and their validators.
 _SECTIONS: dict[str, Callable[[Any, str], None]] = {
     "exchanges": _check_exchanges,
     "scan": _check_table("scan"),
+    "patterns": _check_patterns,
 }
 
 _ENV_SUFFIX = {"apiKey": "API_KEY", "secret": "SECRET", "password": "PASSWORD"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from btcscan.patterns.params import PatternParams
 
 
 @dataclass(frozen=True)
@@ -27,3 +29,5 @@ class ScanSettings:
     power_law_sigmas: tuple[float, ...] = (-2.0, -1.0, 1.0, 2.0)
     #: a decline is a fall of at least this percent from an all-time closing high
     decline_min_pct: float = 50.0
+    #: wedge and divergence detectors (None = do not run them); defaults in PatternParams
+    patterns: PatternParams | None = field(default_factory=PatternParams)

@@ -95,3 +95,38 @@ def _no_user_dirs(tmp_path, monkeypatch):
     """Never read or write the developer's real candle cache or config."""
     monkeypatch.setenv("BTCSCAN_CACHE_DIR", str(tmp_path / "btcscan-cache"))
     monkeypatch.setenv("BTCSCAN_CONFIG", str(tmp_path / "no-config.toml"))
+
+
+# --- pattern engine fixtures (issue #4) --------------------------------------------------
+
+SAMPLE = REPO / "btcscan" / "data" / "sample" / "bitstamp_btc-usd_1d.parquet"
+
+
+def _arrays(df):
+    import numpy as np
+
+    out = {c: df[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close",
+                                                             "volume")}
+    out["open_time"] = df["open_time"].dt.epoch("ms").to_numpy()
+    return out
+
+
+@pytest.fixture(scope="session")
+def btc_daily():
+    """Bundled BTC/USD daily candles as the arrays ``Candles.arrays()`` returns."""
+    import polars as pl
+
+    return _arrays(pl.read_parquet(SAMPLE))
+
+
+@pytest.fixture(scope="session")
+def btc_weekly():
+    """The same, resampled to Monday weeks (first open, max high, min low, last close)."""
+    import polars as pl
+
+    df = (pl.read_parquet(SAMPLE)
+          .group_by(pl.col("open_time").dt.truncate("1w"))
+          .agg(pl.col("open").first(), pl.col("high").max(), pl.col("low").min(),
+               pl.col("close").last(), pl.col("volume").sum())
+          .sort("open_time"))
+    return _arrays(df)

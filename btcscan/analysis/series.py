@@ -140,6 +140,13 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
                            f"multiple of {step:,.10g}"))
     candidates.append((ath.price, "ath", f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
                        ath.method))
+    pattern_report = None
+    if settings.patterns is not None:  # wedges and RSI divergences (btcscan.patterns)
+        from btcscan.patterns import detect_patterns
+
+        pattern_report = detect_patterns(ta, settings.patterns)
+        for plv in pattern_report.levels:
+            candidates.append((plv.price, plv.kind, plv.label, plv.source))
     levels = ladder(latest_price, candidates, settings.ladder_size)
     for lv in levels:
         if lv.kind == "round" and abs(lv.distance_pct) <= settings.round_proximity_pct:
@@ -173,4 +180,5 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
         levels=levels,
         notes=tuple(notes),
         warnings=tuple(warnings),
+        patterns=pattern_report,
     )

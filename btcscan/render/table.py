@@ -76,7 +76,7 @@ def _sma_line(s: SmaState, tf_label: str, latest: float, tf: str) -> Text:
     return t
 
 
-def series_panel(r: SeriesReport) -> Panel:
+def series_panel(r: SeriesReport, *, events: bool = False) -> Panel:
     tf_label = _tf_label(r.timeframe)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="dim")
@@ -108,6 +108,10 @@ def series_panel(r: SeriesReport) -> Panel:
 
     parts: list = [head, Text(""), Text(f"SMA supports ({tf_label} closes)", style="bold"), smas,
                    Text(""), ladder]
+    if r.patterns is not None:
+        from btcscan.render.signals import signals_section
+
+        parts += [Text(""), *signals_section(r.patterns, r.latest.price, tf_label, events=events)]
     if r.context is not None:
         parts += [Text("")] + context_parts(r.context)
     if r.notes:
@@ -166,10 +170,11 @@ def _tf_label(tf: str) -> str:
     return parse_timeframe(tf).label()
 
 
-def render_table(result: ScanResult, console: Console) -> None:
-    """Print one panel per series, then any per-market failures."""
+def render_table(result: ScanResult, console: Console, *, events: bool = False) -> None:
+    """Print one panel per series, then any per-market failures. ``events`` adds every
+    pattern event over the scanned history."""
     for r in result.series:
-        console.print(series_panel(r))
+        console.print(series_panel(r, events=events))
     for e in result.errors:
         console.print(Text(f"failed: {e.get('source')}: {e.get('error')}", style="red"))
 

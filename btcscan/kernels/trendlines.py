@@ -1,0 +1,308 @@
+"""Trend lines through pivots and the causal wedge scanner.
+
+Lines are ``price(x) = c + s * (x - x0)`` with ``x`` a bar index, ``s`` the slope in price
+per bar and ``x0`` the first pivot bar of the pattern.
+
+**Envelope fit** (:func:`envelope_line`): the slope is the least-squares slope through the
+pivots of one side (from running sums, x relative to the newest pivot); the line is then
+shifted so that no pivot lies beyond it (upper line on or above every high pivot, lower line
+on or below every low pivot) -- the way an analyst draws a line "on" the swing points rather
+than through their middle. A pivot is a **touch** when it lies within ``tol`` of its line.
+Windows hold at most a handful of pivots; the slopes of all candidate windows ending at the
+newest pivot come from running sums grown backwards from it (O(k) for all windows together),
+and the intercepts, touches and the close check are only computed for windows whose slopes
+already make a wedge.
+
+**Wedge scan** (:func:`_scan_wedges_into`): bars are walked in order. At bar ``t`` the
+alternating pivot list as known at ``t`` is rebuilt incrementally from the zig-zag log (see
+:mod:`btcscan.kernels.pivots`). Whenever it changes and no wedge is forming, the most recent
+``m`` pivots (``m = max_pivots .. 5``, largest first) are tested against the wedge rules
+(DOMAIN.md, "Wedges"); the first window that passes is recorded as known at ``t``. Windows
+starting at or before the first pivot of the last resolved wedge are skipped (no redrawing a
+wedge that already broke). A forming wedge is then followed bar by bar: a close above the
+upper line is a breakout up, a close below the lower line a breakdown, reaching the apex
+without either is expiry. Lines are frozen when the wedge becomes known, so nothing recorded
+for bar ``t`` can change when later bars arrive. Only one wedge forms at a time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from btcscan.kernels._jit import jit
+
+if TYPE_CHECKING:  # kernels never import the patterns package at run time
+    from btcscan.patterns.params import PatternParams
+
+# column layout of the integer and float wedge records
+WI_KIND, WI_KNOWN, WI_STATE, WI_STATE_BAR, WI_X0, WI_X1, WI_TU, WI_TL, WI_NPIV = range(9)
+WI_PIV0 = 9  # pivot log indices of the window follow
+WF_SU, WF_CU, WF_SL, WF_CL, WF_APEX, WF_TOL = range(6)
+WF_COLS = 6
+
+KIND_FALLING = -1
+KIND_RISING = 1
+STATE_FORMING, STATE_UP, STATE_DOWN, STATE_EXPIRED = 0, 1, 2, 3
+
+
+@jit
+def _slope(k, sx, sy, sxx, sxy):
+    """Least-squares slope from running sums over k points (0 if all x are equal).
+
+    x is taken relative to the newest pivot, so for integer bars and prices the sums and
+    both products below are exact in float64; only the final division rounds.
+    """
+    den = k * sxx - sx * sx
+    if den == 0.0:
+        return 0.0
+    return (k * sxy - sx * sy) / den
+
+
+@jit
+def _intercept(xs, ys, k, x0, s, upper):
+    """Value at x0 of the line of slope s shifted onto the extreme point (envelope)."""
+    c = ys[0] - s * (xs[0] - x0)
+    for j in range(1, k):
+        v = ys[j] - s * (xs[j] - x0)
+        if (upper and v > c) or ((not upper) and v < c):
+            c = v
+    return c
+
+
+@jit
+def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, nlog,
+                      max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
+                      conv_ratio, min_move, min_height, stack, wi, wf):
+    """Walk every bar; returns the number of wedge records written into wi/wf, or -1 when
+    they hold too few rows (the caller retries with more)."""
+    n = close.shape[0]
+    ns = 0
+    e = 0
+    nw = 0
+    forming = -1
+    last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
+    min_piv = min_major + min_minor
+    msu = np.empty(max_pivots + 1)
+    msl = np.empty(max_pivots + 1)
+    mok = np.zeros(max_pivots + 1, dtype=np.bool_)
+    t = -1
+    while True:
+        t += 1
+        if forming < 0:  # nothing to follow: jump to the next bar where a pivot is confirmed
+            if e >= nlog:
+                break
+            t = max(t, log_confirm[e])
+        if t >= n:
+            break
+        # 1. follow the forming wedge with this bar's close
+        if forming >= 0:
+            dx = t - wi[forming, WI_X0]
+            up = wf[forming, WF_CU] + wf[forming, WF_SU] * dx
+            lo = wf[forming, WF_CL] + wf[forming, WF_SL] * dx
+            ctol = close_tol * atr[wi[forming, WI_KNOWN]]
+            st = -1
+            if t >= wf[forming, WF_APEX]:  # past the apex the lines have crossed
+                st = STATE_EXPIRED
+            elif close[t] > up + ctol:
+                st = STATE_UP
+            elif close[t] < lo - ctol:
+                st = STATE_DOWN
+            if st >= 0:
+                wi[forming, WI_STATE] = st
+                wi[forming, WI_STATE_BAR] = t
+                last_x0 = wi[forming, WI_X0]
+                forming = -1
+        # 2. pivots confirmed at this bar
+        changed = False
+        while e < nlog and log_confirm[e] == t:
+            if ns > 0 and log_sup[stack[ns - 1]] == t:
+                ns -= 1
+            stack[ns] = e
+            ns += 1
+            e += 1
+            changed = True
+        if not changed or forming >= 0:
+            continue
+        # 3. look for a new wedge in the most recent m pivots, largest m first. Slopes of
+        # every window come from running sums grown from the newest pivot backwards.
+        top = min(max_pivots, ns)
+        if top < min_piv:
+            continue
+        xref = log_bar[stack[ns - 1]]
+        x1 = xref
+        kh = 0.0
+        hx = 0.0
+        hy = 0.0
+        hxx = 0.0
+        hxy = 0.0
+        kl = 0.0
+        lx = 0.0
+        ly = 0.0
+        lxx = 0.0
+        lxy = 0.0
+        for m in range(1, top + 1):
+            q = stack[ns - m]
+            x = float(log_bar[q] - xref)
+            y = log_price[q]
+            if log_side[q] > 0:
+                kh += 1.0
+                hx += x
+                hy += y
+                hxx += x * x
+                hxy += x * y
+            else:
+                kl += 1.0
+                lx += x
+                ly += y
+                lxx += x * x
+                lxy += x * y
+            mok[m] = False
+            if m >= min_piv and kh >= min_minor and kl >= min_minor:
+                dur = x1 - log_bar[q]
+                if min_dur <= dur <= max_dur:
+                    su = _slope(kh, hx, hy, hxx, hxy)
+                    sl = _slope(kl, lx, ly, lxx, lxy)
+                    if (su < 0.0 and sl < 0.0 and su < sl) or (su > 0.0 and sl > 0.0 and sl > su):
+                        msu[m] = su
+                        msl[m] = sl
+                        mok[m] = True
+        for m in range(top, min_piv - 1, -1):
+            x0 = log_bar[stack[ns - m]]
+            if not mok[m] or x0 <= last_x0:
+                continue
+            # envelope intercepts, convergence and apex
+            su = msu[m]
+            sl = msl[m]
+            cu = -np.inf
+            cl = np.inf
+            for r in range(ns - m, ns):
+                q = stack[r]
+                if log_side[q] > 0:
+                    cu = max(cu, log_price[q] - su * (log_bar[q] - x0))
+                else:
+                    cl = min(cl, log_price[q] - sl * (log_bar[q] - x0))
+            w0 = cu - cl
+            w1 = w0 + (su - sl) * (x1 - x0)
+            if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
+                continue
+            apex = x0 + w0 / (sl - su)
+            if not (apex > x1 and apex > t):  # apex ahead of the last pivot and of now
+                continue
+            # every remaining rule, inline (a call per window with a dozen array arguments
+            # and row views cost more than the checks themselves)
+            atr_t = atr[t]
+            tol = touch_tol * atr_t
+            if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
+                continue
+            dur = x1 - x0
+            if w0 < min_height * atr_t:  # too small against the noise
+                continue
+            if min(abs(su), abs(sl)) * dur < min_move * atr_t:  # both lines clearly slope
+                continue
+            tu = 0
+            tl = 0
+            for r in range(ns - m, ns):
+                q = stack[r]
+                if log_side[q] > 0:
+                    if abs(log_price[q] - (cu + su * (log_bar[q] - x0))) <= tol:
+                        tu += 1
+                elif abs(log_price[q] - (cl + sl * (log_bar[q] - x0))) <= tol:
+                    tl += 1
+            if not ((tu >= min_major and tl >= min_minor)
+                    or (tl >= min_major and tu >= min_minor)):
+                continue
+            ctl = close_tol * atr_t
+            inside = True
+            for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
+                dx = b - x0
+                if close[b] > cu + su * dx + ctl or close[b] < cl + sl * dx - ctl:
+                    inside = False
+                    break
+            if not inside:
+                continue
+            if nw == wi.shape[0]:
+                return -1
+            wi[nw, WI_KIND] = KIND_FALLING if su < 0.0 else KIND_RISING
+            wi[nw, WI_KNOWN] = t
+            wi[nw, WI_STATE] = STATE_FORMING
+            wi[nw, WI_STATE_BAR] = t
+            wi[nw, WI_X0] = x0
+            wi[nw, WI_X1] = x1
+            wi[nw, WI_TU] = tu
+            wi[nw, WI_TL] = tl
+            wi[nw, WI_NPIV] = m
+            for r in range(m):
+                wi[nw, WI_PIV0 + r] = stack[ns - m + r]
+            for r in range(WI_PIV0 + m, wi.shape[1]):
+                wi[nw, r] = -1
+            wf[nw, WF_SU] = su
+            wf[nw, WF_CU] = cu
+            wf[nw, WF_SL] = sl
+            wf[nw, WF_CL] = cl
+            wf[nw, WF_APEX] = apex
+            wf[nw, WF_TOL] = tol
+            forming = nw
+            nw += 1
+            break
+    return nw
+
+
+def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[float, float]:
+    """(slope per bar, value at ``x0``) of the envelope line through points ``(xs, ys)``.
+
+    The slope is the least-squares slope (x taken relative to the last point); the line is
+    shifted to lie on or above every
+    point (``upper=True``) or on or below every point. ``x0`` defaults to ``xs[0]``.
+    """
+    x = np.ascontiguousarray(xs, dtype=np.float64)
+    y = np.ascontiguousarray(ys, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape or x.size < 1:
+        raise ValueError("xs and ys must be non-empty one-dimensional arrays of equal length")
+    xr = x - x[-1]
+    s = _slope(float(x.size), xr.sum(), y.sum(), (xr * xr).sum(), (xr * y).sum())
+    c = _intercept(x, y, x.size, float(x[0] if x0 is None else x0), s, bool(upper))
+    return float(s), float(c)
+
+
+def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *,
+                initial_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All wedges found by walking the bars (see module docstring).
+
+    ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars;
+    ``params`` a :class:`btcscan.patterns.PatternParams` (the one place defaults live).
+    Returns ``(wi, wf)``: int64 records (columns ``WI_*``) and float64 records (``WF_*``),
+    one row per wedge in the order they became known. States are as of the last bar.
+    ``initial_rows`` (tests only) sets the first guess of the output size.
+    """
+    p = params
+    max_pivots, min_touches_major = p.max_pivots, p.min_touches_major
+    min_touches_minor = p.min_touches_minor
+    c = np.ascontiguousarray(close, dtype=np.float64)
+    a = np.ascontiguousarray(atr, dtype=np.float64)
+    if c.ndim != 1 or c.shape != a.shape:
+        raise ValueError("close and atr must be one-dimensional with the same length")
+    if min_touches_minor < 2 or min_touches_major < min_touches_minor:
+        raise ValueError("need 2 <= min_touches_minor <= min_touches_major")
+    max_pivots = int(max_pivots)
+    if max_pivots < min_touches_major + min_touches_minor:
+        raise ValueError("max_pivots must be >= min_touches_major + min_touches_minor")
+    nlog = int(log["bar"].shape[0])
+    cap = nlog + 1
+    stack = np.empty(cap, dtype=np.int64)
+    # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
+    # with the proven bound (one wedge per pivot change at most) if that is not enough
+    rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
+    while True:
+        wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
+        wf = np.empty((rows, WF_COLS), dtype=np.float64)
+        k = _scan_wedges_into(c, a, log["bar"], log["confirm"], log["price"], log["side"],
+                              log["superseded_at"], nlog, max_pivots, int(min_touches_major),
+                              int(min_touches_minor), float(p.touch_tolerance_atr),
+                              float(p.close_tolerance_atr), int(p.min_duration_bars),
+                              int(p.max_duration_bars), float(p.convergence_ratio),
+                              float(p.min_line_move_atr), float(p.min_height_atr), stack, wi, wf)
+        if k >= 0:
+            return wi[:k], wf[:k]
+        rows = cap

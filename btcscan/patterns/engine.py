@@ -1,0 +1,66 @@
+"""The engine entry points (imports numba); :mod:`btcscan.patterns` re-exports them lazily."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from btcscan.kernels.rolling import atr as _atr
+from btcscan.kernels.rolling import rsi as _rsi
+from btcscan.patterns.divergences import divergence_event, find_divergences
+from btcscan.patterns.params import PatternParams
+from btcscan.patterns.types import Event, Level, PatternReport
+from btcscan.patterns.wedges import find_wedges, wedge_events, wedge_levels
+
+
+def _event_key(e: Event) -> tuple[int, int, str]:
+    return (e.known_at_bar, 0 if e.kind.startswith("wedge") else 1, e.kind)
+
+
+def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None = None, *,
+                    times_ms: np.ndarray | None = None) -> PatternReport:
+    """Wedges and RSI divergences over closed candles.
+
+    ``arrays``: ``high``, ``low``, ``close`` (float64) and ``open_time`` (int64 UTC ms) as
+    :meth:`btcscan.data.schema.Candles.arrays` returns; every row is a closed candle and the
+    last row is "the last closed candle". ``times_ms`` overrides ``arrays["open_time"]``.
+    ``params`` defaults to :class:`PatternParams()`.
+
+    Active = wedges still forming, or broken/divergences known within
+    ``params.recent_bars`` candles of the last one. ``levels`` are the ladder levels of the
+    active wedges (lines at the last close, targets, invalidation), nearest to the last
+    close first.
+    """
+    p = params or PatternParams()
+    high = np.ascontiguousarray(arrays["high"], dtype=np.float64)
+    low = np.ascontiguousarray(arrays["low"], dtype=np.float64)
+    close = np.ascontiguousarray(arrays["close"], dtype=np.float64)
+    times = np.ascontiguousarray(arrays["open_time"] if times_ms is None else times_ms,
+                                 dtype=np.int64)
+    n = close.shape[0]
+    if not (high.shape == low.shape == close.shape == times.shape) or close.ndim != 1:
+        raise ValueError("high, low, close and times must be one-dimensional, same length")
+    if n == 0:
+        return PatternReport((), (), (), (), float("nan"), -1, 0)
+    atr = _atr(high, low, close, p.atr_period)
+    rsi = _rsi(close, p.rsi_period)
+    wedges = find_wedges(high, low, close, atr, times, p)
+    divs = find_divergences(high, low, rsi, times, p)
+    last = n - 1
+    last_close = float(close[last])
+    events: list[Event] = []
+    for w in wedges:
+        events.extend(wedge_events(w, close))
+    events.extend(divergence_event(d) for d in divs)
+    events.sort(key=_event_key)
+    recent = last - p.recent_bars
+    active_w = tuple(w for w in wedges if w.state == "forming"
+                     or (w.state in ("broke_up", "broke_down") and w.state_at_bar >= recent))
+    active_d = tuple(d for d in divs if d.known_at_bar >= recent)
+    levels: list[Level] = []
+    for w in active_w:
+        levels.extend(wedge_levels(w, last_close))
+    levels.sort(key=lambda lv: abs(lv.price - last_close))
+    return PatternReport(active_wedges=active_w, active_divergences=active_d,
+                         events=tuple(events), levels=tuple(levels), last_close=last_close,
+                         last_bar=last, last_ms=int(times[last]), wedges=tuple(wedges),
+                         divergences=tuple(divs))

@@ -1,0 +1,163 @@
+"""Wedge records from the kernels -> :class:`Wedge` objects, events and ladder levels.
+
+Targets (DOMAIN.md, Bulkowski's measure rule), each labelled with its rule:
+
+* falling wedge, forming or broken upward: the pattern's highest peak ("pattern extreme"),
+  and a measured move = breakout level + the wedge's height at its start (the breakout
+  level is the upper line at the breakout candle, or at the last close while forming);
+* rising wedge, forming or broken downward: the lowest valley, and breakdown level - height;
+* a wedge broken against its usual direction gets the measured move only;
+* invalidation: while forming, a close beyond the opposite line (value at the last close);
+  after a break, a close beyond the wedge's last swing point on the other side.
+Expired wedges carry no targets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from btcscan.kernels import trendlines as tl
+from btcscan.kernels.pivots import zigzag
+from btcscan.patterns import _fmt
+from btcscan.patterns.params import PatternParams
+from btcscan.patterns.types import Event, Level, Pivot, Target, TrendLine, Wedge
+
+_STATES = {tl.STATE_FORMING: "forming", tl.STATE_UP: "broke_up", tl.STATE_DOWN: "broke_down",
+           tl.STATE_EXPIRED: "expired"}
+
+
+def _line(times, x0, x1, s, c, last, touches) -> TrendLine:
+    return TrendLine(start_bar=int(x0), start_ms=int(times[x0]), start_price=float(c),
+                     end_bar=int(x1), end_ms=int(times[x1]), end_price=float(c + s * (x1 - x0)),
+                     slope_per_bar=float(s), value_at_last=float(c + s * (last - x0)),
+                     touches=int(touches))
+
+
+def _targets(kind: str, state: str, upper: TrendLine, lower: TrendLine,
+             pivots: tuple[Pivot, ...], state_bar: int, height: float) -> tuple[Target, ...]:
+    highs = [p for p in pivots if p.side == "high"]
+    lows = [p for p in pivots if p.side == "low"]
+    peak = max(p.price for p in highs)
+    valley = min(p.price for p in lows)
+    if state == "forming":
+        if kind == "falling":
+            lvl = upper.value_at_last
+            return (Target(peak, "pattern extreme: highest peak in the wedge (Bulkowski)"),
+                    Target(lvl + height, "measured move: upper line at last close + wedge "
+                           "height at start (if it breaks up)"),
+                    Target(lower.value_at_last, "invalidation: a close below the lower line "
+                           "(value at last close)", "invalidation"))
+        lvl = lower.value_at_last
+        return (Target(valley, "pattern extreme: lowest valley in the wedge (Bulkowski)"),
+                Target(lvl - height, "measured move: lower line at last close - wedge height "
+                       "at start (if it breaks down)"),
+                Target(upper.value_at_last, "invalidation: a close above the upper line (value "
+                       "at last close)", "invalidation"))
+    if state == "broke_up":
+        lvl = upper.value_at(state_bar)
+        out = []
+        if kind == "falling":
+            out.append(Target(peak, "pattern extreme: highest peak in the wedge (Bulkowski)"))
+        out.append(Target(lvl + height, "measured move: breakout level + wedge height at start"))
+        out.append(Target(lows[-1].price, "invalidation: a close below the wedge's last swing "
+                          "low", "invalidation"))
+        return tuple(out)
+    if state == "broke_down":
+        lvl = lower.value_at(state_bar)
+        out = []
+        if kind == "rising":
+            out.append(Target(valley, "pattern extreme: lowest valley in the wedge (Bulkowski)"))
+        out.append(Target(lvl - height, "measured move: breakdown level - wedge height at start"))
+        out.append(Target(highs[-1].price, "invalidation: a close above the wedge's last swing "
+                          "high", "invalidation"))
+        return tuple(out)
+    return ()
+
+
+def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray,
+                times_ms: np.ndarray, params: PatternParams) -> list[Wedge]:
+    """Every wedge over the bars, in the order they became known; states as of the last bar."""
+    n = close.shape[0]
+    if n == 0:
+        return []
+    log = zigzag(high, low, atr, params.pivot_left, params.pivot_right, params.min_swing_atr)
+    wi, wf = tl.scan_wedges(close, atr, log, params)
+    last = n - 1
+    out: list[Wedge] = []
+    for r, f in zip(wi.tolist(), wf.tolist(), strict=True):
+        x0, x1 = r[tl.WI_X0], r[tl.WI_X1]
+        pivots = tuple(
+            Pivot(side="high" if log["side"][e] > 0 else "low", bar=int(log["bar"][e]),
+                  time_ms=int(times_ms[log["bar"][e]]), price=float(log["price"][e]),
+                  confirm_bar=int(log["confirm"][e]), confirm_ms=int(times_ms[log["confirm"][e]]))
+            for e in r[tl.WI_PIV0:tl.WI_PIV0 + r[tl.WI_NPIV]])
+        upper = _line(times_ms, x0, x1, f[tl.WF_SU], f[tl.WF_CU], last, r[tl.WI_TU])
+        lower = _line(times_ms, x0, x1, f[tl.WF_SL], f[tl.WF_CL], last, r[tl.WI_TL])
+        kind = "falling" if r[tl.WI_KIND] == tl.KIND_FALLING else "rising"
+        state = _STATES[r[tl.WI_STATE]]
+        height = f[tl.WF_CU] - f[tl.WF_CL]
+        out.append(Wedge(
+            kind=kind, upper=upper, lower=lower, pivots=pivots, state=state,
+            known_at_bar=r[tl.WI_KNOWN], known_at_ms=int(times_ms[r[tl.WI_KNOWN]]),
+            state_at_bar=r[tl.WI_STATE_BAR], state_at_ms=int(times_ms[r[tl.WI_STATE_BAR]]),
+            apex_bar=float(f[tl.WF_APEX]), height_at_start=float(height),
+            targets=_targets(kind, state, upper, lower, pivots, r[tl.WI_STATE_BAR], height)))
+    return out
+
+
+def _span(w: Wedge) -> str:
+    return f"{_fmt.when(w.upper.start_ms)}..{_fmt.when(w.upper.end_ms)}"
+
+
+def wedge_events(w: Wedge, close: np.ndarray) -> list[Event]:
+    """The wedge's immutable events: formed (at ``known_at``) and, once resolved, its break or
+    expiry (at ``state_at``). Nothing in them depends on candles after that event."""
+    name = f"{w.kind} wedge"
+    k = w.known_at_bar
+    up_k, lo_k = w.upper.value_at(k), w.lower.value_at(k)
+    formed = Event(
+        kind=f"wedge_{w.kind}_formed", known_at_bar=k, known_at_ms=w.known_at_ms,
+        summary=(f"{name.capitalize()} {_span(w)} ({w.upper.touches}+{w.lower.touches} touches, "
+                 f"height {_fmt.price(w.height_at_start)} at start): upper line "
+                 f"{_fmt.price(up_k)}, lower line {_fmt.price(lo_k)} "
+                 f"at {_fmt.when(w.known_at_ms)}"),
+        levels=(Level(up_k, "wedge_line", f"{name} upper line at {_fmt.when(w.known_at_ms)}"),
+                Level(lo_k, "wedge_line", f"{name} lower line at {_fmt.when(w.known_at_ms)}")))
+    out = [formed]
+    if w.state == "forming":
+        return out
+    s = w.state_at_bar
+    if w.state == "expired":
+        out.append(Event(kind=f"wedge_{w.kind}_expired", known_at_bar=s, known_at_ms=w.state_at_ms,
+                         summary=f"{name.capitalize()} {_span(w)} reached its apex without a "
+                                 f"close outside the lines"))
+        return out
+    up = w.state == "broke_up"
+    lvl = w.upper.value_at(s) if up else w.lower.value_at(s)
+    tgt = "; ".join(f"{t.rule.split(':')[0]} {_fmt.price(t.price)}" for t in w.targets)
+    out.append(Event(
+        kind=f"wedge_{w.kind}_{w.state}", known_at_bar=s, known_at_ms=w.state_at_ms,
+        summary=(f"{name.capitalize()} {_span(w)} {'broke up' if up else 'broke down'}: close "
+                 f"{_fmt.price(float(close[s]))} {'above' if up else 'below'} the "
+                 f"{'upper' if up else 'lower'} line {_fmt.price(lvl)}; {tgt}"),
+        levels=(Level(lvl, "breakout" if up else "breakdown", f"{name} break level"),
+                *(Level(t.price, t.kind, f"{name}: {t.rule}") for t in w.targets))))
+    return out
+
+
+def wedge_levels(w: Wedge, last_close: float) -> list[Level]:
+    """Ladder levels of an active wedge: both lines at the last close, targets, invalidation."""
+    name = f"{w.kind} wedge"
+    src = f"{name} {_span(w)}, known {_fmt.when(w.known_at_ms)}"
+    if w.state != "forming":
+        src += f", {w.state.replace('_', ' ')} {_fmt.when(w.state_at_ms)}"
+    out = []
+    for line, which in ((w.upper, "upper"), (w.lower, "lower")):
+        role = "support" if line.value_at_last <= last_close else "resistance"
+        out.append(Level(line.value_at_last, "wedge_line",
+                         f"{name} {which} trendline {role} (line at last close)",
+                         f"{src}; line through {line.touches} pivot touches"))
+    lines = {lv.price for lv in out}
+    out.extend(Level(t.price, t.kind, f"{name}: {t.rule}", src) for t in w.targets
+               if t.price not in lines)  # a forming wedge's invalidation is its line
+    return out
