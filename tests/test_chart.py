@@ -140,3 +140,23 @@ def test_one_chart_per_market(tmp_path):
     assert res.exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c-BTC-USD.png", "c-ETH-USDT.png"]
     assert png_size(tmp_path / "c-ETH-USDT.png") == (1600, 900)
+
+
+def test_real_engine_wedge_is_drawn(btc_rows):
+    """Daily BTC as of 2025-11-15: the engine's falling wedge broke down on the close of
+    2025-11-14 (that close, 94,509 in the CSV, is below the lower line); its lines,
+    the breakdown mark and its target/invalidation levels are on the chart."""
+    report = bs.scan(sample=True, timeframe="1d", asof="2025-11-15").series[0]
+    (w,) = [w for w in report.patterns.active_wedges if w.state == "broke_down"]
+    fig = build_figure(load_sample(), report)
+    price_ax = fig.axes[0]
+    got = lines(price_ax)
+    assert got["falling wedge lower line (broke_down)"].get_ydata()[-1] == \
+        pytest.approx(w.lower.value_at(report.candles - 1))
+    (mark,) = [c for c in price_ax.collections if c.get_label().startswith("breakdown close")]
+    x, y = mark.get_offsets()[0]
+    close_1114 = next(r["close"] for r in btc_rows if r["t"].date() == date(2025, 11, 14))
+    assert y == close_1114 and y < w.lower.value_at(x)
+    levels = {round(ln.get_ydata()[0], 6) for label, ln in got.items()
+              if label.startswith("level:")}
+    assert {round(t.price, 6) for t in w.targets} <= levels

@@ -85,15 +85,27 @@ def test_reports_doc_lists_every_exit_code():
         assert re.search(rf"^\| {int(code)} \|", text, re.M), code
 
 
-def test_reports_doc_chart_command_regenerates_the_image(tmp_path):
+def _doc_chart_lines() -> list[str]:
     text = (REPO / "docs" / "reports.md").read_text()
-    line = next(ln for ln in text.splitlines() if "--chart docs/btc-weekly.png" in ln)
-    argv = shlex.split(line.strip())[1:]
-    argv[argv.index("docs/btc-weekly.png")] = str(tmp_path / "w.png")
+    return [ln.strip() for ln in text.splitlines()
+            if ln.startswith("btcscan scan") and "--chart docs/" in ln]
+
+
+@pytest.mark.parametrize("line", _doc_chart_lines())
+def test_reports_doc_chart_commands_regenerate_the_images(tmp_path, line):
+    argv = shlex.split(line)[1:]
+    i = argv.index("--chart") + 1
+    shipped_path, argv[i] = REPO / argv[i], str(tmp_path / "new.png")
     assert run(argv).exit_code == 0
     from matplotlib.image import imread
 
-    new, shipped = imread(tmp_path / "w.png"), imread(REPO / "docs" / "btc-weekly.png")
+    new, shipped = imread(tmp_path / "new.png"), imread(shipped_path)
     assert new.shape == shipped.shape == (900, 1600, 4)
     # the same picture (small tolerance for font rendering across matplotlib builds)
     assert abs(new - shipped).mean() < 0.01
+
+
+def test_every_doc_image_has_its_command():
+    shown = {p.name for p in (REPO / "docs").glob("*.png")}
+    assert shown == {shlex.split(ln)[shlex.split(ln).index("--chart") + 1].split("/")[-1]
+                     for ln in _doc_chart_lines()} == {"btc-weekly.png", "btc-daily-wedge.png"}
