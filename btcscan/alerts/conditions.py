@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from btcscan.alerts.signals import DIVERGENCE_SIGNAL, price_text
 from btcscan.errors import UsageError
@@ -136,15 +137,21 @@ def _pattern(c: Condition, r: SeriesReport) -> ConditionResult:
     if c.name.startswith("wedge-"):
         state = "broke_up" if c.name == "wedge-breakout" else "broke_down"
         hits = [w for w in p.active_wedges if w.state == state and w.state_at_bar >= first_bar]
-        what = [f"{w.kind} wedge {state.replace('_', ' ')} on bar {w.state_at_bar}" for w in hits]
+        what = [f"{w.kind} wedge {state.replace('_', ' ')} at the close of the candle of "
+                f"{_day(w.state_at_ms)}" for w in hits]
     else:
         kind = next(k for k, v in DIVERGENCE_SIGNAL.items() if v == c.name)
         hits = [d for d in p.active_divergences if d.kind == kind and d.known_at_bar >= first_bar]
-        what = [f"{kind.replace('_', ' ')} divergence known on bar {d.known_at_bar}"
+        what = [f"{kind.replace('_', ' ')} divergence (pivots {_day(d.first_ms)} and "
+                f"{_day(d.second_ms)}) known at the close of the candle of {_day(d.known_at_ms)}"
                 for d in hits]
     window = "the last closed candle" if c.period == 1 else f"the last {c.period} closed candles"
     return ConditionResult(c.text, r.source.label, bool(hits),
                            ("; ".join(what) if what else "none") + f" (within {window})")
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 _JUDGES: dict[str, Callable[[Condition, SeriesReport], ConditionResult]] = {

@@ -67,12 +67,17 @@ def wedge_signal(r: SeriesReport, w: Wedge) -> Signal | None:
     if kind is None:
         return None
     at = w.known_at_ms if w.state == "forming" else w.state_at_ms
-    targets = "; ".join(f"{t.kind} {price_text(t.price)} ({t.rule})" for t in w.targets)
+    targets = "; ".join(
+        f"{price_text(t.price)} {t.rule}" if t.rule.lower().startswith(t.kind)
+        else f"{t.kind} {price_text(t.price)} ({t.rule})" for t in w.targets)
     return Signal(
         market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe, kind=kind,
         time=_dt(at), price=None,
-        detail=f"{w.kind} wedge {_iso(_dt(w.upper.start_ms))[:10]}..{_iso(_dt(at))[:10]}, "
-               f"{w.touches} touches, state {w.state}" + (f"; {targets}" if targets else ""),
+        detail=f"{w.kind} wedge {_iso(_dt(min(w.upper.start_ms, w.lower.start_ms)))[:10]}.."
+               f"{_iso(_dt(max(w.upper.end_ms, w.lower.end_ms)))[:10]}, {w.touches} touches, "
+               + (f"formed {_iso(_dt(at))[:10]}" if w.state == "forming" else
+                  f"{w.state.replace('_', ' ')} at the close of {_iso(_dt(at))[:10]}")
+               + (f"; {targets}" if targets else ""),
         key=_key(r, kind, w.kind, _iso(_dt(w.upper.start_ms)), _iso(_dt(w.lower.start_ms))),
     )
 
