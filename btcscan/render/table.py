@@ -182,7 +182,8 @@ def render_table(result: ScanResult, console: Console, *, events: bool = False) 
 def render_alerts(signals: tuple[Signal, ...], verdicts: tuple[ConditionResult, ...],
                   new_only: bool, console: Console) -> None:
     """Signals (new ones only under ``--new-only``) and ``--fail-on`` verdicts."""
-    title = "New signals (not reported before)" if new_only else "Signals"
+    title = ("Alerts: new signals (not reported before)" if new_only
+             else "Alerts: signals on recent closed candles")
     console.print(Text(title, style="bold"))
     if not signals:
         console.print(Text("  none" + (" new" if new_only else "")))
