@@ -1,106 +1,20 @@
-"""Small hand-built pattern-engine results (issue #4's ``btcscan.patterns.types``).
-
-Until that engine is merged, stand-ins with the same fields (copied from the issue-4
-branch's types.py) are used; afterwards the real classes are imported automatically.
-"""
+"""Small hand-built pattern-engine results (``btcscan.patterns.types``) on a weekly grid,
+for tests of what is done with them: signals, conditions, chart overlays, state keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
-from typing import Literal
 
-try:
-    from btcscan.patterns.types import (  # type: ignore[import-not-found]
-        Divergence,
-        Level,
-        PatternReport,
-        Pivot,
-        Target,
-        TrendLine,
-        Wedge,
-    )
-except ImportError:  # issue-4 not merged yet: same shape
-    @dataclass(frozen=True)
-    class Pivot:  # type: ignore[no-redef]
-        side: Literal["high", "low"]
-        bar: int
-        time_ms: int
-        price: float
-        confirm_bar: int
-        confirm_ms: int
-
-    @dataclass(frozen=True)
-    class TrendLine:  # type: ignore[no-redef]
-        start_bar: int
-        start_ms: int
-        start_price: float
-        end_bar: int
-        end_ms: int
-        end_price: float
-        slope_per_bar: float
-        value_at_last: float
-        touches: int
-
-        def value_at(self, bar: float) -> float:
-            return self.start_price + self.slope_per_bar * (bar - self.start_bar)
-
-    @dataclass(frozen=True)
-    class Target:  # type: ignore[no-redef]
-        price: float
-        rule: str
-        kind: str = "target"
-
-    @dataclass(frozen=True)
-    class Wedge:  # type: ignore[no-redef]
-        kind: str
-        upper: TrendLine
-        lower: TrendLine
-        pivots: tuple
-        state: str
-        known_at_bar: int
-        known_at_ms: int
-        state_at_bar: int
-        state_at_ms: int
-        apex_bar: float
-        height_at_start: float
-        targets: tuple
-
-        @property
-        def touches(self) -> int:
-            return self.upper.touches + self.lower.touches
-
-    @dataclass(frozen=True)
-    class Divergence:  # type: ignore[no-redef]
-        kind: str
-        first_bar: int
-        first_ms: int
-        first_price: float
-        first_rsi: float
-        second_bar: int
-        second_ms: int
-        second_price: float
-        second_rsi: float
-        known_at_bar: int
-        known_at_ms: int
-
-    @dataclass(frozen=True)
-    class Level:  # type: ignore[no-redef]
-        price: float
-        kind: str
-        label: str
-
-    @dataclass(frozen=True)
-    class PatternReport:  # type: ignore[no-redef]
-        active_wedges: tuple
-        active_divergences: tuple
-        events: tuple
-        levels: tuple
-        last_close: float
-        last_bar: int
-        last_ms: int
-        wedges: tuple = ()
-        divergences: tuple = ()
+from btcscan.patterns.types import (
+    Divergence,
+    Level,
+    PatternReport,
+    Pivot,
+    Target,
+    TrendLine,
+    Wedge,
+)
 
 WEEK_MS = 7 * 86_400_000
 T0 = 1_600_041_600_000  # Monday 2020-09-14 00:00 UTC

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from btcscan.models import SeriesReport, Signal
 
-if TYPE_CHECKING:  # issue-4's engine; only its attributes are read here
+if TYPE_CHECKING:  # the pattern engine's types, read here, never built
     from btcscan.patterns.types import Divergence, PatternReport, Wedge
 
 #: pattern-engine divergence kinds -> signal kinds (and --fail-on names)
