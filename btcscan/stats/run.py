@@ -39,8 +39,8 @@ def stats_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w
     """Walk-forward statistics of each series (candles closed by ``asof``), plus pooled per
     kind. ``params`` default: :class:`PatternParams` with hidden divergences on;
     ``horizon`` default: :func:`btcscan.stats.rules.default_horizon` of the timeframe."""
-    from btcscan.api import parse_asof
     from btcscan.analysis.series import data_span_ms
+    from btcscan.api import parse_asof
     from btcscan.data.resample import resample
     from btcscan.patterns import detect_patterns
 
