@@ -162,14 +162,16 @@ def test_sma_break_and_reclaim_rows():
 
 def test_same_candle_target_and_invalidation_counts_invalidation():
     c = np.array([100.0, 100.0, 100.0])
-    h = np.array([100.5, 112.0, 100.5]); lo = np.array([99.5, 88.0, 99.5])
+    h = np.array([100.5, 112.0, 100.5])
+    lo = np.array([99.5, 88.0, 99.5])
     row = EventRow("x", 1, 0, ((110.0, "t", "t"),), 90.0, "inv", "")
     (e,) = score_rows([row], h, lo, c, horizon=5)
     assert (e.outcome, e.outcome_bar, e.targets[0].reached_bar) == ("invalidated", 1, None)
 
 
 def test_events_at_the_end_are_open_and_counted_apart():
-    c = np.array([100.0, 101, 102, 103, 104]); h, lo = c + 0.1, c - 0.1
+    c = np.array([100.0, 101, 102, 103, 104])
+    h, lo = c + 0.1, c - 0.1
     rows = [EventRow("x", 1, 0, ((103.0, "t", "t"),), 90.0, "inv", ""),  # reaches at bar 3
             EventRow("x", 1, 3, ((200.0, "t", "t"),), 90.0, "inv", ""),  # horizon past the end
             EventRow("x", 1, 4, ((200.0, "t", "t"),), 90.0, "inv", "")]  # last candle
@@ -184,7 +186,8 @@ def test_gap_in_the_data_counts_candles_present():
     """A missing candle is not filled: the horizon counts rows, and the rows after the gap
     are scored as they are."""
     t = np.array([0, 1, 2, 5, 6, 7], dtype=np.int64) * 86_400_000  # 3 days missing
-    c = np.array([100.0, 100, 100, 100, 100, 111]); h, lo = c + 0.5, c - 0.5
+    c = np.array([100.0, 100, 100, 100, 100, 111])
+    h, lo = c + 0.5, c - 0.5
     arrays = {"open_time": t, "high": h, "low": lo, "close": c}
     row = EventRow("x", 1, 1, ((110.0, "t", "t"),), 90.0, "inv", "")
     (e,) = score_rows([row], h, lo, c, horizon=4)
@@ -196,7 +199,8 @@ def test_gap_in_the_data_counts_candles_present():
 
 def test_failure_in_bulkowskis_sense():
     # a long at 100 that gets 3% up, closes back below 100, then runs to the target
-    c = np.array([100.0, 103, 99, 108, 115]); h, lo = c + 0.0, c - 0.0
+    c = np.array([100.0, 103, 99, 108, 115])
+    h, lo = c + 0.0, c - 0.0
     row = EventRow("x", 1, 0, ((112.0, "t", "t"),), 80.0, "inv", "")
     (e,) = score_rows([row], h, lo, c, horizon=10)
     assert e.failed and e.outcome == "reached_target"
@@ -220,7 +224,9 @@ def test_history_before_the_entry_is_never_read(btc_daily):
     cut = sorted({r.bar for r in rows})[len(rows) // 2]
     later = [r for r in rows if r.bar >= cut]
     h2, lo2, c2 = h.copy(), lo.copy(), c.copy()
-    h2[:cut] = 1e12; lo2[:cut] = 1e-12; c2[:cut] = 1.0
+    h2[:cut] = 1e12
+    lo2[:cut] = 1e-12
+    c2[:cut] = 1.0
     assert _outcomes(score_rows(later, h2, lo2, c2, 90)) == base[-len(later):]
     # prepend 500 random candles and shift every entry: the same outcomes
     rng = np.random.default_rng(3)
