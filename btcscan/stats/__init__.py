@@ -14,6 +14,7 @@ from btcscan.stats.rules import DEFAULT_HORIZON_BARS, KIND_LABELS, default_horiz
 from btcscan.stats.types import (
     BulkowskiFigure,
     KindStats,
+    PublishedFigure,
     ScoredEvent,
     ScoredTarget,
     SeriesStats,
@@ -22,6 +23,6 @@ from btcscan.stats.types import (
     TargetStats,
 )
 
-__all__ = ["DEFAULT_HORIZON_BARS", "KIND_LABELS", "BulkowskiFigure", "KindStats", "ScoredEvent",
-           "ScoredTarget", "SeriesStats", "SignalStatsLine", "StatsResult", "TargetStats",
-           "default_horizon"]
+__all__ = ["DEFAULT_HORIZON_BARS", "KIND_LABELS", "BulkowskiFigure", "KindStats", "PublishedFigure",
+           "ScoredEvent", "ScoredTarget", "SeriesStats", "SignalStatsLine", "StatsResult",
+           "TargetStats", "default_horizon"]

@@ -62,7 +62,7 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
             known_at_ms=0, entry=float(close[r.bar]), targets=tuple(tg),
             invalidation=None if np.isnan(r.invalidation) else float(r.invalidation),
             invalidation_rule=r.invalidation_rule, outcome=status, outcome_bar=ob,
-            bars_to_outcome=None if ob is None else ob - r.bar,
+            bars_to_outcome=None if ob is None else ob - r.bar, outcome_ms=None,
             mae_pct=float(out["mae_pct"][e]), mfe_pct=float(out["mfe_pct"][e]),
             failed=bool(out["failed"][e]), detail=r.detail))
     return scored
@@ -129,7 +129,9 @@ def series_stats(arrays: dict[str, np.ndarray], report, *, market: str, symbol: 
 def _with_time(e: ScoredEvent, times: np.ndarray) -> ScoredEvent:
     from dataclasses import replace
 
-    return replace(e, known_at_ms=int(times[e.known_at_bar]))
+    ob = e.outcome_bar
+    return replace(e, known_at_ms=int(times[e.known_at_bar]),
+                   outcome_ms=None if ob is None or ob >= times.size else int(times[ob]))
 
 
 def pooled(series: Sequence[SeriesStats]) -> tuple[KindStats, ...]:

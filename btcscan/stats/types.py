@@ -51,6 +51,8 @@ class ScoredEvent:
     outcome_bar: int | None
     """Candle of the outcome (first target, invalidation, or horizon end); None when open."""
     bars_to_outcome: int | None
+    outcome_ms: int | None
+    """Open time of the outcome candle (UTC ms); None when open."""
     mae_pct: float
     """Worst move against the signal until resolution, in % of the entry (<= 0)."""
     mfe_pct: float
@@ -76,12 +78,19 @@ class TargetStats:
 
 
 @dataclass(frozen=True)
+class PublishedFigure:
+    """One published percentage, e.g. ("break-even failure", 29.0)."""
+
+    what: str
+    pct: float
+
+
+@dataclass(frozen=True)
 class BulkowskiFigure:
-    """A published figure for the same pattern on US stocks, with its source."""
+    """Published figures for the same pattern on US stocks, with their source."""
 
     pattern: str
-    figures: tuple[tuple[str, float], ...]
-    """(what, percent), e.g. ("break-even failure", 29.0)."""
+    figures: tuple[PublishedFigure, ...]
     source: str
 
 
