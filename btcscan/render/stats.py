@@ -13,7 +13,7 @@ from rich.text import Text
 from btcscan.render.serial import to_jsonable
 from btcscan.render.table import when
 from btcscan.stats.bulkowski import bulkowski_text
-from btcscan.stats.types import KindStats, SeriesStats, StatsResult
+from btcscan.stats.types import KindStats, ScanStats, SeriesStats, StatsResult
 
 
 def _num(x: float | None, fmt: str = "{:.1f}") -> str:
@@ -54,11 +54,24 @@ def kinds_table(kinds: tuple[KindStats, ...], title: str, unit: str, *,
 
 
 def _unit(timeframe: str) -> str:
+    from btcscan.stats.rules import unit_of
     from btcscan.timeframes import parse_timeframe
 
-    tf = parse_timeframe(timeframe)
-    return {"d": "days", "w": "weeks", "M": "months", "h": "hours", "m": "minutes"}[tf.unit] \
-        if tf.count == 1 else "candles"
+    return unit_of(parse_timeframe(timeframe))
+
+
+def scan_stats_parts(st: ScanStats) -> list:
+    """The scan report's lines beside the active signals: btcscan's walk-forward figure and
+    Bulkowski's published one, each with its source."""
+    parts: list = [Text(f"How these signals did before (walk-forward, horizon {st.horizon_bars} "
+                        "candles)", style="bold")]
+    if not st.lines:
+        parts.append(Text("  no active signal with a walk-forward record"))
+    for ln in st.lines:
+        parts.append(Text(f"  {ln.signal_kind}: {ln.text} [{ln.source}]"))
+        if ln.bulkowski_text:
+            parts.append(Text(f"    published: {ln.bulkowski_text}", style="dim"))
+    return parts
 
 
 def render_stats(result: StatsResult, console: Console, *, events: bool = False) -> None:

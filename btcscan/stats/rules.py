@@ -73,6 +73,13 @@ def default_horizon(timeframe: str) -> int:
     return DEFAULT_HORIZON_BARS.get(timeframe, FALLBACK_HORIZON_BARS)
 
 
+def unit_of(timeframe) -> str:
+    """"weeks" for 1w, "days" for 1d, ...; "candles" for multiples (3d)."""
+    if timeframe.count != 1:
+        return "candles"
+    return {"d": "days", "w": "weeks", "M": "months", "h": "hours", "m": "minutes"}[timeframe.unit]
+
+
 @dataclass(frozen=True)
 class EventRow:
     """One event ready to score. ``targets``: (price, short rule, full rule) in the order

@@ -13,7 +13,7 @@ from btcscan.patterns.params import PatternParams
 from btcscan.stats import rules
 from btcscan.stats.bulkowski import bulkowski_text
 from btcscan.stats.compute import pooled, series_stats
-from btcscan.stats.types import KindStats, SeriesStats, SignalStatsLine, StatsResult
+from btcscan.stats.types import KindStats, ScanStats, SeriesStats, SignalStatsLine, StatsResult
 from btcscan.timeframes import Timeframe, parse_timeframe
 
 RULES = (
@@ -68,10 +68,41 @@ def stats_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w
 
 
 #: scan signal kinds -> stat kinds (wedge kinds need the wedge's own kind)
+_SIGNAL_OF_DIVERGENCE = {"regular_bearish": "bearish-divergence",
+                         "regular_bullish": "bullish-divergence",
+                         "hidden_bearish": "hidden-bearish-divergence",
+                         "hidden_bullish": "hidden-bullish-divergence"}
 _DIVERGENCE = {"bearish-divergence": "divergence_regular_bearish",
                "bullish-divergence": "divergence_regular_bullish",
                "hidden-bearish-divergence": "divergence_hidden_bearish",
                "hidden-bullish-divergence": "divergence_hidden_bullish"}
+
+
+def scan_signal_stats(arrays, patterns, smas, source, timeframe: Timeframe,
+                      sma_periods: tuple[int, ...], horizon: int | None = None) -> ScanStats:
+    """Stats lines for the active signals of one scanned series: the pattern report the scan
+    already computed (``patterns``) and its candles (``arrays``) are scored once; each
+    active wedge break, divergence and SMA cross (``smas``: the scan's SMA states) gets the
+    line of its kind, with Bulkowski's published figure where one exists."""
+    h = horizon or rules.default_horizon(timeframe.text)
+    tf_label = timeframe.label()
+    stats = series_stats(arrays, patterns, market=source.label, symbol=source.symbol,
+                         timeframe=timeframe.text, tf_label=tf_label, horizon=h,
+                         sma_periods=tuple(sma_periods))
+    kinds: list[tuple[str, str]] = []
+    for w in patterns.active_wedges:
+        if w.state in ("broke_up", "broke_down"):
+            sig = "wedge-breakout" if w.state == "broke_up" else "wedge-breakdown"
+            kinds.append((sig, stat_kind_of_wedge(w.kind, w.state)))
+    for d in patterns.active_divergences:
+        kinds.append((_SIGNAL_OF_DIVERGENCE[d.kind], f"divergence_{d.kind}"))
+    for st in smas:
+        if st.state in ("crossed_below", "crossed_above"):
+            sig = f"{st.state.replace('_', '-')}-sma:{st.period}"
+            what = "break" if st.state == "crossed_below" else "reclaim"
+            kinds.append((sig, f"sma{st.period}_{what}"))
+    return ScanStats(source=stats.source, horizon_bars=h, events_scored=len(stats.events),
+                     lines=signal_lines(stats, kinds, tf_label, rules.unit_of(timeframe)))
 
 
 def line_text(s: KindStats, symbol: str, tf_label: str, since: str, unit: str) -> str:

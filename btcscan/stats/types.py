@@ -170,3 +170,14 @@ class SignalStatsLine:
     walk_forward: KindStats
     bulkowski_text: str | None
     bulkowski: BulkowskiFigure | None
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    """Walk-forward figures carried by a scan report (``SeriesReport.stats``): one line per
+    active signal, computed once per scanned series over the same candles."""
+
+    source: str
+    horizon_bars: int
+    events_scored: int
+    lines: tuple[SignalStatsLine, ...]
