@@ -55,8 +55,9 @@ def stats_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w
         first_close, last_close = data_span_ms(c)
         at = last_close if asof_ms is None else asof_ms
         if at < first_close or at > last_close:
-            raise DataError(f"{c.source.label}: --asof is outside the data "
-                            f"(candles close from {first_close} to {last_close} ms UTC)")
+            raise DataError(f"{c.source.label}: --asof is outside the data (its candles close "
+                            f"from {_day(first_close)} to {_day(last_close)} UTC); pick a date "
+                            "in between")
         a = resample(c, tf, at).arrays()
         if a["close"].size < 2:
             raise DataError(f"{c.source.label}: fewer than 2 {tf.label()} candles closed by "
@@ -65,6 +66,12 @@ def stats_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w
         out.append(series_stats(a, report, market=c.source.label, symbol=c.source.symbol,
                                 timeframe=tf.text, tf_label=tf.label(), horizon=h))
     return StatsResult(series=tuple(out), pooled=pooled(out), rules=RULES)
+
+
+def _day(ms: int) -> str:
+    from btcscan.patterns.types import utc
+
+    return f"{utc(ms):%Y-%m-%d %H:%M}"
 
 
 #: scan signal kinds -> stat kinds (wedge kinds need the wedge's own kind)
