@@ -10,6 +10,7 @@ Excursions and Bulkowski failures are the kernel's (see :mod:`btcscan.kernels.ou
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -29,8 +30,11 @@ FAIL_PCT = 5.0
 
 
 def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, close: np.ndarray,
-               horizon: int, fail_pct: float = FAIL_PCT) -> list[ScoredEvent]:
-    """Score every row in one kernel call; ``bar`` indexes ``high``/``low``/``close``."""
+               horizon: int, fail_pct: float = FAIL_PCT,
+               times: np.ndarray | None = None) -> list[ScoredEvent]:
+    """Score every row in one kernel call; ``bar`` indexes ``high``/``low``/``close`` (and
+    ``times``, candle open times in UTC ms, which fill ``known_at_ms``/``outcome_ms``;
+    without them both are 0/None)."""
     m = len(rows)
     targets = np.full((m, MAX_TARGETS), np.nan)
     for e, r in enumerate(rows):
@@ -41,6 +45,8 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
                        np.array([r.invalidation for r in rows], dtype=np.float64), horizon,
                        fail_pct)
     scored = []
+    tl = times.tolist() if times is not None else None
+    n = close.shape[0]
     for e, r in enumerate(rows):
         tg = []
         for t, (price, rule, text) in enumerate(r.targets[:MAX_TARGETS]):
@@ -59,21 +65,23 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
             ob = None
         scored.append(ScoredEvent(
             kind=r.kind, direction="long" if r.direction > 0 else "short", known_at_bar=r.bar,
-            known_at_ms=0, entry=float(close[r.bar]), targets=tuple(tg),
+            known_at_ms=tl[r.bar] if tl else 0, entry=float(close[r.bar]), targets=tuple(tg),
             invalidation=None if np.isnan(r.invalidation) else float(r.invalidation),
             invalidation_rule=r.invalidation_rule, outcome=status, outcome_bar=ob,
-            bars_to_outcome=None if ob is None else ob - r.bar, outcome_ms=None,
+            bars_to_outcome=None if ob is None else ob - r.bar,
+            outcome_ms=tl[ob] if tl and ob is not None and ob < n else None,
             mae_pct=float(out["mae_pct"][e]), mfe_pct=float(out["mfe_pct"][e]),
             failed=bool(out["failed"][e]), detail=r.detail))
     return scored
 
 
 def _median(xs: list[float]) -> float | None:
-    return float(np.median(xs)) if xs else None
+    return float(statistics.median(xs)) if xs else None
 
 
 def aggregate(kind: str, events: Iterable[ScoredEvent], markets: int = 1) -> KindStats:
-    """Figures of one kind of event (see the module docstring for what counts)."""
+    """Figures of one kind of event (see the module docstring for what counts); events of
+    other kinds are ignored."""
     ev = [e for e in events if e.kind == kind]
     done = [e for e in ev if e.outcome != "open"]
     rules: list[str] = []
@@ -116,22 +124,17 @@ def series_stats(arrays: dict[str, np.ndarray], report, *, market: str, symbol: 
     h, lo, c = (np.ascontiguousarray(arrays[k], dtype=np.float64) for k in ("high", "low", "close"))
     t = np.asarray(arrays["open_time"], dtype=np.int64)
     rows = event_rows(report, h, lo, c, sma_periods)
-    scored = [_with_time(e, t) for e in score_rows(rows, h, lo, c, horizon)]
+    scored = score_rows(rows, h, lo, c, horizon, times=t)
+    by: dict[str, list[ScoredEvent]] = {}
+    for e in scored:
+        by.setdefault(e.kind, []).append(e)
     first, last = int(t[0]), int(t[-1])
     source = (f"btcscan walk-forward on {symbol} {tf_label} since "
               f"{np.datetime64(first, 'ms').astype('datetime64[D]')}")
     return SeriesStats(market=market, symbol=symbol, timeframe=timeframe, candles=int(c.size),
                        first_ms=first, last_ms=last, horizon_bars=horizon, source=source,
-                       kinds=tuple(aggregate(k, scored) for k in kinds_of(scored)),
+                       kinds=tuple(aggregate(k, by[k]) for k in kinds_of(scored)),
                        events=tuple(scored))
-
-
-def _with_time(e: ScoredEvent, times: np.ndarray) -> ScoredEvent:
-    from dataclasses import replace
-
-    ob = e.outcome_bar
-    return replace(e, known_at_ms=int(times[e.known_at_bar]),
-                   outcome_ms=None if ob is None or ob >= times.size else int(times[ob]))
 
 
 def pooled(series: Sequence[SeriesStats]) -> tuple[KindStats, ...]:
