@@ -32,6 +32,7 @@ counts candles present.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +101,7 @@ def _beyond(price: float, entry: float, d: int) -> bool:
 
 
 def _keep(targets, entry: float, d: int):
-    return tuple(t for t in targets if np.isfinite(t[0]) and _beyond(t[0], entry, d))
+    return tuple(t for t in targets if math.isfinite(t[0]) and _beyond(t[0], entry, d))
 
 
 def wedge_rows(report, close: np.ndarray) -> list[EventRow]:
@@ -151,28 +152,26 @@ def sma_rows(high: np.ndarray, low: np.ndarray, close: np.ndarray,
     from btcscan.kernels.rolling import atr, sma
 
     a = atr(high, low, close, ATR_PERIOD)
+    a_list, c_list = a.tolist(), close.tolist()
     out = []
     for p in periods:
         s = sma(close, p)
-        valid = ~np.isnan(s)
+        valid = ~np.isnan(s) & ~np.isnan(a)
         above = close >= s
         cross = np.flatnonzero(valid[1:] & valid[:-1] & (above[1:] != above[:-1])) + 1
+        s_list = s.tolist()
         for i in cross.tolist():
-            if np.isnan(a[i]):
-                continue
-            d = 1 if above[i] else -1
-            entry = float(close[i])
-            what = "reclaim" if d > 0 else "break"
-            target = entry + d * SMA_TARGET_ATR * float(a[i])
+            d = 1 if c_list[i] >= s_list[i] else -1
+            entry, atr_i, sma_i = c_list[i], a_list[i], s_list[i]
+            up = d > 0
             out.append(EventRow(
-                kind=f"sma{p}_{what}", direction=d, bar=i,
-                targets=((target, "2 ATR move",
-                          f"2 ATR move: entry {'+' if d > 0 else '-'} 2 x ATR({ATR_PERIOD})"),),
-                invalidation=float(s[i]) - d * SMA_INVALIDATION_ATR * float(a[i]),
-                invalidation_rule=(f"invalidation: SMA {p} {'-' if d > 0 else '+'} 1 x "
+                kind=f"sma{p}_{'reclaim' if up else 'break'}", direction=d, bar=i,
+                targets=((entry + d * SMA_TARGET_ATR * atr_i, "2 ATR move",
+                          f"2 ATR move: entry {'+' if up else '-'} 2 x ATR({ATR_PERIOD})"),),
+                invalidation=sma_i - d * SMA_INVALIDATION_ATR * atr_i,
+                invalidation_rule=(f"invalidation: SMA {p} {'-' if up else '+'} 1 x "
                                    f"ATR({ATR_PERIOD}) at the entry candle"),
-                detail=f"close {'at or above' if d > 0 else 'below'} SMA {p} "
-                       f"({float(s[i]):,.6g})"))
+                detail=f"close {'at or above' if up else 'below'} SMA {p} ({sma_i:,.6g})"))
     return out
 
 
