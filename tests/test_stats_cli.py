@@ -202,3 +202,47 @@ def test_errors_are_one_line():
     res = CliRunner().invoke(cli, ["stats", "--sample", "--asof", "2001-01-01"],
                              catch_exceptions=False)
     assert res.exit_code == 4 and "outside the data" in res.stderr
+
+
+@pytest.fixture
+def exchange_config(server, binance, tmp_path):
+    """The loopback exchange on the real clock, and a config pointing binance at it (as in
+    tests/test_fetch_cli.py)."""
+    import time
+
+    from tests.test_config import toml_table
+
+    server.now_ms = int(time.time() * 1000)
+    p = tmp_path / "config.toml"
+    p.write_text(toml_table({"timeout": 1000, "rateLimit": 0, "urls": binance["urls"]},
+                            "exchanges.binance"))
+    return p
+
+
+def test_live_markets_through_the_loopback_exchange(exchange_config, tmp_path):
+    """`stats SYMBOL... --exchange` fetches through the cache like scan; a bad symbol is a
+    partial failure (exit 9) listed in the JSON, the good market is still scored."""
+    from btcscan.errors import ExitCode
+
+    res = CliRunner().invoke(cli, ["stats", "BTC/USDT", "NOPE/USDT", "-t", "1d", "--config",
+                                   str(exchange_config), "--cache-dir", str(tmp_path / "c"),
+                                   "--format", "json"], catch_exceptions=False)
+    assert res.exit_code == ExitCode.PARTIAL, res.stderr
+    doc = json.loads(res.stdout)
+    jsonschema.Draft202012Validator(stats_schema()).validate(doc)
+    assert [s["symbol"] for s in doc["series"]] == ["BTC/USDT"]
+    assert doc["series"][0]["candles"] > 2000
+    assert [e["source"] for e in doc["errors"]] == ["binance:NOPE/USDT"]
+
+
+def test_docs_example_is_real_output():
+    """The daily table in docs/stats.md is what the command prints."""
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "stats.md").read_text()
+    head = "$ COLUMNS=180 btcscan stats --sample -t 1d\n"
+    block = text[text.index(head) + len(head):]
+    block = block[:block.index("```")]
+    res = CliRunner().invoke(cli, ["stats", "--sample", "-t", "1d"], catch_exceptions=False,
+                             env={"COLUMNS": "180"})
+    assert [ln.rstrip() for ln in res.stdout.splitlines()] == block.rstrip("\n").splitlines()
