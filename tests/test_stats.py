@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,8 +23,8 @@ STATUS = {0: "open", 1: "reached_target", 2: "invalidated", 3: "expired"}
 # -- naive twin: rows from the engine's events and the candles, in plain Python -------------
 
 def naive_rows(report, h, lo, c):
-    """(kind, direction, bar, [target prices], invalidation) per event, written from the
-    rules in docs/stats.md without the library's helpers."""
+    """(kind, direction, bar, [target prices], invalidation, judged on close) per event,
+    written from the rules in docs/stats.md without the library's helpers."""
     h, lo, c = list(h), list(lo), list(c)
     rows = []
     for w in report.wedges:
@@ -34,14 +35,14 @@ def naive_rows(report, h, lo, c):
         tg = [t.price for t in w.targets if t.kind == "target"
               and (t.price > c[s] if d > 0 else t.price < c[s])]
         inv = [t.price for t in w.targets if t.kind == "invalidation"]
-        rows.append((f"wedge_{w.kind}_{w.state}", d, s, tg, inv[0] if inv else NAN))
+        rows.append((f"wedge_{w.kind}_{w.state}", d, s, tg, inv[0] if inv else NAN, True))
     for v in report.divergences:
         d = -1 if v.kind.endswith("bearish") else 1
         span = range(v.first_bar, v.second_bar + 1)
         t = min(lo[i] for i in span) if d < 0 else max(h[i] for i in span)
         e = c[v.known_at_bar]
         rows.append((f"divergence_{v.kind}", d, v.known_at_bar,
-                     [t] if (t > e if d > 0 else t < e) else [], v.second_price))
+                     [t] if (t > e if d > 0 else t < e) else [], v.second_price, False))
     a = atr_ref(h, lo, c, 14)
     for p in (50, 100):
         s = sma_ref(c, p)
@@ -53,15 +54,16 @@ def naive_rows(report, h, lo, c):
                 continue
             d = 1 if now else -1
             rows.append((f"sma{p}_{'reclaim' if d > 0 else 'break'}", d, i,
-                         [c[i] + d * 2 * a[i]], s[i] - d * a[i]))
+                         [c[i] + d * 2 * a[i]], s[i] - d * a[i], True))
     return rows
 
 
 def naive_stats(rows, h, lo, c, horizon):
     out = {}
-    for kind, d, bar, tg, inv in rows:
+    for kind, d, bar, tg, inv, on_close in rows:
         targets = (tg + [NAN, NAN])[:2]
-        r = score_ref(list(h), list(lo), list(c), bar, d, targets, inv, horizon)
+        r = score_ref(list(h), list(lo), list(c), bar, d, targets, inv, horizon,
+                      on_close=on_close)
         k = out.setdefault(kind, {"events": 0, "open": 0, "reached": 0, "invalidated": 0,
                                   "expired": 0, "failed": 0, "mae": [], "bars": []})
         k["events"] += 1
@@ -158,6 +160,7 @@ def test_sma_break_and_reclaim_rows():
     assert rows[0].targets[0][0] == pytest.approx(90.0 - 2 * a[60])
     assert rows[0].invalidation == pytest.approx(s[60] + a[60])
     assert rows[1].targets[0][0] == pytest.approx(120.0 + 2 * a[62])
+    assert all(r.on_close for r in rows)  # a break is a close; so is its undoing
 
 
 def test_same_candle_target_and_invalidation_counts_invalidation():
@@ -231,8 +234,7 @@ def test_history_before_the_entry_is_never_read(btc_daily):
     # prepend 500 random candles and shift every entry: the same outcomes
     rng = np.random.default_rng(3)
     pre = rng.uniform(1, 1e6, 500)
-    shifted = [EventRow(r.kind, r.direction, r.bar + 500, r.targets, r.invalidation,
-                        r.invalidation_rule, r.detail) for r in rows]
+    shifted = [replace(r, bar=r.bar + 500) for r in rows]
     got = score_rows(shifted, np.r_[pre * 2, h], np.r_[pre / 2, lo], np.r_[pre, c], 90)
     assert _outcomes(got) == base
 

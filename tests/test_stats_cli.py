@@ -109,7 +109,7 @@ def test_table_shows_kinds_sources_rules_and_bulkowski(daily_doc):
         assert k["label"] in out
     assert ("rising wedge, downward breakout: break-even failure 51%, target met 32% "
             "(Bulkowski, US stocks, site figures updated 2020)") in out
-    assert "target and invalidation inside one candle count as invalidation" in out
+    assert "target and invalidation on one candle count as invalidation" in out
 
 
 def test_pooled_over_a_watchlist():

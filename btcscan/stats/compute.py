@@ -43,7 +43,7 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
     out = score_events(high, low, close, np.array([r.bar for r in rows], dtype=np.int64),
                        np.array([r.direction for r in rows], dtype=np.int64), targets,
                        np.array([r.invalidation for r in rows], dtype=np.float64), horizon,
-                       fail_pct)
+                       fail_pct, np.array([r.on_close for r in rows], dtype=np.bool_))
     scored = []
     tl = times.tolist() if times is not None else None
     n = close.shape[0]

@@ -7,25 +7,27 @@ are causal; the SMA crosses and ATR here read bars ``<= entry``). Rules, stated 
 entry = close of the breakout candle (the wedge's ``state_at``); direction long for a
 break up, short for a break down; targets = the wedge's own targets (Bulkowski's pattern
 extreme where it applies, the measured move); invalidation = the wedge's invalidation level
-(the wedge's last swing low for a break up, last swing high for a break down).
+(the wedge's last swing low for a break up, last swing high for a break down), judged as the
+wedge states it: on a **close** beyond it.
 
 **RSI divergences** (``divergence_<regular|hidden>_<bearish|bullish>``): entry = close of
 the candle the divergence became known (second pivot + ``div_pivot_right``); bearish ones
 are short, bullish long. Target = the opposite extreme between the two pivots (bearish: the
 lowest low from the first to the second pivot; bullish: the highest high); invalidation =
-the second pivot's price (bearish: a high at or above the second pivot high; bullish: a
-low at or below the second pivot low).
+the second pivot's price, touched intrabar (bearish: a high at or above the second pivot
+high; bullish: a low at or below the second pivot low).
 
 **SMA support breaks and reclaims** (``sma<N>_break`` / ``sma<N>_reclaim``, N = 50, 100 on
 the scanned timeframe): a close below the SMA after a close at or above it (break, short),
 or a close at or above it after one below (reclaim, long), as in the scan's SMA states.
-Target = entry -/+ 2 x ATR(14) at the entry candle ("2 ATR move"); invalidation = the SMA
-at the entry candle +/- 1 x ATR(14) (price trades clearly back through the SMA).
+Target = entry -/+ 2 x ATR(14) at the entry candle ("2 ATR move"); invalidation = a
+**close** beyond the SMA at the entry candle +/- 1 x ATR(14) (clearly back through it: a
+support break is a close, so is its undoing).
 
 Common rules: a target already at or beyond the entry in the signal's direction is dropped
 (it would count as "reached" on the next candle without the market doing anything); an
 invalidation already breached at the entry stays, so the event is invalidated on the next
-candle that trades there (conservative). Events are scored over ``horizon`` candles after
+candle that trades (or, when judged on closes, closes) there (conservative). Events are scored over ``horizon`` candles after
 the entry (:data:`DEFAULT_HORIZON_BARS`); gaps in the data are not filled, so the horizon
 counts candles present.
 """
@@ -93,6 +95,8 @@ class EventRow:
     invalidation: float
     invalidation_rule: str
     detail: str
+    on_close: bool = False
+    """Invalidation judged on a close beyond the level (else a touch by the high/low)."""
 
 
 def _beyond(price: float, entry: float, d: int) -> bool:
@@ -119,7 +123,7 @@ def wedge_rows(report, close: np.ndarray) -> list[EventRow]:
             kind=f"wedge_{w.kind}_{w.state}", direction=d, bar=s,
             targets=_keep(tg, entry, d),
             invalidation=inv[0].price if inv else float("nan"),
-            invalidation_rule=inv[0].rule if inv else "none",
+            invalidation_rule=inv[0].rule if inv else "none", on_close=True,
             detail=f"{w.kind} wedge {w.upper.start_time:%Y-%m-%d}..{w.upper.end_time:%Y-%m-%d}, "
                    f"{w.touches} touches, {w.state.replace('_', ' ')}"))
     return out
@@ -169,8 +173,9 @@ def sma_rows(high: np.ndarray, low: np.ndarray, close: np.ndarray,
                 targets=((entry + d * SMA_TARGET_ATR * atr_i, "2 ATR move",
                           f"2 ATR move: entry {'+' if up else '-'} 2 x ATR({ATR_PERIOD})"),),
                 invalidation=sma_i - d * SMA_INVALIDATION_ATR * atr_i,
-                invalidation_rule=(f"invalidation: SMA {p} {'-' if up else '+'} 1 x "
-                                   f"ATR({ATR_PERIOD}) at the entry candle"),
+                invalidation_rule=(f"invalidation: a close {'below' if up else 'above'} SMA {p} "
+                                   f"{'-' if up else '+'} 1 x ATR({ATR_PERIOD}) at the entry "
+                                   "candle"), on_close=True,
                 detail=f"close {'at or above' if up else 'below'} SMA {p} ({sma_i:,.6g})"))
     return out
 

@@ -20,13 +20,14 @@ RULES = (
     "Entry: the close of the candle whose close made the event knowable; only later candles "
     "are read.",
     "Targets count when a later candle's high (long) / low (short) touches them before the "
-    "invalidation and within the horizon; target and invalidation inside one candle count as "
+    "invalidation and within the horizon; target and invalidation on one candle count as "
     "invalidation.",
-    "Wedges: the wedge's own targets (pattern extreme, measured move) and invalidation.",
-    "Divergences: target = the opposite extreme between the two pivots; invalidation = the "
-    "second pivot's price.",
-    "SMA breaks/reclaims: target = entry -/+ 2 ATR(14); invalidation = the SMA -/+ 1 ATR(14) "
-    "on the other side.",
+    "Wedges: the wedge's own targets (pattern extreme, measured move); invalidation = a close "
+    "beyond the wedge's last swing point on the other side.",
+    "Divergences: target = the opposite extreme between the two pivots; invalidation = a touch "
+    "of the second pivot's price.",
+    "SMA breaks/reclaims: target = entry -/+ 2 ATR(14); invalidation = a close back beyond the "
+    "SMA +/- 1 ATR(14).",
     "Failure (Bulkowski): less than 5% beyond the entry before a close back through the "
     "entry or the invalidation.",
     "Open: the data ends inside the horizon with the event unresolved; counted apart.",
