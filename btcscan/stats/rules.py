@@ -27,9 +27,9 @@ support break is a close, so is its undoing).
 Common rules: a target already at or beyond the entry in the signal's direction is dropped
 (it would count as "reached" on the next candle without the market doing anything); an
 invalidation already breached at the entry stays, so the event is invalidated on the next
-candle that trades (or, when judged on closes, closes) there (conservative). Events are scored over ``horizon`` candles after
-the entry (:data:`DEFAULT_HORIZON_BARS`); gaps in the data are not filled, so the horizon
-counts candles present.
+candle that trades (or, when judged on closes, closes) there (conservative). Events are
+scored over ``horizon`` candles after the entry (:data:`DEFAULT_HORIZON_BARS`); gaps in the
+data are not filled, so the horizon counts candles present.
 """
 
 from __future__ import annotations
