@@ -66,11 +66,12 @@ def scan_stats_parts(st: ScanStats) -> list:
     parts: list = [Text(f"How these signals did before (walk-forward, horizon {st.horizon_bars} "
                         "candles)", style="bold")]
     if not st.lines:
-        parts.append(Text("  no active signal with a walk-forward record"))
+        parts.append(Text("  no active wedge break, RSI divergence or SMA cross"))
     for ln in st.lines:
         parts.append(Text(f"  {ln.signal_kind}: {ln.text} [{ln.source}]"))
-        if ln.bulkowski_text:
-            parts.append(Text(f"    published: {ln.bulkowski_text}", style="dim"))
+        parts.append(Text(f"    published: {ln.bulkowski_text}" if ln.bulkowski_text else
+                          "    published: none (Bulkowski's tables cover chart patterns, not "
+                          "this signal)", style="dim"))
     return parts
 
 
