@@ -16,6 +16,7 @@ import click
 from btcscan import __version__
 from btcscan.cli_data import register as register_data_commands
 from btcscan.cli_data import source_options
+from btcscan.cli_stats import register as register_stats_command
 from btcscan.errors import BtcscanError, ExitCode
 
 EXIT_CODES_HELP = (
@@ -230,6 +231,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
 
 
 register_data_commands(cli)  # fetch, cache list, cache clear (btcscan/cli_data.py)
+register_stats_command(cli)  # stats: walk-forward hit rates (issue #7, btcscan/cli_stats.py)
 
 
 def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...], hidden: bool):

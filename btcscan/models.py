@@ -13,7 +13,7 @@ from typing import Any
 from btcscan.data.schema import Source
 
 #: Bumped when a JSON field changes meaning or disappears (additions bump the minor part).
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ class SeriesReport:
     warnings: tuple[str, ...] = ()
     patterns: Any | None = None  # btcscan.patterns.types.PatternReport, when detectors ran
     context: Any | None = None  # long-run context (power law, cycles), when computed
+    stats: Any | None = None  # btcscan.stats.types.ScanStats: walk-forward lines (issue #7)
 
 
 @dataclass(frozen=True)

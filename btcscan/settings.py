@@ -31,3 +31,8 @@ class ScanSettings:
     decline_min_pct: float = 50.0
     #: wedge and divergence detectors (None = do not run them); defaults in PatternParams
     patterns: PatternParams | None = field(default_factory=PatternParams)
+    #: walk-forward stats line beside each active signal (issue #7; needs patterns)
+    signal_stats: bool = True
+    #: candles after an event before it counts as expired (None = per timeframe, see
+    #: btcscan.stats.rules.DEFAULT_HORIZON_BARS)
+    stats_horizon: int | None = None

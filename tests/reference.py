@@ -54,7 +54,7 @@ def atr_ref(h: list[float], lo: list[float], c: list[float], n: int) -> list[flo
     return out
 
 
-def score_ref(high, low, close, start, d, targets, inv, horizon, fail_pct=5.0):
+def score_ref(high, low, close, start, d, targets, inv, horizon, fail_pct=5.0, on_close=False):
     """Walk-forward scorer, one event, plain Python (same rules as kernels/outcomes.py)."""
     entry = close[start]
     tbar = [-1] * len(targets)
@@ -68,7 +68,11 @@ def score_ref(high, low, close, start, d, targets, inv, horizon, fail_pct=5.0):
         fav = (high[j] / entry - 1) * 100 if d > 0 else (1 - low[j] / entry) * 100
         adv = (low[j] / entry - 1) * 100 if d > 0 else (1 - high[j] / entry) * 100
         worst = min(worst, adv)
-        if not math.isnan(inv) and ((d > 0 and low[j] <= inv) or (d < 0 and high[j] >= inv)):
+        if on_close:
+            hit = (d > 0 and close[j] < inv) or (d < 0 and close[j] > inv)
+        else:
+            hit = (d > 0 and low[j] <= inv) or (d < 0 and high[j] >= inv)
+        if not math.isnan(inv) and hit:
             ibar = rbar = j
             if not reversed_:
                 reversed_, fail = True, best < fail_pct

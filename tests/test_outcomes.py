@@ -45,6 +45,20 @@ def test_short_fails_in_bulkowskis_sense():
     assert out["status"][0] == OPEN  # horizon runs past the data: still open
 
 
+def test_invalidation_on_close_ignores_wicks_and_still_wins_a_shared_candle():
+    # long at 100, invalidation 95: bar 1 wicks to 94 but closes 99; bar 3 reaches the 110
+    # target intrabar and closes 94 below the invalidation
+    h = np.array([100.5, 101.0, 104.0, 111.0])
+    lo = np.array([99.5, 94.0, 98.0, 93.0])
+    c = np.array([100.0, 99.0, 103.0, 94.0])
+    touch = score_events(h, lo, c, [0], [1], [[110.0]], [95.0], horizon=5)
+    assert touch["status"][0] == INVALIDATED and touch["invalid_bar"][0] == 1
+    close = score_events(h, lo, c, [0], [1], [[110.0]], [95.0], horizon=5, on_close=[True])
+    assert close["status"][0] == INVALIDATED and close["invalid_bar"][0] == 3
+    assert close["target_bar"][0, 0] == -1  # same candle: the invalidation counts
+    assert close["mae_pct"][0] == pytest.approx(-7.0)  # the 93 low of the invalidating candle
+
+
 def test_expired_and_no_target():
     h, lo, c = candles([100] * 12)
     out = score_events(h, lo, c, [0, 1], [1, 1], [[150.0], [NAN]], [50.0, 50.0], horizon=5)
@@ -79,8 +93,9 @@ def test_matches_plain_python_scorer(closes, data):
     t2 = data.draw(st.sampled_from([NAN, c[start] * (1 + d * 0.4)]))
     inv = data.draw(st.sampled_from([NAN, c[start] * (1 - d * 0.1)]))
     horizon = data.draw(st.integers(1, 50))
-    out = score_events(h, lo, c, [start], [d], [[t1, t2]], [inv], horizon)
-    ref = score_ref(h, lo, c, start, d, [t1, t2], inv, horizon)
+    on_close = data.draw(st.booleans())
+    out = score_events(h, lo, c, [start], [d], [[t1, t2]], [inv], horizon, on_close=[on_close])
+    ref = score_ref(h, lo, c, start, d, [t1, t2], inv, horizon, on_close=on_close)
     assert out["target_bar"][0].tolist() == ref["target_bar"]
     for k in ("invalid_bar", "resolved_bar", "status"):
         assert int(out[k][0]) == ref[k], k

@@ -152,6 +152,12 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
         if lv.kind == "round" and abs(lv.distance_pct) <= settings.round_proximity_pct:
             notes.append(f"price is within {abs(lv.distance_pct):.1f}% of the {lv.label}")
 
+    stats = None
+    if pattern_report is not None and settings.signal_stats:  # walk-forward lines (issue #7)
+        from btcscan.stats.run import scan_signal_stats
+
+        stats = scan_signal_stats(ta, pattern_report, smas, base.source, timeframe,
+                                  settings.sma_periods, settings.stats_horizon)
     first_open = int(ta["open_time"][0])
     return SeriesReport(
         source=base.source,
@@ -181,4 +187,5 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
         notes=tuple(notes),
         warnings=tuple(warnings),
         patterns=pattern_report,
+        stats=stats,
     )

@@ -5,9 +5,10 @@ An event becomes known at the close of bar ``start``; its entry is that close. O
 
 * Direction +1 (long: a breakout up, a bullish divergence) or -1 (short).
 * A target is reached on the first bar whose high (long) / low (short) touches it.
-* The invalidation level is hit on the first bar whose low (long) / high (short) touches it.
-  Scoring stops there. If a target and the invalidation are touched inside the same candle,
-  the invalidation counts first (conservative: intrabar order is unknown).
+* The invalidation level is hit on the first bar whose low (long) / high (short) touches it,
+  or, for events scored "on close", the first bar that closes beyond it (below for a long,
+  above for a short). Scoring stops there. If a target and the invalidation are hit inside
+  the same candle, the invalidation counts first (conservative: intrabar order is unknown).
 * Excursions are in percent of the entry, measured until the event resolves (last target
   reached, invalidation hit, or horizon end): ``mae_pct`` is the worst move against the
   signal (<= 0), ``mfe_pct`` the best move with it (>= 0).
@@ -29,7 +30,7 @@ STATUS_NAMES = {OPEN: "open", TARGET: "reached_target", INVALIDATED: "invalidate
 
 
 @jit
-def _score(high, low, close, start, direction, targets, invalid, horizon, fail_pct,
+def _score(high, low, close, start, direction, targets, invalid, on_close, horizon, fail_pct,
            target_bar, invalid_bar, resolved_bar, mae, mfe, failed, status):
     n = close.shape[0]
     k = targets.shape[1]
@@ -38,6 +39,7 @@ def _score(high, low, close, start, direction, targets, invalid, horizon, fail_p
         d = direction[e]
         entry = close[s]
         inv = invalid[e]
+        by_close = on_close[e]
         for t in range(k):
             target_bar[e, t] = -1
         invalid_bar[e] = -1
@@ -57,11 +59,13 @@ def _score(high, low, close, start, direction, targets, invalid, horizon, fail_p
             if d > 0:
                 fav = (high[j] / entry - 1.0) * 100.0
                 adv = (low[j] / entry - 1.0) * 100.0
-                hit_inv = (not np.isnan(inv)) and low[j] <= inv
+                hit_inv = (not np.isnan(inv)) and (close[j] < inv if by_close
+                                                   else low[j] <= inv)
             else:
                 fav = (1.0 - low[j] / entry) * 100.0
                 adv = (1.0 - high[j] / entry) * 100.0
-                hit_inv = (not np.isnan(inv)) and high[j] >= inv
+                hit_inv = (not np.isnan(inv)) and (close[j] > inv if by_close
+                                                   else high[j] >= inv)
             if adv < worst:
                 worst = adv
             if hit_inv:
@@ -108,9 +112,11 @@ def _score(high, low, close, start, direction, targets, invalid, horizon, fail_p
 
 
 def score_events(high, low, close, start, direction, targets, invalidation, horizon: int,
-                 fail_pct: float = 5.0) -> dict[str, np.ndarray]:
+                 fail_pct: float = 5.0, on_close=None) -> dict[str, np.ndarray]:
     """Score events; see the module docstring for the rules. ``targets`` is (events, k) with
-    NaN for a missing target; ``invalidation`` NaN means none. Returns arrays per event:
+    NaN for a missing target; ``invalidation`` NaN means none; ``on_close`` (bool per event,
+    default all False) judges that event's invalidation on closes instead of touches.
+    Returns arrays per event:
     ``target_bar`` (events, k; -1 = not reached), ``invalid_bar``, ``resolved_bar``
     (-1 = unresolved), ``mae_pct``, ``mfe_pct``, ``failed`` (bool), ``status`` (0-3)."""
     h = np.ascontiguousarray(high, dtype=np.float64)
@@ -123,8 +129,11 @@ def score_events(high, low, close, start, direction, targets, invalidation, hori
         tg = tg.reshape(-1, 1)
     iv = np.ascontiguousarray(invalidation, dtype=np.float64)
     m = st.shape[0]
-    if not (dr.shape[0] == tg.shape[0] == iv.shape[0] == m):
-        raise ValueError("start, direction, targets and invalidation need one row per event")
+    oc = (np.zeros(m, dtype=np.bool_) if on_close is None
+          else np.ascontiguousarray(on_close, dtype=np.bool_))
+    if not (dr.shape[0] == tg.shape[0] == iv.shape[0] == oc.shape[0] == m):
+        raise ValueError("start, direction, targets, invalidation and on_close need one row "
+                         "per event")
     if m and (st.min() < 0 or st.max() >= c.shape[0]):
         raise ValueError("event start outside the candles")
     if horizon < 1:
@@ -136,7 +145,7 @@ def score_events(high, low, close, start, direction, targets, invalidation, hori
         "mae_pct": np.empty(m), "mfe_pct": np.empty(m),
         "failed": np.empty(m, dtype=np.bool_), "status": np.empty(m, dtype=np.int64),
     }
-    _score(h, lo, c, st, dr, tg, iv, int(horizon), float(fail_pct), out["target_bar"],
+    _score(h, lo, c, st, dr, tg, iv, oc, int(horizon), float(fail_pct), out["target_bar"],
            out["invalid_bar"], out["resolved_bar"], out["mae_pct"], out["mfe_pct"],
            out["failed"], out["status"])
     return out

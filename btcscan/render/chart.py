@@ -26,7 +26,11 @@ from btcscan.settings import ScanSettings
 from btcscan.timeframes import parse_timeframe
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from matplotlib.figure import Figure
+
+    from btcscan.stats.types import ScoredEvent
 
 WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 100
 #: candles shown when no pattern reaches further back
@@ -37,6 +41,9 @@ UP, DOWN = "#26a69a", "#ef5350"
 SMA_COLOURS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
 WEDGE_COLOURS = {"forming": "#1565c0", "broke_up": "#2e7d32", "broke_down": "#c62828",
                  "expired": "#757575"}
+#: past scored events (btcscan stats --chart), coloured by outcome
+OUTCOME_COLOURS = {"reached_target": "#2e7d32", "invalidated": "#c62828", "expired": "#9e9e9e",
+                   "open": "#1565c0"}
 
 
 def _dt(ms: int) -> datetime:
@@ -61,8 +68,12 @@ def _first_bar(report: SeriesReport, n: int, bars: int) -> int:
 
 
 def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | None = None,
-                 bars: int = DEFAULT_BARS) -> Figure:
-    """The chart of ``report`` drawn from ``base`` (the candles it was scanned from)."""
+                 bars: int = DEFAULT_BARS, past_events: Sequence[ScoredEvent] = ()) -> Figure:
+    """The chart of ``report`` drawn from ``base`` (the candles it was scanned from).
+
+    ``past_events`` (scored events of :mod:`btcscan.stats`, bars of the same candles) are
+    marked at the close of the candle each became known, one marker style per direction
+    (^ long, v short) and one colour per outcome."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -162,6 +173,8 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
             ax.plot([d.first_bar, d.second_bar], [d.first_price, d.second_price], color=colour,
                     linewidth=2.2, marker="o", label="_" + label)
 
+    _mark_past_events(ax, past_events, c, first, n)
+
     # horizontal levels, labelled in the margin right of the last candle
     shown = last - first + 1
     right = last + max(3, int(shown * 0.16))
@@ -198,6 +211,20 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
     return fig
 
 
+def _mark_past_events(ax, events: Sequence[ScoredEvent], close: np.ndarray, first: int,
+                      n: int) -> None:
+    """One scatter per (outcome, direction): markers at each event's entry candle/close."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for e in events:
+        if first <= e.known_at_bar < n:
+            groups.setdefault((e.outcome, e.direction), []).append(e.known_at_bar)
+    for (outcome, direction), xs in sorted(groups.items()):
+        ax.scatter(xs, close[xs], s=36, marker="^" if direction == "long" else "v",
+                   color=OUTCOME_COLOURS[outcome], edgecolors="white", linewidths=0.5, zorder=4,
+                   label=f"past {direction} events: {outcome.replace('_', ' ')} ({len(xs)})",
+                   gid=f"past-{outcome}-{direction}")
+
+
 def _label_levels(ax, drawn: list[tuple[float, str, str]], x: float,
                   gap: float = 0.036) -> None:
     """Write each level's text in the right margin, nudged apart (downwards from the top) so
@@ -215,10 +242,11 @@ def _label_levels(ax, drawn: list[tuple[float, str, str]], x: float,
 
 
 def write_chart(base: Candles, report: SeriesReport, settings: ScanSettings,
-                path: str | Path) -> Path:
+                path: str | Path, *, past_events: Sequence[ScoredEvent] = (),
+                bars: int = DEFAULT_BARS) -> Path:
     """Save the chart as PNG (1600x900 px) or SVG, chosen by the file's suffix."""
     out = Path(path)
-    fig = build_figure(base, report, settings)
+    fig = build_figure(base, report, settings, bars=bars, past_events=past_events)
     out.parent.mkdir(parents=True, exist_ok=True)
     fmt = out.suffix.lstrip(".").lower()
     # no version or date stamps, so the same data gives the same file

@@ -112,6 +112,10 @@ def series_panel(r: SeriesReport, *, events: bool = False) -> Panel:
         from btcscan.render.signals import signals_section
 
         parts += [Text(""), *signals_section(r.patterns, r.latest.price, tf_label, events=events)]
+    if r.stats is not None:  # walk-forward stats of the active signals (issue #7)
+        from btcscan.render.stats import scan_stats_parts
+
+        parts += [Text(""), *scan_stats_parts(r.stats)]
     if r.context is not None:
         parts += [Text("")] + context_parts(r.context)
     if r.notes:

@@ -1,0 +1,140 @@
+"""The ``btcscan stats`` command (issue #7): walk-forward hit rates of past signals.
+
+Same data options as ``scan`` (bundled sample, files, exchange through the cache,
+``--timeframe``, ``--asof``); computes :func:`btcscan.stats.run.stats_candles` and renders
+it (:mod:`btcscan.render.stats`). Registered on the CLI group by :func:`register`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from btcscan.cli_data import source_options
+from btcscan.errors import BtcscanError
+
+
+@click.command("stats")
+@click.argument("symbols", nargs=-1, metavar="[SYMBOL]...")
+@click.option("--sample", is_flag=True,
+              help="Use the bundled history (offline): BTC/USD daily unless SYMBOLs name other "
+                   "bundled markets (BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT, BNB/USDT, "
+                   "DOGE/USDT, ADA/USDT).")
+@click.option("--from-file", "files", multiple=True, metavar="PATH",
+              help="Your own CSV or parquet OHLCV file(s), as for scan.")
+@click.option("-t", "--timeframe", default="1w", show_default=True,
+              help="Candle timeframe: 1d, 3d, 1w or 1M (built from finer data when needed).")
+@click.option("--asof", metavar="DATE|DATETIME",
+              help="Replay the history up to this time only (a date means the end of that UTC "
+                   "day). Default: the last candle in the data.")
+@click.option("--horizon", type=click.IntRange(min=1), default=None, metavar="CANDLES",
+              help="Candles after an event before it counts as expired. Default per timeframe: "
+                   "1d 90, 3d 60, 1w 52, 1M 24 (others 100).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True,
+              help="json: one document with every scored event (schema: "
+                   "btcscan/schemas/stats.schema.json).")
+@click.option("--events", "show_events", is_flag=True,
+              help="Also list every scored event (JSON always has them).")
+@click.option("--pattern-param", "pattern_params", multiple=True, metavar="KEY=VALUE",
+              help="Set a pattern-engine parameter, as for scan (hidden divergences are always "
+                   "included here).")
+@click.option("--chart", "chart", metavar="PATH.png|PATH.svg",
+              help="Also draw the scan chart with every past event marked at the candle it "
+                   "became known, coloured by outcome.")
+@source_options
+def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
+              asof: str | None, horizon: int | None, fmt: str, show_events: bool,
+              pattern_params: tuple[str, ...], chart: str | None, **market) -> int:
+    """How often did each kind of signal pay on this market's own history?
+
+    Replays the history point in time (each event at the candle whose close made it
+    knowable) and scores it by what happened next: targets reached before the invalidation,
+    Bulkowski failures (<5% beyond the entry before reversing), worst excursion against the
+    signal, candles to target. Several markets: one table each, and pooled.
+
+    \b
+    Examples:
+      btcscan stats --sample
+      btcscan stats --sample -t 1d --events
+      btcscan stats --sample BTC/USD ETH/USDT SOL/USDT -t 1d
+      btcscan stats --sample -t 1d --format json > stats.json
+    """
+    from dataclasses import replace
+
+    from btcscan import api
+    from btcscan.stats.run import stats_candles
+
+    if chart and not chart.lower().endswith((".png", ".svg")):
+        raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
+    if files:
+        files, symbols = files + symbols, ()
+    errors: tuple[dict, ...] = ()
+    code = 0
+    if symbols and not sample:
+        from btcscan.cli_data import exit_code_of, market_kwargs, progress_for
+
+        kwargs = market_kwargs(timeframe=timeframe, **market)
+        with progress_for(symbols) as progress:
+            loaded = api.load_exchange(symbols, progress=progress, **kwargs)
+        series = [r for r in loaded if not isinstance(r, BtcscanError)]
+        errors = tuple({"source": f"{kwargs['exchange']}:{sym}", "error": str(r)}
+                       for sym, r in zip(symbols, loaded, strict=True)
+                       if isinstance(r, BtcscanError))
+        for e in errors:
+            click.echo(f"btcscan: error: {e['error']}", err=True)
+        code = int(exit_code_of(loaded))
+        if not series:
+            return code
+    else:
+        series = api.load_sources(sample=sample, symbols=symbols, files=files)
+    settings = _settings(timeframe, market.get("config_path"), pattern_params)
+    result = replace(stats_candles(series, timeframe=timeframe, asof=asof,
+                                   params=settings.patterns, horizon=horizon), errors=errors)
+    if chart:
+        _charts(series, result, settings, timeframe, asof, chart)
+    if fmt == "json":
+        from btcscan.render.stats import write_stats_json
+
+        write_stats_json(result, sys.stdout)
+    else:
+        from rich.console import Console
+
+        from btcscan.render.stats import render_stats
+
+        render_stats(result, Console(file=sys.stdout, highlight=False), events=show_events)
+    return code
+
+
+def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...]):
+    """Pattern parameters as scan sets them (defaults, the config file's [patterns] table,
+    then ``--pattern-param``), with hidden divergences on."""
+    from dataclasses import replace
+
+    from btcscan.config import load_config
+    from btcscan.patterns.params import PatternParams
+    from btcscan.settings import ScanSettings
+
+    params = PatternParams.from_mapping(load_config(config_path).get("patterns"))
+    params = params.with_strings(pattern_params).replace(include_hidden=True)
+    return replace(ScanSettings(), timeframe=timeframe, patterns=params)
+
+
+def _charts(series, result, settings, timeframe, asof, path: str) -> None:
+    from pathlib import Path
+
+    from btcscan import api
+    from btcscan.render.chart import write_chart
+
+    p = Path(path)
+    scan = api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings)
+    for c, r, s in zip(series, scan.series, result.series, strict=True):
+        out = p if len(series) == 1 else p.with_name(
+            f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
+        write_chart(c, r, settings, out, past_events=s.events, bars=r.candles)
+        click.echo(f"btcscan: chart written to {out}", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(stats_cmd)

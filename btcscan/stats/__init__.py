@@ -1,0 +1,28 @@
+"""Walk-forward hit rates: every past pattern event scored by what happened next (issue #7).
+
+The pattern engine is causal (each event is knowable at its ``known_at`` bar from candles up
+to that bar), so one run over the full history lists every event a trader could have acted
+on; :mod:`btcscan.stats.rules` turns each into a scorable row (direction, entry bar, targets
+with their rule, invalidation), :func:`btcscan.kernels.outcomes.score_events` scores them
+reading only later candles, and :mod:`btcscan.stats.compute` aggregates per kind of event.
+Rules are stated in the module docstrings and in ``docs/stats.md``.
+"""
+
+from __future__ import annotations
+
+from btcscan.stats.rules import DEFAULT_HORIZON_BARS, KIND_LABELS, default_horizon
+from btcscan.stats.types import (
+    BulkowskiFigure,
+    KindStats,
+    PublishedFigure,
+    ScoredEvent,
+    ScoredTarget,
+    SeriesStats,
+    SignalStatsLine,
+    StatsResult,
+    TargetStats,
+)
+
+__all__ = ["DEFAULT_HORIZON_BARS", "KIND_LABELS", "BulkowskiFigure", "KindStats", "PublishedFigure",
+           "ScoredEvent", "ScoredTarget", "SeriesStats", "SignalStatsLine", "StatsResult",
+           "TargetStats", "default_horizon"]
