@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from btcscan.errors import ConfigError
+from btcscan.errors import ConfigError, UsageError
 from btcscan.patterns.params import PatternParams
 from btcscan.settings import ScanSettings
 
@@ -96,7 +96,6 @@ def check_scan_value(key: str, value: Any, where: str) -> Any:
     if kind == "ints" and (not value or any(v < 2 for v in value)):
         raise ConfigError(f"{where}: scan.{key} must list periods of at least 2 candles")
     if key == "timeframe":
-        from btcscan.errors import UsageError
         from btcscan.timeframes import parse_timeframe
 
         try:
@@ -176,13 +175,19 @@ def resolve(config: Mapping[str, Any] | None = None, config_where: str = "",
             sources[f"patterns.{k}"] = f"environment {var}"
     for item in sets:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r}: use KEY=VALUE, e.g. --set sma_periods=50,200")
+            raise UsageError(f"--set {item!r}: use KEY=VALUE, e.g. --set sma_periods=50,200")
         k, _, text = item.partition("=")
         k = k.strip().removeprefix("scan.")
-        scan_vals[k] = parse_scan_text(k, text, f"--set {item}")
+        try:
+            scan_vals[k] = parse_scan_text(k, text, f"--set {item}")
+        except ConfigError as exc:  # a flag: a usage error (2), not a config file's (8)
+            raise UsageError(str(exc)) from None
         sources[f"scan.{k}"] = "flag --set"
     if timeframe is not None:
-        scan_vals["timeframe"] = check_scan_value("timeframe", timeframe, "--timeframe")
+        from btcscan.timeframes import parse_timeframe
+
+        parse_timeframe(timeframe)  # UsageError (2) naming the value
+        scan_vals["timeframe"] = timeframe
         sources["scan.timeframe"] = "flag --timeframe"
     if power_law is not None:
         scan_vals["power_law"], sources["scan.power_law"] = power_law, "flag --power-law"

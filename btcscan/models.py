@@ -13,7 +13,7 @@ from typing import Any
 from btcscan.data.schema import Source
 
 #: Bumped when a JSON field changes meaning or disappears (additions bump the minor part).
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass(frozen=True)
