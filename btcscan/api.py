@@ -190,6 +190,10 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
     asof_ms = parse_asof(asof)
     reports: list[SeriesReport] = []
     errors: list[dict] = []
+
+    def name(ex: str, symbol: str, tf_text: str) -> str:  # binance:ETH/USDT[@1d]
+        return f"{ex}:{symbol}" + ("" if tf_text == tf_default else f"@{tf_text}")
+
     for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items():
         tf = parse_timeframe(tf_text)
         run = replace(settings, timeframe=tf_text)
@@ -202,12 +206,12 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
                   if not isinstance(c, BtcscanError)]
             for s, c in zip(part, loaded, strict=True):
                 if isinstance(c, BtcscanError):
-                    errors.append({"source": f"{ex}:{s}@{tf_text}", "error": str(c),
+                    errors.append({"source": name(ex, s, tf_text), "error": str(c),
                                    "exit_code": int(c.exit_code)})
             scanned = scan_each([c for _, c in ok], tf, asof_ms, run, workers)
             for (s, c), r in zip(ok, scanned, strict=True):
                 if isinstance(r, BtcscanError):
-                    errors.append({"source": f"{ex}:{s}@{tf_text}", "error": str(r),
+                    errors.append({"source": name(ex, s, tf_text), "error": str(r),
                                    "exit_code": int(r.exit_code)})
                     continue
                 reports.append(r)

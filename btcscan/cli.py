@@ -293,7 +293,8 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
                               settings=settings, load_kwargs=kwargs, workers=workers,
                               on_series=(lambda c, r: kept.append((c, r))) if keep else None)
     for e in result.errors:
-        _say_error(f"{e['source']}: {e['error']}")
+        named = e["error"].startswith(e["source"].split(":", 1)[0] + " ")  # "binance X/Y: ..."
+        _say_error(e["error"] if named else f"{e['source']}: {e['error']}")
     codes = {e["exit_code"] for e in result.errors}
     if not result.series:
         if not result.errors:
@@ -406,14 +407,10 @@ def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
           quiet: bool = False, *, events: bool = False, confirmed=(), detail: bool = False
           ) -> None:
     """The one place output is written: data on stdout, warnings on stderr. Several
-    markets are sorted (btcscan.render.summary.rank) in every format."""
+    markets make one summary table, sorted (btcscan.render.summary.rank)."""
     if quiet and not signals:
         return
     many = len(result.series) + len(result.errors) > 1
-    if many:
-        from btcscan.render.summary import rank
-
-        result = rank(result, signals, confirmed)
     for r in result.series:
         for w in r.warnings:
             click.echo(f"btcscan: warning: {r.source.label}: {w}", err=True)
@@ -435,9 +432,10 @@ def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
     from btcscan.render.table import render_alerts, render_table
 
     console = Console(file=out, highlight=False)
-    if many:
-        from btcscan.render.summary import render_summary
+    if many:  # the table is sorted; machine formats keep the scan's order
+        from btcscan.render.summary import rank, render_summary
 
+        result = rank(result, signals, confirmed)
         render_summary(result, signals, console)
         if detail:
             render_table(replace(result, errors=()), console, events=events)

@@ -278,7 +278,7 @@ def test_summary_table_lists_signals_first_and_failures(tmp_path):
     assert lines[0].startswith("3 market(s) scanned, 1 failed")
     rows = [ln for ln in lines if ln.lstrip().startswith(("binance:", "bitstamp:"))]
     assert "binance:ETH/USDT" in rows[0] and "bullish" in rows[0]  # the one with a signal
-    assert any(ln.startswith("failed: sample:NOPE/USDT@1w: no bundled sample") for ln in lines)
+    assert any(ln.startswith("failed: sample:NOPE/USDT: no bundled sample") for ln in lines)
     assert "Long-run context" not in out  # the summary only; --detail adds the panels
     _, detail, _ = run("scan", "sample:BTC/USD@1d", "sample:ETH/USDT@1d", "--detail")
     assert detail.count("Long-run context") == 2
@@ -287,6 +287,6 @@ def test_summary_table_lists_signals_first_and_failures(tmp_path):
 def test_library_scan_markets_collects_errors():
     res = api.scan_markets(["sample:BTC/USD@1w", "sample:XX/YY"], workers=2)
     assert [r.source.symbol for r in res.series] == ["BTC/USD"]
-    assert res.errors[0]["source"] == "sample:XX/YY@1w"
+    assert res.errors[0]["source"] == "sample:XX/YY"
     with pytest.raises(ConfigError):
         resolve({"scan": {"nope": 1}}, "x.toml")

@@ -3,7 +3,8 @@
 Order (:func:`rank`): markets with new signals (under ``--new-only``: not reported before;
 otherwise every signal on the recent closed candles counts as new) first, then those with
 more confirmed signals (facts on closed candles), then the nearest level (smallest distance
-from the latest price), then the market's name. Every output format uses this order.
+from the latest price), then the market's name. The summary table uses this order; JSON,
+NDJSON and CSV keep the scan's order (the watchlist's, grouped by exchange and timeframe).
 """
 
 from __future__ import annotations
