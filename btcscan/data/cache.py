@@ -90,7 +90,9 @@ def load(cache_dir: Path, exchange: str, symbol: str, timeframe: str) -> pl.Data
         return None
     try:
         df = pl.read_parquet(path)
-        df, _ = normalise(df.cast(SCHEMA), str(path), repair=False)
+        if df.schema != SCHEMA:
+            df = df.cast(SCHEMA)
+        df, _ = normalise(df, str(path), repair=False)
     except Exception as exc:
         raise CacheError(
             f"{path}: cache file unreadable ({type(exc).__name__}); remove it with "

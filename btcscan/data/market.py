@@ -33,7 +33,7 @@ from btcscan.data.fetch import (
     paginate,
     validate_rows,
 )
-from btcscan.data.schema import TIME, Candles, Source, _fmt_time, gaps
+from btcscan.data.schema import TIME, Candles, Source, _fmt_time, epoch_ms, gaps
 from btcscan.errors import BtcscanError, DataError, ExchangeError
 from btcscan.timeframes import DAY_MS, Timeframe, parse_timeframe
 
@@ -120,8 +120,8 @@ def _plan(tf: Timeframe, exchange: str, native: dict | None) -> tuple[Timeframe,
 
 def _closed(df: pl.DataFrame, tf: Timeframe, now_ms: int) -> pl.DataFrame:
     """Rows whose candle has closed by ``now_ms`` (drops the forming one)."""
-    if df.height == 0:
-        return df
+    if df.height == 0 or tf.period_end_ms(int(epoch_ms(df[TIME])[-1])) <= now_ms:
+        return df  # all closed
     if tf.is_calendar:
         end = pl.col(TIME).dt.offset_by(tf.polars_every).dt.epoch("ms")
     else:
@@ -195,14 +195,14 @@ def _result(frame: pl.DataFrame | None, tf: Timeframe, built_from: Timeframe | N
             raise DataError(f"{where}: no closed candles since {_fmt_time(since_ms)}")
     step = (built_from or tf)
     if step.unit in ("m", "h", "d") or step.unit == "w":
-        missing, first = gaps(frame[TIME].dt.epoch("ms").to_numpy(), step.ms)
+        missing, first = gaps(epoch_ms(frame[TIME]), step.ms)
         if missing:
             notes.append(f"{where} {step}: {missing} missing candle(s), not filled: "
                          + ", ".join(first))
     base_tf = built_from or tf
     detail = f"{exchange} {base_tf} candles " + (
-        f"{_fmt_time(int(frame[TIME].dt.epoch('ms')[0]))[:10]}.."
-        f"{_fmt_time(int(frame[TIME].dt.epoch('ms')[-1]))[:10]}") + (" (offline, cache)"
+        f"{_fmt_time(int(epoch_ms(frame[TIME])[0]))[:10]}.."
+        f"{_fmt_time(int(epoch_ms(frame[TIME])[-1]))[:10]}") + (" (offline, cache)"
                                                                        if offline else "")
     candles = Candles(frame=frame, timeframe=base_tf,
                       source=Source(kind="exchange", exchange=exchange, symbol=symbol,

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from btcscan.models import ScanResult, SeriesReport, Signal
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _key(r: SeriesReport) -> tuple[str, str]:
@@ -42,39 +43,37 @@ def rank(result: ScanResult, shown: Iterable[Signal] = (),
     return replace(result, series=tuple(sorted(result.series, key=key)))
 
 
-def _price(x: float | None) -> str:
-    from btcscan.render.table import price
+def summary_lines(result: ScanResult, shown: tuple[Signal, ...]) -> list[str]:
+    """The summary as aligned plain-text lines: a title, a header, one row per market (in the
+    result's order), then one line per failed market. Rows never wrap (pipe through
+    ``less -S`` for a narrow terminal): hundreds of markets stay one line each."""
+    from btcscan.render.table import pct, price
 
-    return price(x)
+    by: dict[tuple[str, str], list[str]] = {}
+    for s in shown:
+        by.setdefault((s.market, s.timeframe), []).append(s.kind)
+    n, failed = len(result.series), len(result.errors)
+    head = ("market", "tf", "close", "RSI", "from ATH", "signals", "nearest level", "dist")
+    right = (False, False, True, True, True, False, False, True)
+    rows = [head]
+    for r in result.series:
+        lv = r.levels[0] if r.levels else None
+        rows.append((
+            f"{r.source.exchange + ':' if r.source.exchange else ''}{r.source.symbol}",
+            r.timeframe, price(r.last_closed.close),
+            "n/a" if r.rsi.value is None else f"{r.rsi.value:.1f}", pct(r.drawdown_pct),
+            ", ".join(dict.fromkeys(by.get(_key(r), ()))) or "-",
+            lv.label if lv else "-", pct(lv.distance_pct) if lv else "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    out = [f"{n} market(s) scanned" + (f", {failed} failed" if failed else "")
+           + ": signals first, then the nearest level"]
+    for row in rows:
+        out.append("  ".join(v.rjust(w) if rj else v.ljust(w)
+                             for v, w, rj in zip(row, widths, right, strict=True)).rstrip())
+    out += [f"failed: {e.get('source')}: {e.get('error')}" for e in result.errors]
+    return out
 
 
 def render_summary(result: ScanResult, shown: tuple[Signal, ...], console: Console) -> None:
-    """One row per market (in the result's order), then one line per failed market."""
-    from btcscan.render.table import pct
-
-    by: dict[tuple[str, str], list[Signal]] = {}
-    for s in shown:
-        by.setdefault((s.market, s.timeframe), []).append(s)
-    n, failed = len(result.series), len(result.errors)
-    tab = Table(title=f"{n} market(s) scanned" + (f", {failed} failed" if failed else "")
-                + " - signals first, then the nearest level",
-                title_justify="left", box=None, padding=(0, 1), show_edge=False)
-    for col, just in (("market", "left"), ("tf", "left"), ("close", "right"),
-                      ("RSI", "right"), ("from ATH", "right"), ("signals", "left"),
-                      ("nearest level", "left"), ("dist", "right")):
-        wrap = col in ("signals", "nearest level")  # the rest never wraps nor truncates
-        tab.add_column(col, justify=just, no_wrap=not wrap,
-                       ratio=1 if wrap else None)
-    for r in result.series:
-        sig = by.get(_key(r), [])
-        lv = r.levels[0] if r.levels else None
-        kinds = ", ".join(dict.fromkeys(s.kind for s in sig)) or "-"
-        tab.add_row(
-            f"{r.source.exchange + ':' if r.source.exchange else ''}{r.source.symbol}",
-            r.timeframe, _price(r.last_closed.close),
-            "n/a" if r.rsi.value is None else f"{r.rsi.value:.1f}", pct(r.drawdown_pct),
-            Text(kinds, style="bold" if sig else ""),
-            lv.label if lv else "-", pct(lv.distance_pct) if lv else "-")
-    console.print(tab)
-    for e in result.errors:
-        console.print(Text(f"failed: {e.get('source')}: {e.get('error')}", style="red"))
+    """:func:`summary_lines` on the console, in one write (no wrapping, no markup)."""
+    console.out("\n".join(summary_lines(result, shown)), highlight=False)
