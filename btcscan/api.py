@@ -194,14 +194,25 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
     def name(ex: str, symbol: str, tf_text: str) -> str:  # binance:ETH/USDT[@1d]
         return f"{ex}:{symbol}" + ("" if tf_text == tf_default else f"@{tf_text}")
 
-    for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items():
-        tf = parse_timeframe(tf_text)
-        run = replace(settings, timeframe=tf_text)
+    jobs = [(ex, tf_text, symbols[i:i + chunk])
+            for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items()
+            for i in range(0, len(symbols), chunk)]
+
+    def load(job: tuple[str, str, list[str]]) -> list:
+        ex, tf_text, part = job
         # a sample market is daily data; any other is fetched at the timeframe scanned
-        load_tf = "1d" if ex == "sample" else tf_text
-        for i in range(0, len(symbols), chunk):
-            part = symbols[i:i + chunk]
-            loaded = _load_group(ex, part, load_tf, dict(load_kwargs or {}))
+        return _load_group(ex, part, "1d" if ex == "sample" else tf_text,
+                           dict(load_kwargs or {}))
+
+    # one chunk is loaded (parquet reads and network waits release the GIL) while the
+    # previous one is scanned: at most two chunks of candles are held at any time
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="btcscan-load") as loader:
+        nxt = loader.submit(load, jobs[0]) if jobs else None
+        for k, (ex, tf_text, part) in enumerate(jobs):
+            loaded = nxt.result()
+            nxt = loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) else None
+            tf = parse_timeframe(tf_text)
+            run = replace(settings, timeframe=tf_text)
             ok = [(s, c) for s, c in zip(part, loaded, strict=True)
                   if not isinstance(c, BtcscanError)]
             for s, c in zip(part, loaded, strict=True):

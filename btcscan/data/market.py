@@ -233,9 +233,13 @@ def _one(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None,
 
 
 def _offline(exchange: str, symbol: str, tf: Timeframe, since_ms: int | None, cache_dir: Path,
-             now_ms: int) -> Candles:
-    """From the cache only: the file at ``tf`` if there is one, else built from cached 1d."""
-    frame = cache.load(cache_dir, exchange, symbol, tf.text)
+             now_ms: int, preloaded: Any = False) -> Candles:
+    """From the cache only: the file at ``tf`` if there is one, else built from cached 1d.
+    ``preloaded`` is the file at ``tf`` already read (:func:`cache.load_many`), if it was."""
+    if isinstance(preloaded, BtcscanError):
+        raise preloaded
+    frame = cache.load(cache_dir, exchange, symbol, tf.text) if preloaded is False \
+        else preloaded
     if frame is not None:
         return _result(_closed(frame, tf, now_ms), tf, None, None, exchange, symbol, since_ms,
                        now_ms, ["offline: candles from the cache, not refreshed"], True)
@@ -288,10 +292,13 @@ def load_markets(
     elif symbols:
         session.prototype()  # an unknown exchange fails once, here, for all symbols
     local_reports = [FetchReport(s) for s in symbols]
+    pre = cache.load_many(directory, exchange, list(symbols), tf.text) if offline else None
 
     def task(i: int) -> Candles | BtcscanError:
         symbol = symbols[i]
         try:
+            if pre is not None:
+                return _offline(exchange, symbol, tf, since_ms, directory, now, pre[i])
             return _one(session, symbol, tf, since_ms, directory, offline, now, progress,
                         local_reports[i])
         except BtcscanError as exc:

@@ -58,10 +58,15 @@ class Candles:
         return replace(self, notes=self.notes + tuple(n for n in notes if n))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Columns as contiguous numpy arrays (``open_time`` as int64 ms)."""
-        out = {c: self.frame[c].to_numpy().astype(np.float64, copy=False) for c in COLUMNS[1:]}
-        out[TIME] = epoch_ms(self.frame[TIME])
-        return out
+        """Columns as contiguous numpy arrays (``open_time`` as int64 ms); computed once per
+        instance (a scan asks three times), a new dict each call over the same arrays."""
+        memo = self.__dict__.get("_arrays")
+        if memo is None:
+            memo = {c: self.frame[c].to_numpy().astype(np.float64, copy=False)
+                    for c in COLUMNS[1:]}
+            memo[TIME] = epoch_ms(self.frame[TIME])
+            object.__setattr__(self, "_arrays", memo)  # frozen: a cache, not state
+        return dict(memo)
 
     def __len__(self) -> int:
         return self.frame.height
