@@ -290,3 +290,42 @@ def test_library_scan_markets_collects_errors():
     assert res.errors[0]["source"] == "sample:XX/YY"
     with pytest.raises(ConfigError):
         resolve({"scan": {"nope": 1}}, "x.toml")
+
+
+# --- docs/watchlists.md shows real output -----------------------------------------------------
+
+
+def _doc_block(after: str) -> list[str]:
+    text = (REPO / "docs" / "watchlists.md").read_text()
+    block = text[text.index(after):].split("```")[0]
+    return [ln for ln in block.splitlines()[1:] if ln and ln.strip() != "..."]
+
+
+def test_docs_show_the_real_config_show_output(monkeypatch):
+    monkeypatch.chdir(REPO)
+    cmd = "$ btcscan config show --config configs/btc-weekly.toml --set ladder_size=7"
+    shown = _doc_block(cmd)
+    code, out, _ = run(*cmd.split()[2:])
+    assert code == 0 and set(shown) <= set(out.splitlines()) and len(shown) > 10
+
+
+def test_docs_show_the_real_sorted_table(monkeypatch):
+    monkeypatch.chdir(REPO)
+    cmd = "$ btcscan scan --config examples/watchlist.toml"
+    shown = _doc_block(cmd)
+    code, out, _ = run(*cmd.split()[2:])
+    assert code == 0 and out.splitlines()[:len(shown)] == shown and len(shown) == 12
+
+
+def test_console_script_exits_fast_with_output_flushed_and_the_code():
+    """The installed command ends with os._exit: stdout (piped, so block-buffered) must be
+    flushed first and the exit code kept."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from btcscan.cli import console_main; sys.argv = ['btcscan', 'scan', "
+            "'--sample', '--fail-on', 'below-sma:50', '--format', 'json']; console_main()")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == ExitCode.CONDITION_MET
+    assert json.loads(p.stdout)["conditions"][0]["holds"] is True
+    assert p.stderr.startswith("btcscan: condition met: below-sma:50")
