@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -176,7 +175,10 @@ def part_c(directory: Path, symbols: list[str]) -> None:
     for n in (10, 100, 1000):
         f = directory / f"w{n}.txt"
         f.write_text("\n".join(f"binance:{s}@1d" for s in symbols[:n]) + "\n")
-        code = (f"import resource, subprocess, sys; r = subprocess.run({[exe, 'scan', '--offline', '--cache-dir', str(directory), '--symbols-file', str(f), '--format', 'ndjson']!r}, stdout=subprocess.DEVNULL); "  # noqa: E501
+        argv = [exe, "scan", "--offline", "--cache-dir", str(directory), "--symbols-file",
+                str(f), "--format", "ndjson"]
+        code = (f"import resource, subprocess, sys; r = subprocess.run({argv!r}, "
+                "stdout=subprocess.DEVNULL); "
                 "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              check=True)
@@ -198,7 +200,6 @@ def main() -> None:
             part_b()
         if "c" in parts:
             part_c(directory, symbols)
-    _ = resource  # (used in the child)
 
 
 if __name__ == "__main__":

@@ -263,7 +263,7 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
     """Markets from arguments, --symbols-file, --top, else the config's [watchlist]; scanned
     a chunk at a time. Returns ((result, [(candles, report)] for charts), exit code)."""
     from btcscan import api
-    from btcscan.cli_data import market_kwargs
+    from btcscan.cli_data import market_kwargs, progress_for
     from btcscan.config import exchange_options
     from btcscan.watchlist import fetch_top, read_symbols_file, specs_of
 
@@ -289,9 +289,14 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
     kwargs = market_kwargs(timeframe=tf, **{**market, "exchange": exchange})
     kwargs["exchange_options_for"] = lambda ex: exchange_options(config, ex)
     kept: list = []
-    result = api.scan_markets(specs, exchange=exchange, timeframe=tf, asof=asof,
-                              settings=settings, load_kwargs=kwargs, workers=workers,
-                              on_series=(lambda c, r: kept.append((c, r))) if keep else None)
+    live = [s.text() for s in specs if (s.exchange or exchange) != "sample"]
+    with progress_for(live) as progress:  # a bar on a terminal while candles are fetched
+        if progress is not None and not kwargs["offline"]:
+            kwargs["progress"] = progress
+        result = api.scan_markets(specs, exchange=exchange, timeframe=tf, asof=asof,
+                                  settings=settings, load_kwargs=kwargs, workers=workers,
+                                  on_series=(lambda c, r: kept.append((c, r))) if keep
+                                  else None)
     for e in result.errors:
         named = e["error"].startswith(e["source"].split(":", 1)[0] + " ")  # "binance X/Y: ..."
         _say_error(e["error"] if named else f"{e['source']}: {e['error']}")

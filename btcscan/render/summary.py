@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-
 from typing import TYPE_CHECKING
 
 from btcscan.models import ScanResult, SeriesReport, Signal
