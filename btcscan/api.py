@@ -85,14 +85,12 @@ def scan_one(c: Candles, tf: Timeframe, asof_ms: int | None,
 
 
 def default_workers() -> int:
-    """Threads for a many-series scan: ``$BTCSCAN_WORKERS`` or the usable cores."""
+    """Threads scanning series: ``$BTCSCAN_WORKERS``, else 1. The kernels release the GIL
+    but most of a series' scan is Python (events, levels, texts), so on 2 cores more
+    threads measured slower, not faster (benchmarks/bench_watchlist.py); loading the next
+    chunk in a thread while this one is scanned is what overlaps (:func:`scan_markets`)."""
     env = os.environ.get("BTCSCAN_WORKERS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return int(env) if env.isdigit() and int(env) > 0 else 1
 
 
 def scan_each(series: Sequence[Candles], tf: Timeframe, asof_ms: int | None,
@@ -181,7 +179,8 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
     market's candles while they are held, e.g. to draw a chart).
 
     ``load_kwargs`` are passed to :func:`btcscan.data.market.load_markets` (cache_dir,
-    offline, since_ms, now_ms, exchange_options...)."""
+    offline, since_ms, now_ms, exchange_options...). ``workers``: threads scanning each
+    chunk (:func:`default_workers`)."""
     from btcscan.watchlist import MarketSpec, group_markets, parse_market
 
     settings = settings or ScanSettings()

@@ -165,7 +165,9 @@ def cli() -> None:
               help="With several markets, also print each market's full report after the "
                    "summary table.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Threads scanning series [default: $BTCSCAN_WORKERS or the usable cores].")
+              help="Threads scanning series [default: $BTCSCAN_WORKERS or 1: the scan is "
+                   "mostly Python, more threads help little; the next markets load while "
+                   "these are scanned].")
 @source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],

@@ -329,3 +329,18 @@ def test_console_script_exits_fast_with_output_flushed_and_the_code():
     assert p.returncode == ExitCode.CONDITION_MET
     assert json.loads(p.stdout)["conditions"][0]["holds"] is True
     assert p.stderr.startswith("btcscan: condition met: below-sma:50")
+
+
+def test_a_plain_scan_imports_nothing_it_does_not_need():
+    """matplotlib (charts), jsonschema (tests only), scipy, ccxt (live data) and the webhook
+    client stay out of a plain sample scan: each would add to every cron run's start."""
+    import subprocess
+    import sys
+
+    heavy = ["matplotlib", "jsonschema", "scipy", "ccxt", "urllib.request", "cffi"]
+    code = ("import sys, runpy\nsys.argv = ['btcscan', 'scan', '--sample', 'BTC/USD', 'ETH/USDT']"
+            "\ntry:\n    runpy.run_module('btcscan', run_name='__main__')\nexcept SystemExit:\n"
+            f"    pass\nprint([m for m in {heavy!r} if m in sys.modules], file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stdout.startswith("2 market(s) scanned")
+    assert p.stderr.strip().splitlines()[-1] == "[]"

@@ -307,7 +307,8 @@ def load_markets(
             if progress:
                 progress(symbol, 0, True)
 
-    n = max(1, min(len(symbols), workers or DEFAULT_WORKERS))
+    # offline, every file is already read (one parquet scan): threads would only contend
+    n = 1 if offline else max(1, min(len(symbols), workers or DEFAULT_WORKERS))
     if n == 1:
         out = [task(i) for i in range(len(symbols))]
     else:
