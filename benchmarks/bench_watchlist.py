@@ -124,7 +124,7 @@ def part_a(directory: Path, symbols: list[str]) -> None:
     whole = best["e2e"] + best["render"]
     print(f"(a) {n:,} series x {N_BARS:,} daily candles, {workers} scan thread(s), best of 3")
     print(f"    whole scan {whole * 1e3:6.0f} ms   goal <= 2000 ms (api.scan_markets, chunks of "
-          "64, the next chunk loading while this one is scanned, + the table)")
+          "64 loaded and scanned in turn, + the table)")
     print("    the phases run one after the other:")
     print(f"    load    {best['load'] * 1e3:8.0f} ms   (cache parquet -> Candles)")
     print(f"    compute {best['compute'] * 1e3:8.0f} ms   ({best['compute'] / n * 1e3:.2f} ms "

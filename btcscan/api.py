@@ -203,13 +203,16 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
         return _load_group(ex, part, "1d" if ex == "sample" else tf_text,
                            dict(load_kwargs or {}))
 
-    # one chunk is loaded (parquet reads and network waits release the GIL) while the
-    # previous one is scanned: at most two chunks of candles are held at any time
+    # live markets: the next chunk is fetched (network waits release the GIL) while this
+    # one is scanned, so at most two chunks of candles are held. From the cache it is not:
+    # reading is CPU work that would only contend for the GIL (measured no faster).
+    prefetch = not (load_kwargs or {}).get("offline")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="btcscan-load") as loader:
-        nxt = loader.submit(load, jobs[0]) if jobs else None
+        nxt = loader.submit(load, jobs[0]) if jobs and prefetch else None
         for k, (ex, tf_text, part) in enumerate(jobs):
-            loaded = nxt.result()
-            nxt = loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) else None
+            loaded = nxt.result() if nxt is not None else load(jobs[k])
+            nxt = (loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) and prefetch
+                   else None)
             tf = parse_timeframe(tf_text)
             run = replace(settings, timeframe=tf_text)
             ok = [(s, c) for s, c in zip(part, loaded, strict=True)
