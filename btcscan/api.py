@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from btcscan.analysis.series import analyse
 from btcscan.data.files import expand_paths, read_ohlcv_file
 from btcscan.data.sample import DEFAULT_SAMPLE, load_sample
 from btcscan.data.schema import Candles, Source, normalise
-from btcscan.errors import DataError, UsageError
+from btcscan.errors import BtcscanError, DataError, UsageError
 from btcscan.models import ScanResult, SeriesReport
 from btcscan.settings import ScanSettings
 from btcscan.timeframes import Timeframe, infer_timeframe_ms, parse_timeframe, timeframe_from_ms
@@ -74,17 +76,53 @@ def load_sources(*, sample: bool = False, symbols: Sequence[str] = (),
     return series
 
 
+def scan_one(c: Candles, tf: Timeframe, asof_ms: int | None,
+             settings: ScanSettings | None = None) -> SeriesReport:
+    """One series: indicators, levels, patterns and long-run context, point in time."""
+    r = analyse(c, tf, asof_ms, settings)
+    ctx = long_run_context(c, int(r.asof.timestamp() * 1000), settings)
+    return with_context(r, ctx, settings)
+
+
+def default_workers() -> int:
+    """Threads scanning series: ``$BTCSCAN_WORKERS``, else 1. The kernels release the GIL
+    but most of a series' scan is Python (events, levels, texts), so on 2 cores more
+    threads measured slower, not faster (benchmarks/bench_watchlist.py); loading the next
+    chunk in a thread while this one is scanned is what overlaps (:func:`scan_markets`)."""
+    env = os.environ.get("BTCSCAN_WORKERS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else 1
+
+
+def scan_each(series: Sequence[Candles], tf: Timeframe, asof_ms: int | None,
+              settings: ScanSettings | None = None, workers: int | None = None
+              ) -> list[SeriesReport | BtcscanError]:
+    """:func:`scan_one` over many series, in threads (the numba kernels release the GIL);
+    one report or the :class:`BtcscanError` of that series each, in order."""
+
+    def one(c: Candles) -> SeriesReport | BtcscanError:
+        try:
+            return scan_one(c, tf, asof_ms, settings)
+        except BtcscanError as exc:
+            return exc
+
+    n = min(len(series), workers or default_workers())
+    if n <= 1 or len(series) < 8:
+        return [one(c) for c in series]
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="btcscan-scan") as pool:
+        return list(pool.map(one, series, chunksize=8))
+
+
 def scan_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w",
                  asof: str | datetime | None = None,
-                 settings: ScanSettings | None = None) -> ScanResult:
-    """Scan already-loaded candles point in time; one :class:`SeriesReport` each."""
+                 settings: ScanSettings | None = None, workers: int | None = None) -> ScanResult:
+    """Scan already-loaded candles point in time; one :class:`SeriesReport` each.
+    The first series that cannot be scanned raises (see :func:`scan_markets` to collect)."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)
-    reports: list[SeriesReport] = []
-    for c in series:
-        r = analyse(c, tf, asof_ms, settings)
-        ctx = long_run_context(c, int(r.asof.timestamp() * 1000), settings)
-        reports.append(with_context(r, ctx, settings))
+    reports = scan_each(series, tf, asof_ms, settings, workers)
+    for r in reports:
+        if isinstance(r, BtcscanError):
+            raise r
     return ScanResult(series=tuple(reports))
 
 
@@ -108,4 +146,93 @@ def load_exchange(symbols: Sequence[str], **kwargs) -> list:
     return load_markets(list(symbols), **kwargs)
 
 
-__all__ = ["load_exchange", "load_file", "load_sources", "parse_asof", "scan", "scan_candles"]
+def _load_group(exchange: str, symbols: Sequence[str], timeframe: str,
+                load_kwargs: dict) -> list:
+    if exchange == "sample":
+        out: list = []
+        for sym in symbols:
+            try:
+                out.append(load_sample(sym))
+            except BtcscanError as exc:
+                out.append(exc)
+        return out
+    kwargs = {k: v for k, v in load_kwargs.items() if k not in ("exchange", "timeframe")}
+    if exchange != load_kwargs.get("exchange"):
+        kwargs.pop("exchange_options", None)
+        opts = load_kwargs.get("exchange_options_for")
+        if opts is not None:
+            kwargs["exchange_options"] = opts(exchange)
+    kwargs.pop("exchange_options_for", None)
+    return load_exchange(symbols, exchange=exchange, timeframe=timeframe, **kwargs)
+
+
+def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str | None = None,
+                 asof: str | datetime | None = None, settings: ScanSettings | None = None,
+                 load_kwargs: dict | None = None, chunk: int = 64, workers: int | None = None,
+                 on_series: Callable[[Candles, SeriesReport], None] | None = None
+                 ) -> ScanResult:
+    """Scan a watchlist: ``markets`` are :class:`btcscan.watchlist.MarketSpec` or
+    ``[EXCHANGE:]SYMBOL[@TF]`` texts, across exchanges (``sample`` = bundled history) and
+    timeframes. One bad market (delisted, too little history) lands in ``errors`` and the
+    others are scanned. Markets are loaded and scanned ``chunk`` at a time and their candles
+    dropped after, so memory does not grow with the watchlist (``on_series`` sees each
+    market's candles while they are held, e.g. to draw a chart).
+
+    ``load_kwargs`` are passed to :func:`btcscan.data.market.load_markets` (cache_dir,
+    offline, since_ms, now_ms, exchange_options...). ``workers``: threads scanning each
+    chunk (:func:`default_workers`)."""
+    from btcscan.watchlist import MarketSpec, group_markets, parse_market
+
+    settings = settings or ScanSettings()
+    tf_default = timeframe or settings.timeframe
+    specs = [m if isinstance(m, MarketSpec) else parse_market(m) for m in markets]
+    asof_ms = parse_asof(asof)
+    reports: list[SeriesReport] = []
+    errors: list[dict] = []
+
+    def name(ex: str, symbol: str, tf_text: str) -> str:  # binance:ETH/USDT[@1d]
+        return f"{ex}:{symbol}" + ("" if tf_text == tf_default else f"@{tf_text}")
+
+    jobs = [(ex, tf_text, symbols[i:i + chunk])
+            for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items()
+            for i in range(0, len(symbols), chunk)]
+
+    def load(job: tuple[str, str, list[str]]) -> list:
+        ex, tf_text, part = job
+        # a sample market is daily data; any other is fetched at the timeframe scanned
+        return _load_group(ex, part, "1d" if ex == "sample" else tf_text,
+                           dict(load_kwargs or {}))
+
+    # live markets: the next chunk is fetched (network waits release the GIL) while this
+    # one is scanned, so at most two chunks of candles are held. From the cache it is not:
+    # reading is CPU work that would only contend for the GIL (measured no faster).
+    prefetch = not (load_kwargs or {}).get("offline")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="btcscan-load") as loader:
+        nxt = loader.submit(load, jobs[0]) if jobs and prefetch else None
+        for k, (ex, tf_text, part) in enumerate(jobs):
+            loaded = nxt.result() if nxt is not None else load(jobs[k])
+            nxt = (loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) and prefetch
+                   else None)
+            tf = parse_timeframe(tf_text)
+            run = replace(settings, timeframe=tf_text)
+            ok = [(s, c) for s, c in zip(part, loaded, strict=True)
+                  if not isinstance(c, BtcscanError)]
+            for s, c in zip(part, loaded, strict=True):
+                if isinstance(c, BtcscanError):
+                    errors.append({"source": name(ex, s, tf_text), "error": str(c),
+                                   "exit_code": int(c.exit_code)})
+            scanned = scan_each([c for _, c in ok], tf, asof_ms, run, workers)
+            for (s, c), r in zip(ok, scanned, strict=True):
+                if isinstance(r, BtcscanError):
+                    errors.append({"source": name(ex, s, tf_text), "error": str(r),
+                                   "exit_code": int(r.exit_code)})
+                    continue
+                reports.append(r)
+                if on_series is not None:
+                    on_series(c, r)
+            del loaded, ok
+    return ScanResult(series=tuple(reports), errors=tuple(errors))
+
+
+__all__ = ["load_exchange", "load_file", "load_sources", "parse_asof", "scan", "scan_candles",
+           "scan_markets"]

@@ -101,9 +101,17 @@ def cli() -> None:
               help="Scan your own CSV or parquet OHLCV file(s); repeat the option, pass a glob, "
                    "or list more paths as arguments. Columns are matched case-insensitively; "
                    "timestamps in s, ms or ISO-8601.")
-@click.option("-t", "--timeframe", default="1w", show_default=True,
+@click.option("--symbols-file", "symbols_files", multiple=True, metavar="PATH",
+              help="Markets to scan, one per line ([EXCHANGE:]SYMBOL[@TF], # comments); "
+                   "repeatable, adds to SYMBOLs.")
+@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Also scan the exchange's N most traded markets (24 h quote volume).")
+@click.option("--quote", default=None, metavar="CCY",
+              help="With --top: only markets quoted in CCY, e.g. USDT.")
+@click.option("-t", "--timeframe", default=None,
               help="Candle timeframe to analyse: 1d, 3d, 1w (weeks open Monday 00:00 UTC) or 1M "
-                   "(calendar months), built from finer data when needed.")
+                   "(calendar months), built from finer data when needed. [default: scan."
+                   "timeframe of the config, else 1w]")
 @click.option("--asof", metavar="DATE|DATETIME",
               help="Scan point in time: a date means the end of that UTC day; only candles "
                    "closed by then are used. Default: the close of the last candle in the data.")
@@ -151,14 +159,26 @@ def cli() -> None:
 @click.option("--power-law/--no-power-law", "power_law", default=None,
               help="Power-law context (fit on the series + a published set). Default: only "
                    "for markets whose base is BTC.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Set a scan setting for this run, e.g. sma_periods=50,200 or rsi_period=21 "
+                   "(repeatable; keys: `btcscan config show`).")
+@click.option("--detail", is_flag=True,
+              help="With several markets, also print each market's full report after the "
+                   "summary table.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Threads scanning series [default: $BTCSCAN_WORKERS or 1: the scan is "
+                   "mostly Python, more threads help little; the next markets load while "
+                   "these are scanned].")
 @source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @debug_option
-def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
-             asof: str | None, fmt: str, show_events: bool, hidden_divergences: bool,
-             pattern_params: tuple[str, ...], chart: str | None, fail_on: str | None,
-             new_only: bool, state: str | None, quiet: bool, notify: str | None,
-             notify_timeout: float, notify_retries: int, power_law: bool | None,
-             **market) -> int:
+def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
+             symbols_files: tuple[str, ...], top: int | None, quote: str | None,
+             timeframe: str | None, asof: str | None, fmt: str, show_events: bool,
+             hidden_divergences: bool, pattern_params: tuple[str, ...], chart: str | None,
+             fail_on: str | None, new_only: bool, state: str | None, quiet: bool,
+             notify: str | None, notify_timeout: float, notify_retries: int,
+             power_law: bool | None, sets: tuple[str, ...], detail: bool,
+             workers: int | None, **market) -> int:
     """Scan markets and report levels, SMA supports, RSI and long-run context, point in time.
 
     \b
@@ -169,6 +189,8 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
       btcscan scan --sample --chart btc.png
       btcscan scan --sample --fail-on below-sma:50,drawdown:30      (CI: exit 3 if any holds)
       btcscan scan --sample -t 1d --new-only --state s.json --quiet --notify URL   (cron)
+      btcscan scan --config configs/majors-daily.toml                (a preset's watchlist)
+      btcscan scan binance:BTC/USDT@1w kraken:ETH/USD --top 20 --quote USDT
     """
     from dataclasses import replace
 
@@ -182,42 +204,37 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
         raise click.UsageError("--new-only needs --state PATH to remember what was reported")
     if chart and not chart.lower().endswith((".png", ".svg")):
         raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
+    if quote and not top:
+        raise click.UsageError("--quote picks among the --top N markets: add --top N")
+    config, where = _config(market.get("config_path"))
+    eff = _resolve(config, where, timeframe, power_law, hidden_divergences, sets, pattern_params)
+    settings = replace(eff.settings, sma_periods=tuple(
+        sorted(set(eff.settings.sma_periods) | set(sma_periods_needed(conditions)))))
+    tf = settings.timeframe
+    charts: list = []
     if files:
         files, symbols = files + symbols, ()
-    if symbols and not sample:
-        # -- live markets (issue #3): fetch through the cache, scan what loaded ------------
-        from btcscan.cli_data import exit_code_of, market_kwargs, progress_for
-
-        kwargs = market_kwargs(timeframe=timeframe, **market)
-        with progress_for(symbols) as progress:
-            loaded = api.load_exchange(symbols, progress=progress, **kwargs)
-        series = [r for r in loaded if not isinstance(r, BtcscanError)]
-        errors = tuple({"source": f"{kwargs['exchange']}:{sym}", "error": str(r)}
-                       for sym, r in zip(symbols, loaded, strict=True)
-                       if isinstance(r, BtcscanError))
-        for r in loaded:
-            if isinstance(r, BtcscanError):
-                _say_error(str(r))
-        load_code = int(exit_code_of(loaded))
-        if not series:
-            return load_code
-    else:
+    if files or (sample and not symbols_files and not top):
         series = api.load_sources(sample=sample, symbols=symbols, files=files)
-        errors, load_code = (), 0
-    base = _settings(timeframe, market.get("config_path"), pattern_params, hidden_divergences)
-    settings = replace(base, power_law=power_law, sma_periods=tuple(
-        sorted(set(base.sma_periods) | set(sma_periods_needed(conditions)))))
-    result = replace(api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings),
-                     errors=errors)
-    if chart:
-        _charts(series, result, settings, chart, quiet)
+        result = api.scan_candles(series, timeframe=tf, asof=asof, settings=settings,
+                                  workers=workers)
+        charts = list(zip(series, result.series, strict=True)) if chart else []
+        load_code = 0
+    else:
+        result, load_code = _scan_watchlist(
+            config, symbols, symbols_files, top, quote, sample, tf, asof, settings, workers,
+            market, keep=bool(chart))
+        charts = list(result[1])
+        result = result[0]
+    if charts:
+        _charts(charts, settings, chart, quiet)
     verdicts = evaluate(conditions, result.series)
     signals = tuple(s for r in result.series for s in signals_of(r))
 
     hook = Webhook(notify, notify_timeout, notify_retries) if notify else None
     notify_error = run_alerts(
         signals, lambda shown: _emit(result, fmt, shown, verdicts, new_only, quiet,
-                                     events=show_events),
+                                     events=show_events, confirmed=signals, detail=detail),
         state=state, new_only=new_only, hook=hook,
         stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
     for v in verdicts:
@@ -230,45 +247,179 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], tim
     return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK
 
 
+def _config(path):
+    from btcscan.config import default_config_path, load_config
+
+    cfg = load_config(path)
+    return cfg, str(path if path is not None else default_config_path())
+
+
+def _resolve(config, where, timeframe, power_law, hidden, sets, pattern_params):
+    from btcscan.effective import resolve
+
+    return resolve(config, where, timeframe=timeframe, power_law=power_law,
+                   hidden_divergences=hidden, sets=sets, pattern_params=pattern_params)
+
+
+def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
+                    workers, market, *, keep: bool):
+    """Markets from arguments, --symbols-file, --top, else the config's [watchlist]; scanned
+    a chunk at a time. Returns ((result, [(candles, report)] for charts), exit code)."""
+    from btcscan import api
+    from btcscan.cli_data import market_kwargs, progress_for
+    from btcscan.config import exchange_options
+    from btcscan.watchlist import fetch_top, read_symbols_file, specs_of
+
+    wl = config.get("watchlist", {})
+    exchange = market["exchange"]
+    if exchange == "binance" and wl.get("exchange") and not symbols:
+        exchange = wl["exchange"]  # the option's default gives way to the config's
+    specs = specs_of(symbols, "SYMBOL")
+    if sample:  # --sample with a watchlist: bare symbols are bundled markets
+        specs = [s if s.exchange else replace_exchange(s, "sample") for s in specs]
+    for f in symbols_files:
+        specs += read_symbols_file(f)
+    if top:
+        specs += specs_of(fetch_top(exchange, top, quote, exchange_options(config, exchange)))
+    if not specs and not sample:
+        specs = specs_of(wl.get("markets", []), "watchlist.markets")
+        if wl.get("top"):
+            specs += specs_of(fetch_top(exchange, wl["top"], wl.get("quote"),
+                                        exchange_options(config, exchange)))
+    if not specs:
+        raise click.UsageError("nothing to scan: give --sample, --from-file PATH, SYMBOLs, "
+                               "--symbols-file, --top N, or a config with [watchlist] markets")
+    kwargs = market_kwargs(timeframe=tf, **{**market, "exchange": exchange})
+    kwargs["exchange_options_for"] = lambda ex: exchange_options(config, ex)
+    kept: list = []
+    live = [s.text() for s in specs if (s.exchange or exchange) != "sample"]
+    with progress_for(live) as progress:  # a bar on a terminal while candles are fetched
+        if progress is not None and not kwargs["offline"]:
+            kwargs["progress"] = progress
+        result = api.scan_markets(specs, exchange=exchange, timeframe=tf, asof=asof,
+                                  settings=settings, load_kwargs=kwargs, workers=workers,
+                                  on_series=(lambda c, r: kept.append((c, r))) if keep
+                                  else None)
+    for e in result.errors:
+        named = e["error"].startswith(e["source"].split(":", 1)[0] + " ")  # "binance X/Y: ..."
+        _say_error(e["error"] if named else f"{e['source']}: {e['error']}")
+    codes = {e["exit_code"] for e in result.errors}
+    if not result.series:
+        if not result.errors:
+            raise click.UsageError("nothing was scanned")
+        raise _AllFailed(result.errors, codes.pop() if len(codes) == 1 else ExitCode.PARTIAL)
+    return (result, kept), (ExitCode.PARTIAL if result.errors else 0)
+
+
+def replace_exchange(spec, exchange: str):
+    from dataclasses import replace
+
+    return replace(spec, exchange=exchange)
+
+
+class _AllFailed(BtcscanError):
+    """Every market of a watchlist failed (each was reported on stderr)."""
+
+    def __init__(self, errors, code) -> None:
+        super().__init__(f"all {len(errors)} market(s) failed (see the lines above)")
+        self.exit_code = ExitCode(code)
+
+
 register_data_commands(cli)  # fetch, cache list, cache clear (btcscan/cli_data.py)
 register_stats_command(cli)  # stats: walk-forward hit rates (issue #7, btcscan/cli_stats.py)
 
 
-def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...], hidden: bool):
-    """Scan settings: pattern parameters from defaults, then the config file's [patterns]
-    table, then the command line (issue #4)."""
+@cli.group("config")
+def config_group() -> None:
+    """Show the effective settings and where each came from."""
+
+
+@config_group.command("show")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="TOML config file [default: $BTCSCAN_CONFIG or the user config dir].")
+@click.option("-t", "--timeframe", default=None, help="As scan's --timeframe.")
+@click.option("--power-law/--no-power-law", "power_law", default=None,
+              help="As scan's --power-law.")
+@click.option("--hidden-divergences", is_flag=True, help="As scan's --hidden-divergences.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="As scan's --set.")
+@click.option("--pattern-param", "pattern_params", multiple=True, metavar="KEY=VALUE",
+              help="As scan's --pattern-param.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def config_show(config_path: str | None, timeframe: str | None, power_law: bool | None,
+                hidden_divergences: bool, sets: tuple[str, ...],
+                pattern_params: tuple[str, ...], fmt: str) -> None:
+    """Print every scan setting, its value and its source: default, file, environment
+    (BTCSCAN_SCAN_<KEY>, BTCSCAN_PATTERNS_<KEY>) or flag. Precedence: flag > environment >
+    file > default. The [watchlist] of the file is listed after.
+
+    \b
+    Examples:
+      btcscan config show --config configs/btc-weekly.toml
+      BTCSCAN_SCAN_RSI_PERIOD=21 btcscan config show --set sma_periods=50,200
+    """
+    import json
+    from pathlib import Path
+
+    from btcscan.render.serial import to_jsonable
+
+    path = Path(config_path) if config_path else None
+    config, where = _config(path)
+    eff = _resolve(config, where, timeframe, power_law, hidden_divergences, sets, pattern_params)
+    exists = path is not None or Path(where).exists()
+    wl = config.get("watchlist", {})
+    if fmt == "json":
+        doc = {"config_file": where if exists else None,
+               "settings": {k: {"value": to_jsonable(v), "source": src}
+                            for k, v, src in eff.rows()},
+               "watchlist": wl}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"config file: {where}" + ("" if exists else " (not found: defaults only)"))
+    rows = [(k, _toml_value(v), src) for k, v, src in eff.rows()]
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    for k, v, src in rows:
+        click.echo(f"{k:<{w0}}  {v:<{w1}}  {src}")
+    for k, v in wl.items():
+        click.echo(f"{'watchlist.' + k:<{w0}}  {_toml_value(v):<{w1}}  file {where}")
+
+
+def _toml_value(v) -> str:
+    if v is None:
+        return "(auto)"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return repr(v)
+
+
+def _charts(pairs, settings, path: str, quiet: bool) -> None:
     from dataclasses import replace
-
-    from btcscan.config import load_config
-    from btcscan.patterns.params import PatternParams
-    from btcscan.settings import ScanSettings
-
-    params = PatternParams.from_mapping(load_config(config_path).get("patterns"))
-    params = params.with_strings(pattern_params)
-    if hidden:
-        params = params.replace(include_hidden=True)
-    return replace(ScanSettings(), timeframe=timeframe, patterns=params)
-
-
-def _charts(series, result, settings, path: str, quiet: bool) -> None:
     from pathlib import Path
 
     from btcscan.render.chart import write_chart
 
     p = Path(path)
-    for c, r in zip(series, result.series, strict=True):
-        out = p if len(series) == 1 else p.with_name(
+    for c, r in pairs:
+        out = p if len(pairs) == 1 else p.with_name(
             f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
-        write_chart(c, r, settings, out)
+        write_chart(c, r, replace(settings, timeframe=r.timeframe), out)
         if not quiet:
             click.echo(f"btcscan: chart written to {out}", err=True)
 
 
 def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
-          quiet: bool = False, *, events: bool = False) -> None:
-    """The one place output is written: data on stdout, warnings on stderr."""
+          quiet: bool = False, *, events: bool = False, confirmed=(), detail: bool = False
+          ) -> None:
+    """The one place output is written: data on stdout, warnings on stderr. Several
+    markets make one summary table, sorted (btcscan.render.summary.rank)."""
     if quiet and not signals:
         return
+    many = len(result.series) + len(result.errors) > 1
     for r in result.series:
         for w in r.warnings:
             click.echo(f"btcscan: warning: {r.source.label}: {w}", err=True)
@@ -283,17 +434,54 @@ def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
 
         write_csv(result, out, signals)
         return
+    from dataclasses import replace
+
     from rich.console import Console
 
     from btcscan.render.table import render_alerts, render_table
 
     console = Console(file=out, highlight=False)
-    render_table(result, console, events=events)
+    if many:  # the table is sorted; machine formats keep the scan's order
+        from btcscan.render.summary import rank, render_summary
+
+        result = rank(result, signals, confirmed)
+        render_summary(result, signals, console)
+        if detail:
+            render_table(replace(result, errors=()), console, events=events)
+    else:
+        render_table(result, console, events=events)
     render_alerts(signals, verdicts, new_only, console)
 
 
+def _fast_exit(exc: SystemExit) -> None:
+    if os.environ.get("BTCSCAN_NORMAL_EXIT", "") not in ("", "0"):
+        return
+    if exc.code is not None and not isinstance(exc.code, int):
+        return  # a message to print: the normal path prints it
+    code = exc.code or 0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        return  # let the normal path report it
+    os._exit(code)
+
+
+def console_main() -> None:
+    """The installed ``btcscan`` command: :func:`main`, then ``os._exit`` once stdout and
+    stderr are flushed. Interpreter shutdown after numba has run costs ~0.2 s (LLVM objects
+    torn down one by one) and nothing of ours needs it (files are written and closed, locks
+    released, thread pools joined by then). ``BTCSCAN_NORMAL_EXIT=1`` keeps the normal
+    shutdown; :func:`main` (``python -m btcscan``, callers in Python) always does."""
+    try:
+        main()
+    except SystemExit as exc:
+        _fast_exit(exc)
+        raise
+
+
 def main() -> None:
-    """Console-script entry point: unexpected errors become one line and exit code 1."""
+    """Entry point: unexpected errors become one line and exit code 1 (SystemExit)."""
     args = sys.argv[1:]
     try:
         cli.main(args=args, prog_name="btcscan")

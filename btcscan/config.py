@@ -13,7 +13,12 @@ Top-level tables:
     the environment (``BTCSCAN_<ID>_API_KEY``, ``BTCSCAN_<ID>_SECRET``, see
     :func:`exchange_credentials`) and never printed.
 ``[scan]``
-    Scan defaults (defined by the scan command; any table is accepted here for now).
+    Scan settings (:class:`btcscan.settings.ScanSettings` fields: ``timeframe``,
+    ``sma_periods``, ``rsi_period``...; see ``configs/example.toml``); unknown keys and
+    values of the wrong type are refused (:mod:`btcscan.effective`).
+``[watchlist]``
+    Markets scanned when the command line names none: ``markets`` (``[EXCHANGE:]SYMBOL[@TF]``),
+    ``exchange``, ``top``, ``quote`` (:mod:`btcscan.watchlist`).
 ``[patterns]``
     Pattern-engine parameters (:class:`btcscan.patterns.PatternParams`, e.g.
     ``touch_tolerance_atr = 0.25``, ``include_hidden = true``); unknown keys are refused.
@@ -72,12 +77,16 @@ def _check_exchanges(value: Any, where: str) -> None:
                 )
 
 
-def _check_table(name: str) -> Callable[[Any, str], None]:
-    def check(value: Any, where: str) -> None:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: [{name}] must be a table")
+def _check_scan(value: Any, where: str) -> None:
+    from btcscan.effective import check_scan_table
 
-    return check
+    check_scan_table(value, where)
+
+
+def _check_watchlist(value: Any, where: str) -> None:
+    from btcscan.watchlist import check_watchlist
+
+    check_watchlist(value, where)
 
 
 def _check_patterns(value: Any, where: str) -> None:
@@ -94,8 +103,9 @@ def _check_patterns(value: Any, where: str) -> None:
 #: Allowed top-level keys and their validators.
 _SECTIONS: dict[str, Callable[[Any, str], None]] = {
     "exchanges": _check_exchanges,
-    "scan": _check_table("scan"),
+    "scan": _check_scan,
     "patterns": _check_patterns,
+    "watchlist": _check_watchlist,
 }
 
 _ENV_SUFFIX = {"apiKey": "API_KEY", "secret": "SECRET", "password": "PASSWORD"}

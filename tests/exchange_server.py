@@ -114,7 +114,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, json.dumps(srv.binance_exchange_info()))
             if parts.path in ("/fapi/v1/exchangeInfo", "/dapi/v1/exchangeInfo"):
                 return self.reply(200, json.dumps({"timezone": "UTC", "symbols": []}))
-            if parts.path == "/api/v3/klines":
+            if parts.path == "/api/v3/ticker/24hr":  # fetch_tickers (btcscan scan --top)
+                status, body = 200, srv.binance_tickers()
+            elif parts.path == "/api/v3/klines":
                 status, body = srv.binance_klines(query, fault)
             elif parts.path == "/0/public/AssetPairs":
                 status, body = 200, srv.kraken_pairs()
@@ -160,6 +162,8 @@ class LoopbackServer(ThreadingHTTPServer):
         self.faults: list[Fault] = []
         self.markets: dict[str, Market] = {}
         self.kraken_keep = 720
+        #: 24 h quote volume per symbol for the tickers (default: 1e6)
+        self.volumes: dict[str, float] = {}
 
     # -- set-up ------------------------------------------------------------------------------
     @property
@@ -230,6 +234,22 @@ class LoopbackServer(ThreadingHTTPServer):
             })
         return {"timezone": "UTC", "serverTime": self.now_ms, "rateLimits": [],
                 "exchangeFilters": [], "symbols": syms}
+
+    def binance_tickers(self) -> list[dict]:
+        """``/api/v3/ticker/24hr`` for every market; quote volume from :attr:`volumes`."""
+        out = []
+        for s in self.markets:
+            last = candle(s, DAY_MS, self.now_ms - self.now_ms % DAY_MS)[3]
+            qv = self.volumes.get(s, 1e6)
+            out.append({
+                "symbol": s.replace("/", ""), "priceChange": "0", "priceChangePercent": "0",
+                "weightedAvgPrice": str(last), "prevClosePrice": str(last),
+                "lastPrice": str(last), "lastQty": "1", "bidPrice": str(last),
+                "askPrice": str(last), "openPrice": str(last), "highPrice": str(last),
+                "lowPrice": str(last), "volume": str(qv / last), "quoteVolume": str(qv),
+                "openTime": self.now_ms - DAY_MS, "closeTime": self.now_ms, "firstId": 1,
+                "lastId": 2, "count": 2})
+        return out
 
     def _apply(self, rows: list[list], fault: Fault | None, interval_ms: int) -> list[list]:
         if fault is None:

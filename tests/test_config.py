@@ -47,7 +47,7 @@ httpsProxy = "http://proxy.local:3128"
 options = { defaultType = "spot" }
 
 [scan]
-anything = "goes for now"
+timeframe = "1d"
 """)
     cfg = load_config(p)
     assert exchange_options(cfg, "binance") == {
@@ -64,6 +64,25 @@ anything = "goes for now"
     ("[exchanges]\nbinance = 3\n", "exchanges.binance must be a table"),
     ("scan = 3\n", "[scan] must be a table"),
     ("[exchanges.binance\n", "not valid TOML"),
+    # [scan]: ScanSettings keys only, each with its type
+    ("[scan]\nanything = 1\n", "unknown key scan.anything; allowed: timeframe, sma_periods"),
+    ("[scan]\nsma_periods = 50\n", "scan.sma_periods = 50 is not a list of integers"),
+    ("[scan]\nsma_periods = [50, 'x']\n", "scan.sma_periods = [50, 'x'] is not a list of"),
+    ("[scan]\nsma_periods = [1]\n", "scan.sma_periods must list periods of at least 2"),
+    ("[scan]\nrsi_period = 0\n", "scan.rsi_period = 0 must be at least 1"),
+    ("[scan]\nrsi_period = 14.5\n", "scan.rsi_period = 14.5 is not an integer"),
+    ("[scan]\npower_law = 'yes'\n", "scan.power_law = 'yes' is not true or false"),
+    ("[scan]\ntimeframe = '7x'\n", "scan.timeframe: "),
+    ("[scan]\npower_law_published = 'moon'\n", "allowed: santostasi"),
+    ("[patterns]\npivot_lft = 3\n", "patterns: unknown setting 'pivot_lft'"),
+    ("[patterns]\nconvergence_ratio = 2.0\n", "patterns.convergence_ratio must be between"),
+    # [watchlist]
+    ("[watchlist]\nsymbols = ['BTC/USDT']\n", "unknown key watchlist.symbols; allowed: markets"),
+    ("[watchlist]\nmarkets = 'BTC/USDT'\n", "watchlist.markets = 'BTC/USDT' is not a list"),
+    ("[watchlist]\nmarkets = ['binance:BTC USDT']\n", "watchlist.markets[0]: "),
+    ("[watchlist]\nmarkets = ['BTC/USDT@7x']\n", "watchlist.markets[0]: "),
+    ("[watchlist]\ntop = 0\n", "watchlist.top = 0 is not an integer >= 1"),
+    ("[watchlist]\nquote = 'USDT'\n", "watchlist.quote needs watchlist.top"),
     ("[exchanges.binance]\napiKey = 'abc123secret'\n", "BTCSCAN_BINANCE_API_KEY"),
 ])
 def test_invalid_config_names_the_file_and_key(tmp_path, text, needle):

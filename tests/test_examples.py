@@ -25,8 +25,9 @@ def commands(path: Path) -> list[list[str]]:
         if line.lstrip().startswith("#") or "btcscan scan" not in line:
             continue
         argv = shlex.split(line[line.index("btcscan scan"):])
-        if ">" in argv:
-            argv = argv[:argv.index(">")]
+        for redirect in (">", ">>"):
+            if redirect in argv:
+                argv = argv[:argv.index(redirect)]
         out.append(argv[1:])
     return out
 
@@ -38,7 +39,7 @@ def run(argv: list[str], home: str | None = None):
 
 
 def test_crontab_lines_run_and_are_quiet_the_second_time(tmp_path, monkeypatch):
-    cmds = commands(REPO / "examples" / "crontab.txt")
+    cmds = [c for c in commands(REPO / "examples" / "crontab.txt") if "--config" not in c]
     assert len(cmds) == 2
     monkeypatch.setattr("btcscan.alerts.notify._sleep", lambda s: None)
     hook = Hook([])
@@ -109,3 +110,43 @@ def test_every_doc_image_has_its_command():
     shown = {p.name for p in (REPO / "docs").glob("*.png")}
     assert shown == {shlex.split(ln)[shlex.split(ln).index("--chart") + 1].split("/")[-1]
                      for ln in _doc_chart_lines()} == {"btc-weekly.png", "btc-daily-wedge.png"}
+
+
+def test_crontab_watchlist_line(tmp_path):
+    """The watchlist line of the crontab, on examples/watchlist.toml copied to $HOME/btcscan:
+    every market once, then nothing new."""
+    (cmd,) = [c for c in commands(REPO / "examples" / "crontab.txt") if "--config" in c]
+    (tmp_path / "btcscan").mkdir()
+    (tmp_path / "btcscan" / "watchlist.toml").write_text(
+        (REPO / "examples" / "watchlist.toml").read_text())
+    first = run(cmd, str(tmp_path))
+    assert first.exit_code == 0, first.stderr
+    lines = [json.loads(ln) for ln in first.stdout.splitlines()]
+    import tomllib
+
+    markets = tomllib.loads((REPO / "examples" / "watchlist.toml").read_text())["watchlist"][
+        "markets"]
+    assert len(lines) == len(markets) == 9
+    assert any(ln["signals"] for ln in lines)  # ETH/USDT daily has a divergence
+    second = run(cmd, str(tmp_path))
+    assert (second.exit_code, second.stdout) == (0, "")
+
+
+def test_python_api_example(capsys):
+    import runpy
+
+    mod = runpy.run_path(str(REPO / "examples" / "scan_watchlist.py"))
+    assert mod["main"]([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "signal  ETH/USDT   1d  2026-03-01  bullish-divergence" in out
+    assert any(ln.startswith("near    ") for ln in out)
+
+
+def test_python_api_example_reports_a_failed_market(tmp_path, capsys):
+    import runpy
+
+    cfg = tmp_path / "w.toml"
+    cfg.write_text('[watchlist]\nmarkets = ["sample:BTC/USD", "sample:GONE/USDT"]\n')
+    mod = runpy.run_path(str(REPO / "examples" / "scan_watchlist.py"))
+    assert mod["main"]([str(cfg)]) == 1
+    assert "failed  sample:GONE/USDT: no bundled sample" in capsys.readouterr().err

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from btcscan.alerts.notify import post_json
 from btcscan.errors import NotifyError
 from btcscan.models import SCHEMA_VERSION, Signal
 
@@ -25,6 +24,7 @@ class Webhook:
 def _deliver(hook: Webhook, pending: list[dict], signals: tuple[Signal, ...],
              kept: bool) -> tuple[list[dict], NotifyError | None]:
     """POST pending + new signals; returns (what is still pending, the failure or None)."""
+    from btcscan.alerts.notify import post_json  # urllib, http, ssl: only when there is a hook
     from btcscan.render.serial import to_jsonable
 
     keys = {p.get("key") for p in pending}

@@ -61,14 +61,18 @@ def find_declines(open_ms: np.ndarray, close: np.ndarray, min_pct: float) -> tup
 
     if c.size == 0:
         return ()
+    cl = c.tolist()  # Python floats: the loop below is ~5x faster than on numpy scalars
     peak = trough = 0
-    for i in range(1, c.size):
-        if c[i] > c[peak]:
+    peak_c = trough_c = cl[0]
+    for i in range(1, len(cl)):
+        x = cl[i]
+        if x > peak_c:
             if trough != peak:
                 emit(peak, trough, i)
             peak = trough = i
-        elif c[i] < c[trough]:
-            trough = i
+            peak_c = trough_c = x
+        elif x < trough_c:
+            trough, trough_c = i, x
     if trough != peak:
         emit(peak, trough, None)
     return tuple(out)

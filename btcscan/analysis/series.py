@@ -8,7 +8,7 @@ import numpy as np
 
 from btcscan.analysis.levels import ladder, round_levels, round_step, sma_state
 from btcscan.data.resample import closed_by, resample
-from btcscan.data.schema import Candles, gaps
+from btcscan.data.schema import Candles, epoch_ms, gaps
 from btcscan.errors import DataError
 from btcscan.kernels.rolling import atr, rsi, sma
 from btcscan.models import CandleRef, Indicator, PricePoint, SeriesReport
@@ -35,7 +35,7 @@ def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> flo
 
 def data_span_ms(candles: Candles) -> tuple[int, int]:
     """(first candle's close time, last candle's close time) in UTC ms."""
-    t = candles.frame["open_time"].dt.epoch("ms")
+    t = epoch_ms(candles.frame["open_time"])
     tf = candles.timeframe
     return tf.period_end_ms(int(t[0])), tf.period_end_ms(int(t[-1]))
 

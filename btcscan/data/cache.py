@@ -90,13 +90,52 @@ def load(cache_dir: Path, exchange: str, symbol: str, timeframe: str) -> pl.Data
         return None
     try:
         df = pl.read_parquet(path)
-        df, _ = normalise(df.cast(SCHEMA), str(path), repair=False)
+        if df.schema != SCHEMA:
+            df = df.cast(SCHEMA)
+        df, _ = normalise(df, str(path), repair=False)
     except Exception as exc:
         raise CacheError(
             f"{path}: cache file unreadable ({type(exc).__name__}); remove it with "
             f"`btcscan cache clear {symbol} --exchange {exchange}` and fetch again"
         ) from exc
     return df
+
+
+def load_many(cache_dir: Path, exchange: str, symbols: list[str], timeframe: str
+              ) -> list[pl.DataFrame | None | CacheError]:
+    """:func:`load` for many markets of one exchange and timeframe, read in one parallel
+    parquet scan (about twice as fast as file by file for small files). One item per
+    symbol: the frame, ``None`` when not cached, or the :class:`CacheError` of that file."""
+    paths = [cache_path(cache_dir, exchange, s, timeframe) for s in symbols]
+    present = [str(p) for p in paths if p.exists()]
+    frames: dict[str, pl.DataFrame] = {}
+    if len(present) > 1:
+        try:
+            both = pl.scan_parquet(present, include_file_paths="__path").collect()
+            parts = both.partition_by("__path", as_dict=True, maintain_order=True,
+                                      include_key=False)
+            frames = {k[0]: v for k, v in parts.items()}
+        except Exception:  # noqa: BLE001 - a bad or odd file: read each alone, below
+            frames = {}
+    out: list[pl.DataFrame | None | CacheError] = []
+    for sym, path in zip(symbols, paths, strict=True):
+        df = frames.get(str(path))
+        try:
+            if df is None:
+                out.append(load(cache_dir, exchange, sym, timeframe))
+                continue
+            if df.schema != SCHEMA:
+                df = df.cast(SCHEMA)
+            out.append(normalise(df, str(path), repair=False)[0])
+        except CacheError as exc:
+            out.append(exc)
+        except Exception as exc:  # noqa: BLE001 - worded as load() words it
+            err = CacheError(
+                f"{path}: cache file unreadable ({type(exc).__name__}); remove it with "
+                f"`btcscan cache clear {sym} --exchange {exchange}` and fetch again")
+            err.__cause__ = exc
+            out.append(err)
+    return out
 
 
 def merge(old: pl.DataFrame | None, new: pl.DataFrame) -> pl.DataFrame:

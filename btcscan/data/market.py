@@ -33,7 +33,7 @@ from btcscan.data.fetch import (
     paginate,
     validate_rows,
 )
-from btcscan.data.schema import TIME, Candles, Source, _fmt_time, gaps
+from btcscan.data.schema import TIME, Candles, Source, _fmt_time, epoch_ms, gaps
 from btcscan.errors import BtcscanError, DataError, ExchangeError
 from btcscan.timeframes import DAY_MS, Timeframe, parse_timeframe
 
@@ -120,8 +120,8 @@ def _plan(tf: Timeframe, exchange: str, native: dict | None) -> tuple[Timeframe,
 
 def _closed(df: pl.DataFrame, tf: Timeframe, now_ms: int) -> pl.DataFrame:
     """Rows whose candle has closed by ``now_ms`` (drops the forming one)."""
-    if df.height == 0:
-        return df
+    if df.height == 0 or tf.period_end_ms(int(epoch_ms(df[TIME])[-1])) <= now_ms:
+        return df  # all closed
     if tf.is_calendar:
         end = pl.col(TIME).dt.offset_by(tf.polars_every).dt.epoch("ms")
     else:
@@ -195,14 +195,14 @@ def _result(frame: pl.DataFrame | None, tf: Timeframe, built_from: Timeframe | N
             raise DataError(f"{where}: no closed candles since {_fmt_time(since_ms)}")
     step = (built_from or tf)
     if step.unit in ("m", "h", "d") or step.unit == "w":
-        missing, first = gaps(frame[TIME].dt.epoch("ms").to_numpy(), step.ms)
+        missing, first = gaps(epoch_ms(frame[TIME]), step.ms)
         if missing:
             notes.append(f"{where} {step}: {missing} missing candle(s), not filled: "
                          + ", ".join(first))
     base_tf = built_from or tf
     detail = f"{exchange} {base_tf} candles " + (
-        f"{_fmt_time(int(frame[TIME].dt.epoch('ms')[0]))[:10]}.."
-        f"{_fmt_time(int(frame[TIME].dt.epoch('ms')[-1]))[:10]}") + (" (offline, cache)"
+        f"{_fmt_time(int(epoch_ms(frame[TIME])[0]))[:10]}.."
+        f"{_fmt_time(int(epoch_ms(frame[TIME])[-1]))[:10]}") + (" (offline, cache)"
                                                                        if offline else "")
     candles = Candles(frame=frame, timeframe=base_tf,
                       source=Source(kind="exchange", exchange=exchange, symbol=symbol,
@@ -233,9 +233,13 @@ def _one(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None,
 
 
 def _offline(exchange: str, symbol: str, tf: Timeframe, since_ms: int | None, cache_dir: Path,
-             now_ms: int) -> Candles:
-    """From the cache only: the file at ``tf`` if there is one, else built from cached 1d."""
-    frame = cache.load(cache_dir, exchange, symbol, tf.text)
+             now_ms: int, preloaded: Any = False) -> Candles:
+    """From the cache only: the file at ``tf`` if there is one, else built from cached 1d.
+    ``preloaded`` is the file at ``tf`` already read (:func:`cache.load_many`), if it was."""
+    if isinstance(preloaded, BtcscanError):
+        raise preloaded
+    frame = cache.load(cache_dir, exchange, symbol, tf.text) if preloaded is False \
+        else preloaded
     if frame is not None:
         return _result(_closed(frame, tf, now_ms), tf, None, None, exchange, symbol, since_ms,
                        now_ms, ["offline: candles from the cache, not refreshed"], True)
@@ -288,10 +292,13 @@ def load_markets(
     elif symbols:
         session.prototype()  # an unknown exchange fails once, here, for all symbols
     local_reports = [FetchReport(s) for s in symbols]
+    pre = cache.load_many(directory, exchange, list(symbols), tf.text) if offline else None
 
     def task(i: int) -> Candles | BtcscanError:
         symbol = symbols[i]
         try:
+            if pre is not None:
+                return _offline(exchange, symbol, tf, since_ms, directory, now, pre[i])
             return _one(session, symbol, tf, since_ms, directory, offline, now, progress,
                         local_reports[i])
         except BtcscanError as exc:
@@ -300,7 +307,8 @@ def load_markets(
             if progress:
                 progress(symbol, 0, True)
 
-    n = max(1, min(len(symbols), workers or DEFAULT_WORKERS))
+    # offline, every file is already read (one parquet scan): threads would only contend
+    n = 1 if offline else max(1, min(len(symbols), workers or DEFAULT_WORKERS))
     if n == 1:
         out = [task(i) for i in range(len(symbols))]
     else:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from btcscan.data.schema import TIME, Candles
+from btcscan.data.schema import TIME, Candles, epoch_ms
 from btcscan.errors import UsageError
 from btcscan.timeframes import DAY_MS, Timeframe
 
@@ -22,6 +22,8 @@ def closed_by(candles: Candles, asof_ms: int) -> Candles:
     """Candles whose period ended at or before ``asof_ms`` (UTC ms)."""
     tf = candles.timeframe
     f = candles.frame
+    if f.height and tf.period_end_ms(int(epoch_ms(f[TIME])[-1])) <= asof_ms:
+        return candles  # all closed (the usual scan of the latest data): nothing to cut
     if tf.is_calendar:
         end = pl.col(TIME).dt.offset_by(tf.polars_every)
     else:

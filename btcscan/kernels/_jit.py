@@ -55,6 +55,27 @@ if CACHE_DIR is not None:
 
 import numba  # noqa: E402  (must come after NUMBA_CACHE_DIR is set)
 
+
+def _without_cffi_support() -> None:
+    """Numba's first call loads its cffi typing support when cffi is installed (it pulls in
+    cffi and pycparser, ~30 ms of a cold start); the kernels never call cffi functions, so
+    numba's cffi support is initialised as if cffi were absent. cffi itself stays
+    importable; only numba's typing of cffi functions is off in this process."""
+    import sys
+
+    if "cffi" in sys.modules or "numba.core.typing.cffi_utils" in sys.modules:
+        return  # someone uses cffi already: leave numba as it is
+    sys.modules["cffi"] = None  # type: ignore[assignment]  # makes `import cffi` fail
+    try:
+        import numba.core.typing.cffi_utils  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        del sys.modules["cffi"]
+
+
+_without_cffi_support()
+
 if CACHE_DIR is not None:
     numba.config.CACHE_DIR = CACHE_DIR  # numba may have been imported before us
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 _DAY_MS = 86_400_000
 
@@ -19,6 +20,7 @@ def price(x: float) -> str:
     return f"{x:.4g}"
 
 
+@lru_cache(maxsize=1 << 16)  # the same candle dates recur across markets and events
 def when(ms: int) -> str:
     """Candle open time as text: the date alone for day-aligned candles."""
     d = datetime.fromtimestamp(ms / 1000, tz=UTC)

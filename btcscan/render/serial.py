@@ -10,6 +10,7 @@ import json
 import math
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any, TextIO
 
 from btcscan.models import ConditionResult, ScanResult, Signal
@@ -17,18 +18,39 @@ from btcscan.models import ConditionResult, ScanResult, Signal
 
 def iso(dt: datetime) -> str:
     """UTC datetime -> ``2025-06-30T00:00:00Z``."""
+    return _iso(dt)
+
+
+@lru_cache(maxsize=1 << 16)  # candle times recur across markets and events
+def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: dataclass type -> the names written (fields, then ``__json_properties__``)
+_NAMES: dict[type, tuple[str, ...] | None] = {}
+_UNSEEN = object()
+_PLAIN = (str, int, bool, type(None))
 
 
 def to_jsonable(obj: Any) -> Any:
     """Dataclasses, tuples, datetimes and floats -> JSON-ready values (NaN -> None)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-        for name in getattr(type(obj), "__json_properties__", ()):  # derived fields, e.g. labels
-            out[name] = to_jsonable(getattr(obj, name))
-        return out
+    t = type(obj)
+    if t is float:
+        return obj if math.isfinite(obj) else None
+    if t in _PLAIN:
+        return obj
+    if t is tuple or t is list:
+        return [to_jsonable(v) for v in obj]
+    names = _NAMES.get(t, _UNSEEN)
+    if names is _UNSEEN:  # first object of this type: a dataclass (its names) or not (None)
+        names = _NAMES[t] = ((tuple(f.name for f in dataclasses.fields(obj))
+                              + tuple(getattr(t, "__json_properties__", ())))  # derived fields
+                             if dataclasses.is_dataclass(obj) and not isinstance(obj, type)
+                             else None)
+    if names is not None:
+        return {n: to_jsonable(getattr(obj, n)) for n in names}
     if isinstance(obj, datetime):
-        return iso(obj)
+        return _iso(obj)
     if isinstance(obj, float):
         return None if not math.isfinite(obj) else obj
     if isinstance(obj, Enum):
