@@ -52,7 +52,7 @@ def _kind(key: str) -> str:
     hint = _HINTS[key]
     if hint is str:
         return "str"
-    if hint is int:
+    if hint is int or hint == int | None:  # None = unset (e.g. stats_horizon: per timeframe)
         return "int"
     if hint is float:
         return "float"

@@ -122,6 +122,9 @@ def test_example_toml_lists_every_setting_with_its_default(tmp_path):
         if k == "power_law":  # the default is "unset": only for BTC markets
             assert defaults.power_law is None
             continue
+        if k == "stats_horizon":  # the default is "unset": a horizon per timeframe
+            assert defaults.stats_horizon is None and isinstance(doc["scan"][k], int)
+            continue
         v = doc["scan"][k]
         assert (tuple(v) if isinstance(v, list) else v) == getattr(defaults, k), k
     assert doc["patterns"] == PatternParams().as_dict()
