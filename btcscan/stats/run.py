@@ -87,16 +87,12 @@ _DIVERGENCE = {"bearish-divergence": "divergence_regular_bearish",
 
 
 def scan_signal_stats(arrays, patterns, smas, source, timeframe: Timeframe,
-                      sma_periods: tuple[int, ...], horizon: int | None = None) -> ScanStats:
+                      sma_periods: tuple[int, ...], horizon: int | None = None) -> ScanStats | None:
     """Stats lines for the active signals of one scanned series: the pattern report the scan
     already computed (``patterns``) and its candles (``arrays``) are scored once; each
     active wedge break, divergence and SMA cross (``smas``: the scan's SMA states) gets the
-    line of its kind, with Bulkowski's published figure where one exists."""
-    h = horizon or rules.default_horizon(timeframe.text)
-    tf_label = timeframe.label()
-    stats = series_stats(arrays, patterns, market=source.label, symbol=source.symbol,
-                         timeframe=timeframe.text, tf_label=tf_label, horizon=h,
-                         sma_periods=tuple(sma_periods))
+    line of its kind, with Bulkowski's published figure where one exists. ``None`` when no
+    signal is active (nothing is scored then)."""
     kinds: list[tuple[str, str]] = []
     for w in patterns.active_wedges:
         if w.state in ("broke_up", "broke_down"):
@@ -109,6 +105,13 @@ def scan_signal_stats(arrays, patterns, smas, source, timeframe: Timeframe,
             sig = f"{st.state.replace('_', '-')}-sma:{st.period}"
             what = "break" if st.state == "crossed_below" else "reclaim"
             kinds.append((sig, f"sma{st.period}_{what}"))
+    if not kinds:  # nothing active: no line to print, so nothing to score (cheap watchlists)
+        return None
+    h = horizon or rules.default_horizon(timeframe.text)
+    tf_label = timeframe.label()
+    stats = series_stats(arrays, patterns, market=source.label, symbol=source.symbol,
+                         timeframe=timeframe.text, tf_label=tf_label, horizon=h,
+                         sma_periods=tuple(sma_periods))
     return ScanStats(source=stats.source, horizon_bars=h, events_scored=len(stats.events),
                      lines=signal_lines(stats, kinds, tf_label, rules.unit_of(timeframe)))
 
