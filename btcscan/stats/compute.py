@@ -10,6 +10,7 @@ Excursions and Bulkowski failures are the kernel's (see :mod:`btcscan.kernels.ou
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 
@@ -47,18 +48,22 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
     scored = []
     tl = times.tolist() if times is not None else None
     n = close.shape[0]
+    # plain Python lists once: indexing numpy scalars per event dominated the cost
+    target_bar, status_code = out["target_bar"].tolist(), out["status"].tolist()
+    invalid_bar, mae, mfe = out["invalid_bar"].tolist(), out["mae_pct"].tolist(), out["mfe_pct"].tolist()
+    failed = out["failed"].tolist()
     for e, r in enumerate(rows):
         tg = []
         for t, (price, rule, text) in enumerate(r.targets[:MAX_TARGETS]):
-            b = int(out["target_bar"][e, t])
+            b = target_bar[e][t]
             tg.append(ScoredTarget(price=float(price), rule=rule, rule_text=text,
                                    reached_bar=b if b >= 0 else None,
                                    bars_to_reach=b - r.bar if b >= 0 else None))
-        status = STATUS_NAMES[int(out["status"][e])]
+        status = STATUS_NAMES[status_code[e]]
         if status == "reached_target":
             ob = tg[0].reached_bar
         elif status == "invalidated":
-            ob = int(out["invalid_bar"][e])
+            ob = invalid_bar[e]
         elif status == "expired":
             ob = r.bar + horizon
         else:
@@ -66,12 +71,11 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
         scored.append(ScoredEvent(
             kind=r.kind, direction="long" if r.direction > 0 else "short", known_at_bar=r.bar,
             known_at_ms=tl[r.bar] if tl else 0, entry=float(close[r.bar]), targets=tuple(tg),
-            invalidation=None if np.isnan(r.invalidation) else float(r.invalidation),
+            invalidation=None if math.isnan(r.invalidation) else float(r.invalidation),
             invalidation_rule=r.invalidation_rule, outcome=status, outcome_bar=ob,
             bars_to_outcome=None if ob is None else ob - r.bar,
             outcome_ms=tl[ob] if tl and ob is not None and ob < n else None,
-            mae_pct=float(out["mae_pct"][e]), mfe_pct=float(out["mfe_pct"][e]),
-            failed=bool(out["failed"][e]), detail=r.detail))
+            mae_pct=mae[e], mfe_pct=mfe[e], failed=failed[e], detail=r.detail))
     return scored
 
 

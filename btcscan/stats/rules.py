@@ -164,19 +164,25 @@ def sma_rows(high: np.ndarray, low: np.ndarray, close: np.ndarray,
         above = close >= s
         cross = np.flatnonzero(valid[1:] & valid[:-1] & (above[1:] != above[:-1])) + 1
         s_list = s.tolist()
+        # the rule texts depend only on the period and the direction: build them once
+        texts = {
+            d: (f"sma{p}_{'reclaim' if d > 0 else 'break'}",
+                f"2 ATR move: entry {'+' if d > 0 else '-'} 2 x ATR({ATR_PERIOD})",
+                (f"invalidation: a close {'below' if d > 0 else 'above'} SMA {p} "
+                 f"{'-' if d > 0 else '+'} 1 x ATR({ATR_PERIOD}) at the entry candle"),
+                f"close {'at or above' if d > 0 else 'below'} SMA {p}")
+            for d in (1, -1)
+        }
         for i in cross.tolist():
-            d = 1 if c_list[i] >= s_list[i] else -1
             entry, atr_i, sma_i = c_list[i], a_list[i], s_list[i]
-            up = d > 0
+            d = 1 if entry >= sma_i else -1
+            kind, target_text, inval_text, detail = texts[d]
             out.append(EventRow(
-                kind=f"sma{p}_{'reclaim' if up else 'break'}", direction=d, bar=i,
-                targets=((entry + d * SMA_TARGET_ATR * atr_i, "2 ATR move",
-                          f"2 ATR move: entry {'+' if up else '-'} 2 x ATR({ATR_PERIOD})"),),
+                kind=kind, direction=d, bar=i,
+                targets=((entry + d * SMA_TARGET_ATR * atr_i, "2 ATR move", target_text),),
                 invalidation=sma_i - d * SMA_INVALIDATION_ATR * atr_i,
-                invalidation_rule=(f"invalidation: a close {'below' if up else 'above'} SMA {p} "
-                                   f"{'-' if up else '+'} 1 x ATR({ATR_PERIOD}) at the entry "
-                                   "candle"), on_close=True,
-                detail=f"close {'at or above' if up else 'below'} SMA {p} ({sma_i:,.6g})"))
+                invalidation_rule=inval_text, on_close=True,
+                detail=f"{detail} ({sma_i:,.6g})"))
     return out
 
 
