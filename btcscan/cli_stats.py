@@ -23,8 +23,9 @@ from btcscan.errors import BtcscanError
                    "DOGE/USDT, ADA/USDT).")
 @click.option("--from-file", "files", multiple=True, metavar="PATH",
               help="Your own CSV or parquet OHLCV file(s), as for scan.")
-@click.option("-t", "--timeframe", default="1w", show_default=True,
-              help="Candle timeframe: 1d, 3d, 1w or 1M (built from finer data when needed).")
+@click.option("-t", "--timeframe", default=None,
+              help="Candle timeframe: 1d, 3d, 1w or 1M (built from finer data when needed). "
+                   "Default: the scan default, 1w (btcscan.settings.ScanSettings).")
 @click.option("--asof", metavar="DATE|DATETIME",
               help="Replay the history up to this time only (a date means the end of that UTC "
                    "day). Default: the last candle in the data.")
@@ -44,7 +45,7 @@ from btcscan.errors import BtcscanError
               help="Also draw the scan chart with every past event marked at the candle it "
                    "became known, coloured by outcome.")
 @source_options
-def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str,
+def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str | None,
               asof: str | None, horizon: int | None, fmt: str, show_events: bool,
               pattern_params: tuple[str, ...], chart: str | None, **market) -> int:
     """How often did each kind of signal pay on this market's own history?
@@ -64,8 +65,10 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
     from dataclasses import replace
 
     from btcscan import api
+    from btcscan.settings import ScanSettings
     from btcscan.stats.run import stats_candles
 
+    timeframe = timeframe or ScanSettings().timeframe  # the one default
     if chart and not chart.lower().endswith((".png", ".svg")):
         raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
     if files:
