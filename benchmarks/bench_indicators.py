@@ -23,8 +23,10 @@ def best(fn, repeat: int) -> float:
 
 
 def row(name: str, ours: float, ref: float) -> None:
-    print(f"{name:<44} btcscan {ours * 1e3:9.3f} ms   TA-Lib {ref * 1e3:9.3f} ms   "
-          f"ratio {ours / ref:5.2f}x")
+    print(
+        f"{name:<44} btcscan {ours * 1e3:9.3f} ms   TA-Lib {ref * 1e3:9.3f} ms   "
+        f"ratio {ours / ref:5.2f}x"
+    )
 
 
 def one_size(rng: np.random.Generator, size: int, repeat: int) -> None:
@@ -34,15 +36,27 @@ def one_size(rng: np.random.Generator, size: int, repeat: int) -> None:
     bufs = [np.empty(size) for _ in range(3)]
     print(f"-- {size:,} bars")
     row("SMA(50)", best(lambda: sma(c, 50), repeat), best(lambda: talib.SMA(c, 50), repeat))
-    row("SMA(50), reused output buffer", best(lambda: sma(c, 50, out=bufs[0]), repeat),
-        best(lambda: talib.SMA(c, 50), repeat))
+    row(
+        "SMA(50), reused output buffer",
+        best(lambda: sma(c, 50, out=bufs[0]), repeat),
+        best(lambda: talib.SMA(c, 50), repeat),
+    )
     row("RSI(14)", best(lambda: rsi(c, 14), repeat), best(lambda: talib.RSI(c, 14), repeat))
-    row("RSI(14), reused output buffer", best(lambda: rsi(c, 14, out=bufs[1]), repeat),
-        best(lambda: talib.RSI(c, 14), repeat))
-    row("ATR(14)", best(lambda: atr(h, lo, c, 14), repeat),
-        best(lambda: talib.ATR(h, lo, c, 14), repeat))
-    row("ATR(14), reused output buffer", best(lambda: atr(h, lo, c, 14, out=bufs[2]), repeat),
-        best(lambda: talib.ATR(h, lo, c, 14), repeat))
+    row(
+        "RSI(14), reused output buffer",
+        best(lambda: rsi(c, 14, out=bufs[1]), repeat),
+        best(lambda: talib.RSI(c, 14), repeat),
+    )
+    row(
+        "ATR(14)",
+        best(lambda: atr(h, lo, c, 14), repeat),
+        best(lambda: talib.ATR(h, lo, c, 14), repeat),
+    )
+    row(
+        "ATR(14), reused output buffer",
+        best(lambda: atr(h, lo, c, 14, out=bufs[2]), repeat),
+        best(lambda: talib.ATR(h, lo, c, 14), repeat),
+    )
 
 
 def main() -> None:
@@ -62,7 +76,9 @@ def main() -> None:
     print("-- 1,000 series x 1,000 bars: RSI(14) + SMA(50) + SMA(100)")
     ref = best(talib_loop, 20)
     row("2-D numba batch (prange over series)", best(lambda: batch_rsi_sma(c2), 20), ref)
-    row("2-D numba batch, reused output buffers", best(lambda: batch_rsi_sma(c2, out=outs), 20), ref)
+    row(
+        "2-D numba batch, reused output buffers", best(lambda: batch_rsi_sma(c2, out=outs), 20), ref
+    )
     print("goal: ratio <= 1.00 for every 1-D row; <= 0.25 for the 2-D batch")
 
 

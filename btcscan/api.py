@@ -1,9 +1,9 @@
 """The Python entry points: load candles from a source, scan them point in time.
 
-    >>> import btcscan.api as bs
-    >>> result = bs.scan(sample=True, timeframe="1w", asof="2025-06-30")
-    >>> result.series[0].smas[0].state
-    'above'
+>>> import btcscan.api as bs
+>>> result = bs.scan(sample=True, timeframe="1w", asof="2025-06-30")
+>>> result.series[0].smas[0].state
+'above'
 """
 
 from __future__ import annotations
@@ -61,8 +61,9 @@ def load_file(path: Path) -> Candles:
     return Candles(frame=frame, timeframe=tf, source=source, warnings=tuple(warnings))
 
 
-def load_sources(*, sample: bool = False, symbols: Sequence[str] = (),
-                 files: Sequence[str] = ()) -> list[Candles]:
+def load_sources(
+    *, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[str] = ()
+) -> list[Candles]:
     """Candles for a scan: bundled sample markets and/or user files."""
     series: list[Candles] = []
     if sample:
@@ -72,12 +73,15 @@ def load_sources(*, sample: bool = False, symbols: Sequence[str] = (),
         for path in expand_paths(list(files)):
             series.append(load_file(path))
     if not series:
-        raise UsageError("nothing to scan: give --sample, --from-file PATH, or SYMBOL with --exchange")
+        raise UsageError(
+            "nothing to scan: give --sample, --from-file PATH, or SYMBOL with --exchange"
+        )
     return series
 
 
-def scan_one(c: Candles, tf: Timeframe, asof_ms: int | None,
-             settings: ScanSettings | None = None) -> SeriesReport:
+def scan_one(
+    c: Candles, tf: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None
+) -> SeriesReport:
     """One series: indicators, levels, patterns and long-run context, point in time."""
     r = analyse(c, tf, asof_ms, settings)
     ctx = long_run_context(c, int(r.asof.timestamp() * 1000), settings)
@@ -93,9 +97,13 @@ def default_workers() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else 1
 
 
-def scan_each(series: Sequence[Candles], tf: Timeframe, asof_ms: int | None,
-              settings: ScanSettings | None = None, workers: int | None = None
-              ) -> list[SeriesReport | BtcscanError]:
+def scan_each(
+    series: Sequence[Candles],
+    tf: Timeframe,
+    asof_ms: int | None,
+    settings: ScanSettings | None = None,
+    workers: int | None = None,
+) -> list[SeriesReport | BtcscanError]:
     """:func:`scan_one` over many series, in threads (the numba kernels release the GIL);
     one report or the :class:`BtcscanError` of that series each, in order."""
 
@@ -112,9 +120,14 @@ def scan_each(series: Sequence[Candles], tf: Timeframe, asof_ms: int | None,
         return list(pool.map(one, series, chunksize=8))
 
 
-def scan_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w",
-                 asof: str | datetime | None = None,
-                 settings: ScanSettings | None = None, workers: int | None = None) -> ScanResult:
+def scan_candles(
+    series: Sequence[Candles],
+    *,
+    timeframe: str | Timeframe = "1w",
+    asof: str | datetime | None = None,
+    settings: ScanSettings | None = None,
+    workers: int | None = None,
+) -> ScanResult:
     """Scan already-loaded candles point in time; one :class:`SeriesReport` each.
     The first series that cannot be scanned raises (see :func:`scan_markets` to collect)."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
@@ -126,9 +139,15 @@ def scan_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w"
     return ScanResult(series=tuple(reports))
 
 
-def scan(*, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[str] = (),
-         timeframe: str = "1w", asof: str | datetime | None = None,
-         settings: ScanSettings | None = None) -> ScanResult:
+def scan(
+    *,
+    sample: bool = False,
+    symbols: Sequence[str] = (),
+    files: Sequence[str] = (),
+    timeframe: str = "1w",
+    asof: str | datetime | None = None,
+    settings: ScanSettings | None = None,
+) -> ScanResult:
     """Load and scan. ``sample=True`` scans the bundled BTC/USD history (or ``symbols``)."""
     settings = settings or replace(ScanSettings(), timeframe=timeframe)
     tf = parse_timeframe(timeframe)  # validate before any I/O
@@ -146,8 +165,7 @@ def load_exchange(symbols: Sequence[str], **kwargs) -> list:
     return load_markets(list(symbols), **kwargs)
 
 
-def _load_group(exchange: str, symbols: Sequence[str], timeframe: str,
-                load_kwargs: dict) -> list:
+def _load_group(exchange: str, symbols: Sequence[str], timeframe: str, load_kwargs: dict) -> list:
     if exchange == "sample":
         out: list = []
         for sym in symbols:
@@ -166,11 +184,18 @@ def _load_group(exchange: str, symbols: Sequence[str], timeframe: str,
     return load_exchange(symbols, exchange=exchange, timeframe=timeframe, **kwargs)
 
 
-def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str | None = None,
-                 asof: str | datetime | None = None, settings: ScanSettings | None = None,
-                 load_kwargs: dict | None = None, chunk: int = 64, workers: int | None = None,
-                 on_series: Callable[[Candles, SeriesReport], None] | None = None
-                 ) -> ScanResult:
+def scan_markets(
+    markets: Sequence,
+    *,
+    exchange: str = "binance",
+    timeframe: str | None = None,
+    asof: str | datetime | None = None,
+    settings: ScanSettings | None = None,
+    load_kwargs: dict | None = None,
+    chunk: int = 64,
+    workers: int | None = None,
+    on_series: Callable[[Candles, SeriesReport], None] | None = None,
+) -> ScanResult:
     """Scan a watchlist: ``markets`` are :class:`btcscan.watchlist.MarketSpec` or
     ``[EXCHANGE:]SYMBOL[@TF]`` texts, across exchanges (``sample`` = bundled history) and
     timeframes. One bad market (delisted, too little history) lands in ``errors`` and the
@@ -193,15 +218,16 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
     def name(ex: str, symbol: str, tf_text: str) -> str:  # binance:ETH/USDT[@1d]
         return f"{ex}:{symbol}" + ("" if tf_text == tf_default else f"@{tf_text}")
 
-    jobs = [(ex, tf_text, symbols[i:i + chunk])
-            for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items()
-            for i in range(0, len(symbols), chunk)]
+    jobs = [
+        (ex, tf_text, symbols[i : i + chunk])
+        for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items()
+        for i in range(0, len(symbols), chunk)
+    ]
 
     def load(job: tuple[str, str, list[str]]) -> list:
         ex, tf_text, part = job
         # a sample market is daily data; any other is fetched at the timeframe scanned
-        return _load_group(ex, part, "1d" if ex == "sample" else tf_text,
-                           dict(load_kwargs or {}))
+        return _load_group(ex, part, "1d" if ex == "sample" else tf_text, dict(load_kwargs or {}))
 
     # live markets: the next chunk is fetched (network waits release the GIL) while this
     # one is scanned, so at most two chunks of candles are held. From the cache it is not:
@@ -211,21 +237,31 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
         nxt = loader.submit(load, jobs[0]) if jobs and prefetch else None
         for k, (ex, tf_text, part) in enumerate(jobs):
             loaded = nxt.result() if nxt is not None else load(jobs[k])
-            nxt = (loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) and prefetch
-                   else None)
+            nxt = loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) and prefetch else None
             tf = parse_timeframe(tf_text)
             run = replace(settings, timeframe=tf_text)
-            ok = [(s, c) for s, c in zip(part, loaded, strict=True)
-                  if not isinstance(c, BtcscanError)]
+            ok = [
+                (s, c) for s, c in zip(part, loaded, strict=True) if not isinstance(c, BtcscanError)
+            ]
             for s, c in zip(part, loaded, strict=True):
                 if isinstance(c, BtcscanError):
-                    errors.append({"source": name(ex, s, tf_text), "error": str(c),
-                                   "exit_code": int(c.exit_code)})
+                    errors.append(
+                        {
+                            "source": name(ex, s, tf_text),
+                            "error": str(c),
+                            "exit_code": int(c.exit_code),
+                        }
+                    )
             scanned = scan_each([c for _, c in ok], tf, asof_ms, run, workers)
             for (s, c), r in zip(ok, scanned, strict=True):
                 if isinstance(r, BtcscanError):
-                    errors.append({"source": name(ex, s, tf_text), "error": str(r),
-                                   "exit_code": int(r.exit_code)})
+                    errors.append(
+                        {
+                            "source": name(ex, s, tf_text),
+                            "error": str(r),
+                            "exit_code": int(r.exit_code),
+                        }
+                    )
                     continue
                 reports.append(r)
                 if on_series is not None:
@@ -234,5 +270,12 @@ def scan_markets(markets: Sequence, *, exchange: str = "binance", timeframe: str
     return ScanResult(series=tuple(reports), errors=tuple(errors))
 
 
-__all__ = ["load_exchange", "load_file", "load_sources", "parse_asof", "scan", "scan_candles",
-           "scan_markets"]
+__all__ = [
+    "load_exchange",
+    "load_file",
+    "load_sources",
+    "parse_asof",
+    "scan",
+    "scan_candles",
+    "scan_markets",
+]

@@ -27,15 +27,22 @@ def btc_rows() -> list[dict]:
     if src.exists():
         with src.open() as fh:
             for r in csv.DictReader(fh):
-                rows.append({
-                    "t": datetime.fromtimestamp(int(r["timestamp_ms_utc"]) / 1000, tz=UTC),
-                    **{k: float(r[k]) for k in ("open", "high", "low", "close", "volume")},
-                })
+                rows.append(
+                    {
+                        "t": datetime.fromtimestamp(int(r["timestamp_ms_utc"]) / 1000, tz=UTC),
+                        **{k: float(r[k]) for k in ("open", "high", "low", "close", "volume")},
+                    }
+                )
     else:  # pragma: no cover - the CI checkout always has shared/ beside the repo
         from btcscan.data.sample import load_sample
 
         for r in load_sample().frame.iter_rows(named=True):
-            rows.append({"t": r["open_time"], **{k: r[k] for k in ("open", "high", "low", "close", "volume")}})
+            rows.append(
+                {
+                    "t": r["open_time"],
+                    **{k: r[k] for k in ("open", "high", "low", "close", "volume")},
+                }
+            )
     return rows
 
 
@@ -105,8 +112,9 @@ SAMPLE = REPO / "btcscan" / "data" / "sample" / "bitstamp_btc-usd_1d.parquet"
 def _arrays(df):
     import numpy as np
 
-    out = {c: df[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close",
-                                                             "volume")}
+    out = {
+        c: df[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close", "volume")
+    }
     out["open_time"] = df["open_time"].dt.epoch("ms").to_numpy()
     return out
 
@@ -124,9 +132,16 @@ def btc_weekly():
     """The same, resampled to Monday weeks (first open, max high, min low, last close)."""
     import polars as pl
 
-    df = (pl.read_parquet(SAMPLE)
-          .group_by(pl.col("open_time").dt.truncate("1w"))
-          .agg(pl.col("open").first(), pl.col("high").max(), pl.col("low").min(),
-               pl.col("close").last(), pl.col("volume").sum())
-          .sort("open_time"))
+    df = (
+        pl.read_parquet(SAMPLE)
+        .group_by(pl.col("open_time").dt.truncate("1w"))
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+        )
+        .sort("open_time")
+    )
     return _arrays(df)

@@ -16,7 +16,7 @@ def sma_ref(xs: list[float], n: int) -> list[float]:
     out = [math.nan] * len(xs)
     s = _start(xs)
     for i in range(s + n - 1, len(xs)):
-        out[i] = sum(xs[i - n + 1: i + 1]) / n
+        out[i] = sum(xs[i - n + 1 : i + 1]) / n
     return out
 
 
@@ -79,7 +79,11 @@ def score_ref(high, low, close, start, d, targets, inv, horizon, fail_pct=5.0, o
             break
         best = max(best, fav)
         for i, t in enumerate(targets):
-            if not math.isnan(t) and tbar[i] < 0 and ((d > 0 and high[j] >= t) or (d < 0 and low[j] <= t)):
+            if (
+                not math.isnan(t)
+                and tbar[i] < 0
+                and ((d > 0 and high[j] >= t) or (d < 0 and low[j] <= t))
+            ):
                 tbar[i] = j
         if not reversed_ and ((d > 0 and close[j] < entry) or (d < 0 and close[j] > entry)):
             reversed_, fail = True, best < fail_pct
@@ -95,5 +99,12 @@ def score_ref(high, low, close, start, d, targets, inv, horizon, fail_pct=5.0, o
         rbar = start + horizon if rbar < 0 else rbar
     else:
         status = 0
-    return {"target_bar": tbar, "invalid_bar": ibar, "resolved_bar": rbar, "mae_pct": worst,
-            "mfe_pct": best, "failed": fail, "status": status}
+    return {
+        "target_bar": tbar,
+        "invalid_bar": ibar,
+        "resolved_bar": rbar,
+        "mae_pct": worst,
+        "mfe_pct": best,
+        "failed": fail,
+        "status": status,
+    }

@@ -49,13 +49,18 @@ def test_sample_json_matches_independent_computation(runner, btc_rows):
     assert s["rsi"]["value"] == pytest.approx(talib.RSI(closes, 14)[-1], abs=1e-9)
     ath = max(btc_rows, key=lambda r: r["high"])
     assert s["ath"]["price"] == ath["high"]
-    assert s["drawdown_pct"] == pytest.approx((by_day["2026-04-18"]["close"] / ath["high"] - 1) * 100)
+    assert s["drawdown_pct"] == pytest.approx(
+        (by_day["2026-04-18"]["close"] / ath["high"] - 1) * 100
+    )
     assert s["change_7d_pct"] == pytest.approx(
-        (by_day["2026-04-18"]["close"] / by_day["2026-04-11"]["close"] - 1) * 100)
+        (by_day["2026-04-18"]["close"] / by_day["2026-04-11"]["close"] - 1) * 100
+    )
     # ladder: nearest first, sides consistent with the price
     d = [abs(lv["distance_pct"]) for lv in s["levels"]]
     assert d == sorted(d)
-    assert all((lv["price"] > s["latest"]["price"]) == (lv["side"] == "above") for lv in s["levels"])
+    assert all(
+        (lv["price"] > s["latest"]["price"]) == (lv["side"] == "above") for lv in s["levels"]
+    )
     assert any(lv["kind"] == "round" and lv["price"] == 80000 for lv in s["levels"])
 
 
@@ -71,14 +76,19 @@ def test_sample_table_names_source_and_levels(runner):
 
 
 def test_asof_is_point_in_time(runner, btc_rows):
-    res = runner.invoke(cli, ["scan", "--sample", "--asof", "2025-06-30", "--format", "json"],
-                        catch_exceptions=False)
+    res = runner.invoke(
+        cli,
+        ["scan", "--sample", "--asof", "2025-06-30", "--format", "json"],
+        catch_exceptions=False,
+    )
     s = json.loads(res.stdout)["series"][0]
     assert s["asof"] == "2025-07-01T00:00:00Z"  # a date means the end of that UTC day
     assert s["last_closed"]["open_time"] == "2025-06-23T00:00:00Z"
     by_day = {r["t"].date().isoformat(): r for r in btc_rows}
     assert s["latest"]["price"] == by_day["2025-06-30"]["close"]
-    assert s["ath"]["price"] == max(r["high"] for r in btc_rows if r["t"].date().isoformat() <= "2025-06-30")
+    assert s["ath"]["price"] == max(
+        r["high"] for r in btc_rows if r["t"].date().isoformat() <= "2025-06-30"
+    )
 
 
 def test_unconfirmed_break_is_said(runner):
@@ -94,8 +104,9 @@ def test_unconfirmed_break_is_said(runner):
             break
     else:
         pytest.fail("no date with an unconfirmed SMA break in the probed windows")
-    res = runner.invoke(cli, ["scan", "--sample", "--asof", day], catch_exceptions=False,
-                        env={"COLUMNS": "200"})
+    res = runner.invoke(
+        cli, ["scan", "--sample", "--asof", day], catch_exceptions=False, env={"COLUMNS": "200"}
+    )
     assert "not yet confirmed by a weekly close" in res.stdout
 
 
@@ -119,8 +130,10 @@ def test_timeframe_finer_than_data(runner):
     one_line_error(res, ExitCode.USAGE, "finer than the data")
 
 
-@pytest.mark.parametrize("asof, needle", [("2009-01-01", "before the first candle"),
-                                          ("2030-01-01", "after the data ends")])
+@pytest.mark.parametrize(
+    "asof, needle",
+    [("2009-01-01", "before the first candle"), ("2030-01-01", "after the data ends")],
+)
 def test_asof_outside_data(runner, asof, needle):
     res = runner.invoke(cli, ["scan", "--sample", "--asof", asof], catch_exceptions=False)
     one_line_error(res, ExitCode.DATA, needle)
@@ -152,15 +165,25 @@ def _daily_rows(n, start=1_700_000_000_000 // 86_400_000 * 86_400_000):
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 
 
-@pytest.mark.parametrize("header, rows, needle", [
-    (["timestamp", "open", "high", "close", "volume"], [[1, 1, 1, 1, 1]], "missing column(s) low"),
-    (HEADER, [[1_700_000_000_000, 1, 2, 0.5, "abc", 1]], "'abc' is not a number"),
-    (HEADER, [[1_700_000_000_000, -1, 2, 0.5, 1, 1]], "zero or negative price"),
-    (HEADER, [[1_700_000_000_000, 1, 0.9, 0.5, 1, 1]], "high below open/close"),
-    (HEADER, [[1_700_000_000_000, 1, 2, 0.5, 1, 1], [1_700_000_000_000, 1, 3, 0.5, 1, 1]],
-     "two different candles share the open time"),
-    (HEADER, [["not-a-date", 1, 2, 0.5, 1, 1]], "cannot read timestamp 'not-a-date'"),
-])
+@pytest.mark.parametrize(
+    "header, rows, needle",
+    [
+        (
+            ["timestamp", "open", "high", "close", "volume"],
+            [[1, 1, 1, 1, 1]],
+            "missing column(s) low",
+        ),
+        (HEADER, [[1_700_000_000_000, 1, 2, 0.5, "abc", 1]], "'abc' is not a number"),
+        (HEADER, [[1_700_000_000_000, -1, 2, 0.5, 1, 1]], "zero or negative price"),
+        (HEADER, [[1_700_000_000_000, 1, 0.9, 0.5, 1, 1]], "high below open/close"),
+        (
+            HEADER,
+            [[1_700_000_000_000, 1, 2, 0.5, 1, 1], [1_700_000_000_000, 1, 3, 0.5, 1, 1]],
+            "two different candles share the open time",
+        ),
+        (HEADER, [["not-a-date", 1, 2, 0.5, 1, 1]], "cannot read timestamp 'not-a-date'"),
+    ],
+)
 def test_malformed_files(runner, tmp_path, header, rows, needle):
     p = write_csv(tmp_path / "bad.csv", header, rows)
     res = runner.invoke(cli, ["scan", "--from-file", str(p)], catch_exceptions=False)
@@ -168,7 +191,9 @@ def test_malformed_files(runner, tmp_path, header, rows, needle):
 
 
 def test_missing_and_unreadable_files(runner, tmp_path):
-    res = runner.invoke(cli, ["scan", "--from-file", str(tmp_path / "nope.csv")], catch_exceptions=False)
+    res = runner.invoke(
+        cli, ["scan", "--from-file", str(tmp_path / "nope.csv")], catch_exceptions=False
+    )
     one_line_error(res, ExitCode.DATA, "no such file")
     junk = tmp_path / "junk.parquet"
     junk.write_bytes(b"\x00\x01 not parquet")
@@ -184,8 +209,9 @@ def test_too_few_candles(runner, tmp_path):
 
 def test_sma_warming_up_is_a_warning_not_an_error(runner, tmp_path):
     p = write_csv(tmp_path / "short.csv", HEADER, _daily_rows(60))
-    res = runner.invoke(cli, ["scan", "--from-file", str(p), "-t", "1d", "--format", "json"],
-                        catch_exceptions=False)
+    res = runner.invoke(
+        cli, ["scan", "--from-file", str(p), "-t", "1d", "--format", "json"], catch_exceptions=False
+    )
     assert res.exit_code == 0
     smas = {s["period"]: s for s in json.loads(res.stdout)["series"][0]["smas"]}
     assert smas[50]["state"] != "warming_up" and smas[100]["state"] == "warming_up"
@@ -197,8 +223,9 @@ def test_unsorted_and_duplicates_repaired_with_warning(runner, tmp_path):
     rows = _daily_rows(150)
     shuffled = rows[::-1] + rows[:3]
     p = write_csv(tmp_path / "messy.csv", HEADER, shuffled)
-    res = runner.invoke(cli, ["scan", "--from-file", str(p), "-t", "1d", "--format", "json"],
-                        catch_exceptions=False)
+    res = runner.invoke(
+        cli, ["scan", "--from-file", str(p), "-t", "1d", "--format", "json"], catch_exceptions=False
+    )
     assert res.exit_code == 0, res.stderr
     assert "sorted them" in res.stderr and "dropped 3 duplicate row(s)" in res.stderr
     s = json.loads(res.stdout)["series"][0]
@@ -209,20 +236,27 @@ def test_unsorted_and_duplicates_repaired_with_warning(runner, tmp_path):
 def test_multi_file_scan_names_each_source(runner, tmp_path):
     a = write_csv(tmp_path / "a.csv", HEADER, _daily_rows(120))
     b = write_csv(tmp_path / "b.csv", [h.upper() for h in HEADER], _daily_rows(130))
-    res = runner.invoke(cli, ["scan", "--from-file", str(a), str(b), "-t", "1d", "--format", "json"],
-                        catch_exceptions=False)
+    res = runner.invoke(
+        cli,
+        ["scan", "--from-file", str(a), str(b), "-t", "1d", "--format", "json"],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.stderr
     series = json.loads(res.stdout)["series"]
     assert [s["source"]["path"] for s in series] == [str(a), str(b)]
     assert [s["candles"] for s in series] == [120, 130]
-    res = runner.invoke(cli, ["scan", "--from-file", str(tmp_path / "*.csv"), "-t", "1d", "--format", "json"],
-                        catch_exceptions=False)
+    res = runner.invoke(
+        cli,
+        ["scan", "--from-file", str(tmp_path / "*.csv"), "-t", "1d", "--format", "json"],
+        catch_exceptions=False,
+    )
     assert len(json.loads(res.stdout)["series"]) == 2
 
 
 def test_debug_shows_traceback(runner):
-    res = runner.invoke(cli, ["--debug", "scan", "--sample", "--asof", "2030-01-01"],
-                        catch_exceptions=False)
+    res = runner.invoke(
+        cli, ["--debug", "scan", "--sample", "--asof", "2030-01-01"], catch_exceptions=False
+    )
     assert res.exit_code == ExitCode.DATA
     assert "Traceback" in res.stderr and "btcscan: error:" in res.stderr
 

@@ -16,17 +16,23 @@ ROWS = [[1.0, 2.0, 0.5, 1.5, 10.0], [1.5, 2.5, 1.0, 2.0, 11.0], [2.0, 3.0, 1.5, 
 SEC = [int(T0.timestamp()) + i * 86400 for i in range(3)]
 
 
-@pytest.mark.parametrize("stamps", [
-    SEC,
-    [s * 1000 for s in SEC],
-    [s * 1_000_000 for s in SEC],
-    ["2024-01-01", "2024-01-02", "2024-01-03"],
-    ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"],
-    ["2024-01-01 00:00:00", "2024-01-02 00:00:00", "2024-01-03 00:00:00"],
-])
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        SEC,
+        [s * 1000 for s in SEC],
+        [s * 1_000_000 for s in SEC],
+        ["2024-01-01", "2024-01-02", "2024-01-03"],
+        ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"],
+        ["2024-01-01 00:00:00", "2024-01-02 00:00:00", "2024-01-03 00:00:00"],
+    ],
+)
 def test_timestamp_forms(tmp_path, stamps):
-    p = write_csv(tmp_path / "x.csv", ["Date", "Open", "HIGH", "low", "Close", "Volume"],
-                  [[t, *r] for t, r in zip(stamps, ROWS, strict=True)])
+    p = write_csv(
+        tmp_path / "x.csv",
+        ["Date", "Open", "HIGH", "low", "Close", "Volume"],
+        [[t, *r] for t, r in zip(stamps, ROWS, strict=True)],
+    )
     c = load_file(p)
     assert c.frame["open_time"].to_list() == [datetime(2024, 1, d, tzinfo=UTC) for d in (1, 2, 3)]
     assert c.frame["close"].to_list() == [1.5, 2.0, 2.5]
@@ -34,11 +40,16 @@ def test_timestamp_forms(tmp_path, stamps):
 
 
 def test_parquet_and_hourly_inference(tmp_path):
-    df = pl.DataFrame({
-        "timestamp": [int(T0.timestamp() * 1000) + i * 3_600_000 for i in range(3)],
-        "open": [r[0] for r in ROWS], "high": [r[1] for r in ROWS], "low": [r[2] for r in ROWS],
-        "close": [r[3] for r in ROWS], "volume": [r[4] for r in ROWS],
-    })
+    df = pl.DataFrame(
+        {
+            "timestamp": [int(T0.timestamp() * 1000) + i * 3_600_000 for i in range(3)],
+            "open": [r[0] for r in ROWS],
+            "high": [r[1] for r in ROWS],
+            "low": [r[2] for r in ROWS],
+            "close": [r[3] for r in ROWS],
+            "volume": [r[4] for r in ROWS],
+        }
+    )
     p = tmp_path / "h.parquet"
     df.write_parquet(p)
     c = load_file(p)
@@ -47,9 +58,11 @@ def test_parquet_and_hourly_inference(tmp_path):
 
 
 def test_cryptodatadownload_style_volume_column(tmp_path):
-    p = write_csv(tmp_path / "cdd.csv", ["unix", "date", "symbol", "open", "high", "low", "close",
-                                         "Volume BTC", "Volume USD"],
-                  [[s, "", "BTC/USD", *r[:4], r[4], r[4] * 2] for s, r in zip(SEC, ROWS, strict=True)])
+    p = write_csv(
+        tmp_path / "cdd.csv",
+        ["unix", "date", "symbol", "open", "high", "low", "close", "Volume BTC", "Volume USD"],
+        [[s, "", "BTC/USD", *r[:4], r[4], r[4] * 2] for s, r in zip(SEC, ROWS, strict=True)],
+    )
     c = load_file(p)
     assert c.frame["volume"].to_list() == [10.0, 11.0, 12.0]
 

@@ -57,7 +57,9 @@ def test_leading_nans_skipped_like_talib():
 @pytest.mark.parametrize("size", [0, 1, 13, 14, 15, 100])
 def test_edge_lengths_match_talib(size):
     x = np.linspace(10, 20, size) + np.sin(np.arange(size))
-    assert np.array_equal(rsi(x, 14), talib.RSI(x, 14), equal_nan=True) if size else rsi(x).size == 0
+    assert (
+        np.array_equal(rsi(x, 14), talib.RSI(x, 14), equal_nan=True) if size else rsi(x).size == 0
+    )
     assert np.array_equal(sma(x, 14), talib.SMA(x, 14), equal_nan=True) if size else True
 
 
@@ -81,7 +83,8 @@ def test_out_buffer_is_reused_and_checked():
 
 prices = st.lists(
     st.one_of(st.floats(1.0, 1e6), st.sampled_from([100.0, 100.0, 100.0])),  # flat runs
-    min_size=0, max_size=300,
+    min_size=0,
+    max_size=300,
 )
 
 
@@ -95,8 +98,12 @@ def test_kernels_match_naive_reference(xs, n, nan_prefix):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.floats(1, 1e5), st.floats(0, 0.2), st.floats(0, 1)),
-                min_size=0, max_size=200), st.integers(1, 30))
+@given(
+    st.lists(
+        st.tuples(st.floats(1, 1e5), st.floats(0, 0.2), st.floats(0, 1)), min_size=0, max_size=200
+    ),
+    st.integers(1, 30),
+)
 def test_atr_matches_naive_reference(rows, n):
     c = [r[0] for r in rows]
     h = [r[0] * (1 + r[1]) for r in rows]

@@ -32,7 +32,9 @@ def test_long_reaches_target_before_invalidation():
 
 def test_same_candle_counts_invalidation_first():
     # bar 1 spans 90..115: both the 110 target and the 95 invalidation inside one candle
-    h = np.array([101.0, 115.0]); lo = np.array([99.0, 90.0]); c = np.array([100.0, 100.0])
+    h = np.array([101.0, 115.0])
+    lo = np.array([99.0, 90.0])
+    c = np.array([100.0, 100.0])
     out = score_events(h, lo, c, [0], [1], [[110.0]], [95.0], horizon=5)
     assert out["status"][0] == INVALIDATED and out["target_bar"][0, 0] == -1
 
@@ -74,8 +76,10 @@ def test_only_candles_after_the_event_are_read():
     args = ([150], [1], [[c[150] * 1.05]], [c[150] * 0.95])
     a = score_events(h, lo, c, *args, horizon=60)
     h2, lo2 = h.copy(), lo.copy()
-    h2[:150] = 1e9; lo2[:150] = 1e-9  # wild history before the event (close kept: it is the entry)
-    c2 = c.copy(); c2[:150] = 1.0
+    h2[:150] = 1e9  # wild history before the event (the event's own close is the entry)
+    lo2[:150] = 1e-9
+    c2 = c.copy()
+    c2[:150] = 1.0
     b = score_events(h2, lo2, c2, *args, horizon=60)
     for k in a:
         assert np.array_equal(a[k], b[k])

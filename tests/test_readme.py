@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_sample_output_block_is_what_the_scan_prints():
     assert readme_block(README.read_text()) == sample_output(), (
-        "README's sample output is stale: run `python tools/update_readme.py`")
+        "README's sample output is stale: run `python tools/update_readme.py`"
+    )
 
 
 def _block_after(marker: str) -> str:
@@ -34,7 +35,15 @@ def test_first_section_has_the_two_fresh_machine_commands():
 
 def test_ci_runs_the_readme_test_command():
     out = subprocess.run(
-        ["awk", "/<!-- test-command -->/{f=1; next} f && /^```/{if (inblock) exit; inblock=1; next} inblock{print}",
-         str(README)], capture_output=True, text=True, check=True).stdout.strip()
+        [
+            "awk",
+            "/<!-- test-command -->/{f=1; next} "
+            "f && /^```/{if (inblock) exit; inblock=1; next} inblock{print}",
+            str(README),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == _block_after("<!-- test-command -->")
     assert "README.md" in (ROOT / ".ci" / "run").read_text()

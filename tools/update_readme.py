@@ -15,15 +15,18 @@ from click.testing import CliRunner
 from btcscan.cli import cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCK = re.compile(r"(<!-- sample-output:[^\n]*-->\n```\n)(.*?)(```\n<!-- /sample-output -->)", re.S)
+BLOCK = re.compile(
+    r"(<!-- sample-output:[^\n]*-->\n```\n)(.*?)(```\n<!-- /sample-output -->)", re.S
+)
 COMMAND = ["scan", "--sample"]
 WIDTH = "100"
 
 
 def sample_output() -> str:
     """What `btcscan scan --sample` prints on a 100-column terminal without colour."""
-    res = CliRunner().invoke(cli, COMMAND, env={"COLUMNS": WIDTH, "NO_COLOR": "1"},
-                             catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli, COMMAND, env={"COLUMNS": WIDTH, "NO_COLOR": "1"}, catch_exceptions=False
+    )
     if res.exit_code != 0:
         raise SystemExit(f"btcscan {' '.join(COMMAND)} exited {res.exit_code}: {res.stderr}")
     return res.stdout

@@ -36,7 +36,9 @@ def round_levels(price: float, per_side: int = 2) -> list[tuple[float, bool]]:
     return sorted((round(v, 10), abs(v / major - round(v / major)) < 1e-9) for v in out if v > 0)
 
 
-def sma_state(close: np.ndarray, sma: np.ndarray, period: int, latest: float, tf_label: str) -> SmaState:
+def sma_state(
+    close: np.ndarray, sma: np.ndarray, period: int, latest: float, tf_label: str
+) -> SmaState:
     """State of the last close against its SMA, counted on closed candles only."""
     method = f"simple mean of the last {period} {tf_label} closes"
     last = close.size - 1
@@ -65,15 +67,22 @@ def sma_state(close: np.ndarray, sma: np.ndarray, period: int, latest: float, tf
     )
 
 
-def ladder(price: float, candidates: list[tuple[float, str, str, str]], per_side: int) -> tuple[Level, ...]:
+def ladder(
+    price: float, candidates: list[tuple[float, str, str, str]], per_side: int
+) -> tuple[Level, ...]:
     """Levels nearest the price, ``per_side`` above and below, nearest first.
 
     ``candidates`` are (level, kind, label, source). Levels equal to the price count as below.
     """
     levels = [
-        Level(price=float(p), kind=k, label=lab, source=src,
-              distance_pct=(float(p) / price - 1.0) * 100.0,
-              side="above" if p > price else "below")
+        Level(
+            price=float(p),
+            kind=k,
+            label=lab,
+            source=src,
+            distance_pct=(float(p) / price - 1.0) * 100.0,
+            side="above" if p > price else "below",
+        )
         for p, k, lab, src in candidates
         if p is not None and math.isfinite(p) and p > 0
     ]

@@ -40,8 +40,9 @@ def data_span_ms(candles: Candles) -> tuple[int, int]:
     return tf.period_end_ms(int(t[0])), tf.period_end_ms(int(t[-1]))
 
 
-def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
-            settings: ScanSettings | None = None) -> SeriesReport:
+def analyse(
+    base: Candles, timeframe: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None
+) -> SeriesReport:
     """Scan one series as of ``asof_ms`` (default: the close of its last candle).
 
     Only candles closed by ``asof_ms`` are used: the finest data gives the latest price;
@@ -90,7 +91,7 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
         price=latest_price,
         time=ms_to_dt(base_close_all[-1]),
         method=f"close of the {base.timeframe.label()} candle of {fmt_date(fa['open_time'][-1])}, "
-               "the last one closed by the scan time",
+        "the last one closed by the scan time",
     )
     last_open = int(ta["open_time"][-1])
     last_closed = CandleRef(
@@ -115,8 +116,10 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
         smas.append(sma_state(close, s, p, latest_price, tf_label))
     for st in smas:
         if st.value is None:
-            warnings.append(f"SMA {st.period} needs {st.period} {tf_label} closes; only "
-                            f"{close.size} so far, so it is not shown")
+            warnings.append(
+                f"SMA {st.period} needs {st.period} {tf_label} closes; only "
+                f"{close.size} so far, so it is not shown"
+            )
     warm = settings.rsi_warmup_periods * settings.rsi_period
     if close.size - 1 < warm:
         warnings.append(
@@ -124,11 +127,16 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
             f"(fewer than {warm}); Wilder's recursion remembers its seed, so it may differ from "
             "a chart with longer history"
         )
-    missing, first_gaps = gaps(np.asarray(fa["open_time"]), base.timeframe.ms) \
-        if not base.timeframe.is_calendar else (0, [])
+    missing, first_gaps = (
+        gaps(np.asarray(fa["open_time"]), base.timeframe.ms)
+        if not base.timeframe.is_calendar
+        else (0, [])
+    )
     if missing:
-        notes.append(f"{missing} {base.timeframe} candle(s) missing in the source (not filled), "
-                     f"e.g. {', '.join(first_gaps)}")
+        notes.append(
+            f"{missing} {base.timeframe} candle(s) missing in the source (not filled), "
+            f"e.g. {', '.join(first_gaps)}"
+        )
 
     candidates: list[tuple[float, str, str, str]] = []
     for st in smas:
@@ -136,10 +144,17 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
             candidates.append((st.value, "sma", f"SMA {st.period} ({tf_label})", st.method))
     step = round_step(latest_price)
     for lv, major in round_levels(latest_price):
-        candidates.append((lv, "round", f"round number {lv:,.10g}" + (" (major)" if major else ""),
-                           f"multiple of {step:,.10g}"))
-    candidates.append((ath.price, "ath", f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
-                       ath.method))
+        candidates.append(
+            (
+                lv,
+                "round",
+                f"round number {lv:,.10g}" + (" (major)" if major else ""),
+                f"multiple of {step:,.10g}",
+            )
+        )
+    candidates.append(
+        (ath.price, "ath", f"all-time high ({fmt_date(fa['open_time'][i_ath])})", ath.method)
+    )
     pattern_report = None
     if settings.patterns is not None:  # wedges and RSI divergences (btcscan.patterns)
         from btcscan.patterns import detect_patterns
@@ -156,8 +171,15 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
     if pattern_report is not None and settings.signal_stats:  # walk-forward lines (issue #7)
         from btcscan.stats.run import scan_signal_stats
 
-        stats = scan_signal_stats(ta, pattern_report, smas, base.source, timeframe,
-                                  settings.sma_periods, settings.stats_horizon)
+        stats = scan_signal_stats(
+            ta,
+            pattern_report,
+            smas,
+            base.source,
+            timeframe,
+            settings.sma_periods,
+            settings.stats_horizon,
+        )
     first_open = int(ta["open_time"][0])
     return SeriesReport(
         source=base.source,
@@ -175,12 +197,13 @@ def analyse(base: Candles, timeframe: Timeframe, asof_ms: int | None,
             name=f"RSI {settings.rsi_period}",
             value=None if np.isnan(r[-1]) else float(r[-1]),
             method=f"Wilder RSI({settings.rsi_period}) on {tf_label} closes, seeded with the "
-                   f"simple mean of the first {settings.rsi_period} changes (TA-Lib convention)",
+            f"simple mean of the first {settings.rsi_period} changes (TA-Lib convention)",
         ),
         atr=Indicator(
             name=f"ATR {settings.atr_period}",
             value=None if np.isnan(a[-1]) else float(a[-1]),
-            method=f"Wilder ATR({settings.atr_period}) of {tf_label} true ranges (TA-Lib convention)",
+            method=f"Wilder ATR({settings.atr_period}) of {tf_label} true ranges "
+            "(TA-Lib convention)",
         ),
         smas=tuple(smas),
         levels=levels,

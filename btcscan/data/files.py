@@ -17,8 +17,19 @@ from btcscan.data.schema import COLUMNS, PRICES, SCHEMA, TIME, TIME_DTYPE
 from btcscan.errors import DataError
 
 _ALIASES: dict[str, tuple[str, ...]] = {
-    TIME: ("open_time", "timestamp", "timestamp_ms_utc", "unix", "time", "date", "datetime", "ts",
-           "open time", "opentime", "t"),
+    TIME: (
+        "open_time",
+        "timestamp",
+        "timestamp_ms_utc",
+        "unix",
+        "time",
+        "date",
+        "datetime",
+        "ts",
+        "open time",
+        "opentime",
+        "t",
+    ),
     "open": ("open", "o"),
     "high": ("high", "h"),
     "low": ("low", "l"),
@@ -61,7 +72,8 @@ def _pick_columns(columns: list[str], where: str) -> dict[str, str]:
     if missing:
         raise DataError(
             f"{where}: missing column(s) {', '.join(missing)} "
-            f"(found: {', '.join(columns) or 'none'}); expected time, open, high, low, close, volume"
+            f"(found: {', '.join(columns) or 'none'}); "
+            "expected time, open, high, low, close, volume"
         )
     return chosen
 
@@ -90,7 +102,9 @@ def _to_time(s: pl.Series, where: str) -> pl.Series:
         for fn in (
             lambda x: x.str.to_datetime(time_zone="UTC", time_unit="ms", strict=True),
             lambda x: x.str.to_datetime(time_unit="ms", strict=True).dt.replace_time_zone("UTC"),
-            lambda x: x.str.to_date(strict=True).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+            lambda x: (
+                x.str.to_date(strict=True).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC")
+            ),
         ):
             try:
                 parsed = fn(txt)
@@ -114,13 +128,16 @@ def read_ohlcv_file(path: Path) -> pl.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             raw = pl.read_parquet(path)
         else:
-            raw = pl.read_csv(path, infer_schema_length=0, comment_prefix=None,
-                              truncate_ragged_lines=False)
+            raw = pl.read_csv(
+                path, infer_schema_length=0, comment_prefix=None, truncate_ragged_lines=False
+            )
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{where}: cannot read this file as CSV or parquet ({first[:160]})") from exc
+        raise DataError(
+            f"{where}: cannot read this file as CSV or parquet ({first[:160]})"
+        ) from exc
     if raw.height == 0:
         raise DataError(f"{where}: the file has no rows")
     cols = _pick_columns(raw.columns, where)

@@ -46,7 +46,9 @@ def check_resample(base: Timeframe, target: Timeframe) -> None:
             f"timeframe {target} is finer than the data ({base}): pick {base} or coarser"
         )
     if not ok:
-        raise UsageError(f"cannot build {target} candles from {base} candles: pick 1d, 3d, 1w or 1M")
+        raise UsageError(
+            f"cannot build {target} candles from {base} candles: pick 1d, 3d, 1w or 1M"
+        )
 
 
 def resample(candles: Candles, target: Timeframe, asof_ms: int) -> Candles:
@@ -72,15 +74,22 @@ def resample(candles: Candles, target: Timeframe, asof_ms: int) -> Candles:
         .filter(pl.col("end").dt.epoch("ms") <= asof_ms)
     )
     if target.is_calendar:
-        expected = ((pl.col("end") - pl.col("bucket")).dt.total_milliseconds() // base.ms)
+        expected = (pl.col("end") - pl.col("bucket")).dt.total_milliseconds() // base.ms
     else:
         expected = pl.lit(target.ms // base.ms)
     agg = agg.with_columns(expected=expected)
     short = agg.filter(pl.col("n") < pl.col("expected"))
-    notes = [f"{target} candles built from {base} candles ({target.label()}: "
-             + ("weeks open Monday 00:00 UTC" if target.unit == "w" else
-                "calendar months" if target.is_calendar else "buckets aligned to 1970-01-01 UTC")
-             + ")"]
+    notes = [
+        f"{target} candles built from {base} candles ({target.label()}: "
+        + (
+            "weeks open Monday 00:00 UTC"
+            if target.unit == "w"
+            else "calendar months"
+            if target.is_calendar
+            else "buckets aligned to 1970-01-01 UTC"
+        )
+        + ")"
+    ]
     if short.height:
         # the first bucket of a listing is often partial; say so either way
         first = short["bucket"].dt.strftime("%Y-%m-%d").head(3).to_list()
@@ -88,7 +97,5 @@ def resample(candles: Candles, target: Timeframe, asof_ms: int) -> Candles:
             f"{short.height} {target} candle(s) built from fewer {base} candles than the period "
             f"holds (gaps in the source, not filled), e.g. {', '.join(first)}"
         )
-    frame = agg.select(
-        pl.col("bucket").alias(TIME), "open", "high", "low", "close", "volume"
-    )
+    frame = agg.select(pl.col("bucket").alias(TIME), "open", "high", "low", "close", "volume")
     return replace(candles, frame=frame, timeframe=target, notes=candles.notes + tuple(notes))

@@ -62,8 +62,7 @@ class Candles:
         instance (a scan asks three times), a new dict each call over the same arrays."""
         memo = self.__dict__.get("_arrays")
         if memo is None:
-            memo = {c: self.frame[c].to_numpy().astype(np.float64, copy=False)
-                    for c in COLUMNS[1:]}
+            memo = {c: self.frame[c].to_numpy().astype(np.float64, copy=False) for c in COLUMNS[1:]}
             memo[TIME] = epoch_ms(self.frame[TIME])
             object.__setattr__(self, "_arrays", memo)  # frozen: a cache, not state
         return dict(memo)
@@ -86,7 +85,9 @@ def _fmt_time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def normalise(df: pl.DataFrame, where: str, *, repair: bool = True) -> tuple[pl.DataFrame, list[str]]:
+def normalise(
+    df: pl.DataFrame, where: str, *, repair: bool = True
+) -> tuple[pl.DataFrame, list[str]]:
     """Validate a frame with the canonical columns and return it sorted, plus warnings.
 
     Repairs (with a warning each) when ``repair``: rows out of order are sorted; exact
@@ -107,23 +108,28 @@ def normalise(df: pl.DataFrame, where: str, *, repair: bool = True) -> tuple[pl.
     nulls = df.select(pl.any_horizontal(pl.col(COLUMNS).is_null()).arg_max()).item()
     if df.select(pl.any_horizontal(pl.col(COLUMNS).is_null()).any()).item():
         raise DataError(f"{where}: row {nulls + 1} has an empty or non-numeric value")
-    bad = df.select(
-        pl.any_horizontal([~pl.col(c).is_finite() for c in COLUMNS[1:]]).alias("bad")
-    )["bad"]
+    bad = df.select(pl.any_horizontal([~pl.col(c).is_finite() for c in COLUMNS[1:]]).alias("bad"))[
+        "bad"
+    ]
     if bad.any():
-        raise DataError(f"{where}: row {int(bad.arg_max()) + 1} has a non-finite number (NaN or inf)")
+        raise DataError(
+            f"{where}: row {int(bad.arg_max()) + 1} has a non-finite number (NaN or inf)"
+        )
     nonpos = df.select(pl.any_horizontal([pl.col(c) <= 0 for c in PRICES]).alias("x"))["x"]
     if nonpos.any():
         i = int(nonpos.arg_max())
         raise DataError(
-            f"{where}: row {i + 1} ({_fmt_time(df[TIME].dt.epoch('ms')[i])}) has a zero or negative price"
+            f"{where}: row {i + 1} ({_fmt_time(df[TIME].dt.epoch('ms')[i])}) "
+            "has a zero or negative price"
         )
     if (df["volume"] < 0).any():
         i = int((df["volume"] < 0).arg_max())
         raise DataError(f"{where}: row {i + 1} has a negative volume")
     incons = df.select(
-        ((pl.col("high") < pl.max_horizontal("open", "close", "low"))
-         | (pl.col("low") > pl.min_horizontal("open", "close"))).alias("x")
+        (
+            (pl.col("high") < pl.max_horizontal("open", "close", "low"))
+            | (pl.col("low") > pl.min_horizontal("open", "close"))
+        ).alias("x")
     )["x"]
     if incons.any():
         i = int(incons.arg_max())
@@ -159,12 +165,20 @@ def _valid_sorted_unique(df: pl.DataFrame) -> bool:
     o, h, lo, c, v = (df[k].to_numpy() for k in (*PRICES, "volume"))
     t = epoch_ms(df[TIME])
     with np.errstate(invalid="ignore"):
-        ok = (np.isfinite(o).all() and np.isfinite(h).all() and np.isfinite(lo).all()
-              and np.isfinite(c).all() and np.isfinite(v).all()
-              and (o > 0).all() and (h > 0).all() and (lo > 0).all() and (c > 0).all()
-              and (v >= 0).all()
-              and not (h < np.maximum(np.maximum(o, c), lo)).any()
-              and not (lo > np.minimum(o, c)).any())
+        ok = (
+            np.isfinite(o).all()
+            and np.isfinite(h).all()
+            and np.isfinite(lo).all()
+            and np.isfinite(c).all()
+            and np.isfinite(v).all()
+            and (o > 0).all()
+            and (h > 0).all()
+            and (lo > 0).all()
+            and (c > 0).all()
+            and (v >= 0).all()
+            and not (h < np.maximum(np.maximum(o, c), lo)).any()
+            and not (lo > np.minimum(o, c)).any()
+        )
     return bool(ok) and bool((np.diff(t) > 0).all())
 
 
@@ -175,6 +189,8 @@ def gaps(open_ms: np.ndarray, step_ms: int, limit: int = 3) -> tuple[int, list[s
     d = np.diff(open_ms)
     idx = np.nonzero(d > step_ms)[0]
     missing = int(((d[idx] // step_ms) - 1).sum())
-    first = [f"{_fmt_time(int(open_ms[i] + step_ms))}..{_fmt_time(int(open_ms[i + 1] - step_ms))}"
-             for i in idx[:limit]]
+    first = [
+        f"{_fmt_time(int(open_ms[i] + step_ms))}..{_fmt_time(int(open_ms[i + 1] - step_ms))}"
+        for i in idx[:limit]
+    ]
     return missing, first

@@ -42,7 +42,10 @@ def _choose_cache_dir() -> str | None:
         candidates.append(Path(platformdirs.user_cache_dir("btcscan")) / "numba")
     except Exception:  # noqa: BLE001 - platformdirs failing must not break import
         pass
-    candidates.append(Path(tempfile.gettempdir()) / f"btcscan-numba-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
+    candidates.append(
+        Path(tempfile.gettempdir())
+        / f"btcscan-numba-{os.getuid() if hasattr(os, 'getuid') else 'u'}"
+    )
     for c in candidates:
         if _writable(c):
             return str(c)

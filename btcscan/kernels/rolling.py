@@ -7,8 +7,10 @@ reuse a buffer.
 
 Parity: the kernels follow TA-Lib's order of operations (running-sum SMA; RSI and ATR
 seeded with the simple mean of the first ``n`` changes / true ranges, then
-``avg = (avg * (n - 1) + x) / n``), so results equal ``talib.SMA/RSI/ATR`` on the same input (SMA and RSI bit for bit; ATR within ~3e-15 relative). Like TA-Lib's Python wrapper, leading NaNs are skipped: the warm-up starts at the
-first finite value. Values before the first full window are NaN.
+``avg = (avg * (n - 1) + x) / n``), so results equal ``talib.SMA/RSI/ATR`` on the same
+input (SMA and RSI bit for bit; ATR within ~3e-15 relative). Like TA-Lib's Python wrapper,
+leading NaNs are skipped: the warm-up starts at the first finite value. Values before the
+first full window are NaN.
 """
 
 from __future__ import annotations
@@ -125,7 +127,9 @@ def _atr_into(high, low, close, n, out):
     # tried here reproduced bit for bit.
     size = close.shape[0]
     start = 0
-    while start < size and (np.isnan(high[start]) or np.isnan(low[start]) or np.isnan(close[start])):
+    while start < size and (
+        np.isnan(high[start]) or np.isnan(low[start]) or np.isnan(close[start])
+    ):
         start += 1
     _fill_nan(out, start + n + (1 if n == 1 else 0))
     if size - start <= n:
@@ -240,7 +244,10 @@ def _batch_into(close, rsi_n, sma_a, sma_b, rsi_out, sma_a_out, sma_b_out):
 
 
 def batch_rsi_sma(
-    close2d, rsi_n: int = 14, sma_a: int = 50, sma_b: int = 100,
+    close2d,
+    rsi_n: int = 14,
+    sma_a: int = 50,
+    sma_b: int = 100,
     out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """RSI(rsi_n), SMA(sma_a) and SMA(sma_b) for every row of a 2-D array of closes.

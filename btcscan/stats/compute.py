@@ -30,9 +30,15 @@ from btcscan.stats.types import KindStats, ScoredEvent, ScoredTarget, SeriesStat
 FAIL_PCT = 5.0
 
 
-def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, close: np.ndarray,
-               horizon: int, fail_pct: float = FAIL_PCT,
-               times: np.ndarray | None = None) -> list[ScoredEvent]:
+def score_rows(
+    rows: Sequence[EventRow],
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    horizon: int,
+    fail_pct: float = FAIL_PCT,
+    times: np.ndarray | None = None,
+) -> list[ScoredEvent]:
     """Score every row in one kernel call; ``bar`` indexes ``high``/``low``/``close`` (and
     ``times``, candle open times in UTC ms, which fill ``known_at_ms``/``outcome_ms``;
     without them both are 0/None)."""
@@ -41,24 +47,42 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
     for e, r in enumerate(rows):
         for t, (price, _, _) in enumerate(r.targets[:MAX_TARGETS]):
             targets[e, t] = price
-    out = score_events(high, low, close, np.array([r.bar for r in rows], dtype=np.int64),
-                       np.array([r.direction for r in rows], dtype=np.int64), targets,
-                       np.array([r.invalidation for r in rows], dtype=np.float64), horizon,
-                       fail_pct, np.array([r.on_close for r in rows], dtype=np.bool_))
+    out = score_events(
+        high,
+        low,
+        close,
+        np.array([r.bar for r in rows], dtype=np.int64),
+        np.array([r.direction for r in rows], dtype=np.int64),
+        targets,
+        np.array([r.invalidation for r in rows], dtype=np.float64),
+        horizon,
+        fail_pct,
+        np.array([r.on_close for r in rows], dtype=np.bool_),
+    )
     scored = []
     tl = times.tolist() if times is not None else None
     n = close.shape[0]
     # plain Python lists once: indexing numpy scalars per event dominated the cost
     target_bar, status_code = out["target_bar"].tolist(), out["status"].tolist()
-    invalid_bar, mae, mfe = out["invalid_bar"].tolist(), out["mae_pct"].tolist(), out["mfe_pct"].tolist()
+    invalid_bar, mae, mfe = (
+        out["invalid_bar"].tolist(),
+        out["mae_pct"].tolist(),
+        out["mfe_pct"].tolist(),
+    )
     failed = out["failed"].tolist()
     for e, r in enumerate(rows):
         tg = []
         for t, (price, rule, text) in enumerate(r.targets[:MAX_TARGETS]):
             b = target_bar[e][t]
-            tg.append(ScoredTarget(price=float(price), rule=rule, rule_text=text,
-                                   reached_bar=b if b >= 0 else None,
-                                   bars_to_reach=b - r.bar if b >= 0 else None))
+            tg.append(
+                ScoredTarget(
+                    price=float(price),
+                    rule=rule,
+                    rule_text=text,
+                    reached_bar=b if b >= 0 else None,
+                    bars_to_reach=b - r.bar if b >= 0 else None,
+                )
+            )
         status = STATUS_NAMES[status_code[e]]
         if status == "reached_target":
             ob = tg[0].reached_bar
@@ -68,14 +92,26 @@ def score_rows(rows: Sequence[EventRow], high: np.ndarray, low: np.ndarray, clos
             ob = r.bar + horizon
         else:
             ob = None
-        scored.append(ScoredEvent(
-            kind=r.kind, direction="long" if r.direction > 0 else "short", known_at_bar=r.bar,
-            known_at_ms=tl[r.bar] if tl else 0, entry=float(close[r.bar]), targets=tuple(tg),
-            invalidation=None if math.isnan(r.invalidation) else float(r.invalidation),
-            invalidation_rule=r.invalidation_rule, outcome=status, outcome_bar=ob,
-            bars_to_outcome=None if ob is None else ob - r.bar,
-            outcome_ms=tl[ob] if tl and ob is not None and ob < n else None,
-            mae_pct=mae[e], mfe_pct=mfe[e], failed=failed[e], detail=r.detail))
+        scored.append(
+            ScoredEvent(
+                kind=r.kind,
+                direction="long" if r.direction > 0 else "short",
+                known_at_bar=r.bar,
+                known_at_ms=tl[r.bar] if tl else 0,
+                entry=float(close[r.bar]),
+                targets=tuple(tg),
+                invalidation=None if math.isnan(r.invalidation) else float(r.invalidation),
+                invalidation_rule=r.invalidation_rule,
+                outcome=status,
+                outcome_bar=ob,
+                bars_to_outcome=None if ob is None else ob - r.bar,
+                outcome_ms=tl[ob] if tl and ob is not None and ob < n else None,
+                mae_pct=mae[e],
+                mfe_pct=mfe[e],
+                failed=failed[e],
+                detail=r.detail,
+            )
+        )
     return scored
 
 
@@ -95,22 +131,34 @@ def aggregate(kind: str, events: Iterable[ScoredEvent], markets: int = 1) -> Kin
                 rules.append(t.rule)
     targets = []
     for rule in rules:
-        hits = [t.bars_to_reach for e in done for t in e.targets
-                if t.rule == rule and t.reached_bar is not None]
+        hits = [
+            t.bars_to_reach
+            for e in done
+            for t in e.targets
+            if t.rule == rule and t.reached_bar is not None
+        ]
         with_t = sum(1 for e in done if any(t.rule == rule for t in e.targets))
         targets.append(TargetStats(rule, with_t, len(hits), _median(hits)))
     first = [e.targets[0].bars_to_reach for e in done if e.outcome == "reached_target"]
     mae = [e.mae_pct for e in done]
     return KindStats(
-        kind=kind, label=KIND_LABELS.get(kind, kind.replace("_", " ")), events=len(ev),
-        open=len(ev) - len(done), resolved=len(done),
+        kind=kind,
+        label=KIND_LABELS.get(kind, kind.replace("_", " ")),
+        events=len(ev),
+        open=len(ev) - len(done),
+        resolved=len(done),
         reached_first_target=sum(e.outcome == "reached_target" for e in done),
         invalidated=sum(e.outcome == "invalidated" for e in done),
         expired=sum(e.outcome == "expired" for e in done),
-        failed=sum(e.failed for e in done), targets=tuple(targets),
-        median_mae_pct=_median(mae), worst_mae_pct=min(mae) if mae else None,
+        failed=sum(e.failed for e in done),
+        targets=tuple(targets),
+        median_mae_pct=_median(mae),
+        worst_mae_pct=min(mae) if mae else None,
         median_mfe_pct=_median([e.mfe_pct for e in done]),
-        median_bars_to_target=_median(first), markets=markets, bulkowski=BULKOWSKI.get(kind))
+        median_bars_to_target=_median(first),
+        markets=markets,
+        bulkowski=BULKOWSKI.get(kind),
+    )
 
 
 def kinds_of(events: Iterable[ScoredEvent]) -> list[str]:
@@ -119,9 +167,17 @@ def kinds_of(events: Iterable[ScoredEvent]) -> list[str]:
     return [k for k in KIND_LABELS if k in present] + sorted(present - set(KIND_LABELS))
 
 
-def series_stats(arrays: dict[str, np.ndarray], report, *, market: str, symbol: str,
-                 timeframe: str, tf_label: str, horizon: int,
-                 sma_periods: tuple[int, ...] = SMA_PERIODS) -> SeriesStats:
+def series_stats(
+    arrays: dict[str, np.ndarray],
+    report,
+    *,
+    market: str,
+    symbol: str,
+    timeframe: str,
+    tf_label: str,
+    horizon: int,
+    sma_periods: tuple[int, ...] = SMA_PERIODS,
+) -> SeriesStats:
     """Statistics of one series from its candles (``arrays`` as ``Candles.arrays()``) and the
     pattern engine's report over those same candles (one pass; no per-prefix re-runs:
     the engine's causality test replays prefixes)."""
@@ -133,17 +189,28 @@ def series_stats(arrays: dict[str, np.ndarray], report, *, market: str, symbol: 
     for e in scored:
         by.setdefault(e.kind, []).append(e)
     first, last = int(t[0]), int(t[-1])
-    source = (f"btcscan walk-forward on {symbol} {tf_label} since "
-              f"{np.datetime64(first, 'ms').astype('datetime64[D]')}")
-    return SeriesStats(market=market, symbol=symbol, timeframe=timeframe, candles=int(c.size),
-                       first_ms=first, last_ms=last, horizon_bars=horizon, source=source,
-                       kinds=tuple(aggregate(k, by[k]) for k in kinds_of(scored)),
-                       events=tuple(scored))
+    source = (
+        f"btcscan walk-forward on {symbol} {tf_label} since "
+        f"{np.datetime64(first, 'ms').astype('datetime64[D]')}"
+    )
+    return SeriesStats(
+        market=market,
+        symbol=symbol,
+        timeframe=timeframe,
+        candles=int(c.size),
+        first_ms=first,
+        last_ms=last,
+        horizon_bars=horizon,
+        source=source,
+        kinds=tuple(aggregate(k, by[k]) for k in kinds_of(scored)),
+        events=tuple(scored),
+    )
 
 
 def pooled(series: Sequence[SeriesStats]) -> tuple[KindStats, ...]:
     """Every market's events together, per kind (``markets`` = how many had that kind)."""
     events = [e for s in series for e in s.events]
-    return tuple(aggregate(k, events, markets=sum(any(e.kind == k for e in s.events)
-                                                  for s in series))
-                 for k in kinds_of(events))
+    return tuple(
+        aggregate(k, events, markets=sum(any(e.kind == k for e in s.events) for s in series))
+        for k in kinds_of(events)
+    )
