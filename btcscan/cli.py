@@ -14,8 +14,8 @@ import traceback
 import click
 
 from btcscan import __version__
+from btcscan.cli_data import data_options, source_options
 from btcscan.cli_data import register as register_data_commands
-from btcscan.cli_data import source_options
 from btcscan.cli_stats import register as register_stats_command
 from btcscan.errors import BtcscanError, ExitCode
 
@@ -92,15 +92,7 @@ def cli() -> None:
 
 
 @cli.command("scan", epilog=EXIT_CODES_HELP)
-@click.argument("symbols", nargs=-1, metavar="[SYMBOL]...")
-@click.option("--sample", is_flag=True,
-              help="Scan the bundled history (offline): BTC/USD Bitstamp daily 2011-08-18.."
-                   "2026-04-18 unless SYMBOLs name other bundled markets (BTC/USDT, ETH/USDT, "
-                   "SOL/USDT, XRP/USDT, BNB/USDT, DOGE/USDT, ADA/USDT).")
-@click.option("--from-file", "files", multiple=True, metavar="PATH",
-              help="Scan your own CSV or parquet OHLCV file(s); repeat the option, pass a glob, "
-                   "or list more paths as arguments. Columns are matched case-insensitively; "
-                   "timestamps in s, ms or ISO-8601.")
+@data_options  # [SYMBOL]... --sample --from-file --timeframe --asof (shared with stats)
 @click.option("--symbols-file", "symbols_files", multiple=True, metavar="PATH",
               help="Markets to scan, one per line ([EXCHANGE:]SYMBOL[@TF], # comments); "
                    "repeatable, adds to SYMBOLs.")
@@ -108,13 +100,6 @@ def cli() -> None:
               help="Also scan the exchange's N most traded markets (24 h quote volume).")
 @click.option("--quote", default=None, metavar="CCY",
               help="With --top: only markets quoted in CCY, e.g. USDT.")
-@click.option("-t", "--timeframe", default=None,
-              help="Candle timeframe to analyse: 1d, 3d, 1w (weeks open Monday 00:00 UTC) or 1M "
-                   "(calendar months), built from finer data when needed. [default: scan."
-                   "timeframe of the config, else 1w]")
-@click.option("--asof", metavar="DATE|DATETIME",
-              help="Scan point in time: a date means the end of that UTC day; only candles "
-                   "closed by then are used. Default: the close of the last candle in the data.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "ndjson", "csv"]),
               default="table", show_default=True,
               help="table for a terminal. Machine formats print only data on stdout (messages "

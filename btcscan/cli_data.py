@@ -48,6 +48,39 @@ SOURCE_OPTIONS = (exchange_option, since_option, cache_dir_option, config_option
 MARKET_OPTIONS = (timeframe_option, *SOURCE_OPTIONS)
 
 
+#: What to analyse (``scan`` and ``stats``): bundled markets, user files, or exchange symbols,
+#: at a timeframe, as of a time. Defined once so both commands read alike.
+DATA_OPTIONS = (
+    click.argument("symbols", nargs=-1, metavar="[SYMBOL]..."),
+    click.option(
+        "--sample", is_flag=True,
+        help="Use the bundled history (offline): BTC/USD Bitstamp daily 2011-08-18..2026-04-18 "
+             "unless SYMBOLs name other bundled markets (BTC/USDT, ETH/USDT, SOL/USDT, "
+             "XRP/USDT, BNB/USDT, DOGE/USDT, ADA/USDT)."),
+    click.option(
+        "--from-file", "files", multiple=True, metavar="PATH",
+        help="Your own CSV or parquet OHLCV file(s); repeat the option, pass a glob, or list "
+             "more paths as arguments. Columns are matched case-insensitively; timestamps in "
+             "s, ms or ISO-8601."),
+    click.option(
+        "-t", "--timeframe", default=None,
+        help="Candle timeframe to analyse: 1d, 3d, 1w (weeks open Monday 00:00 UTC) or 1M "
+             "(calendar months), built from finer data when needed. [default: 1w; scan "
+             "first takes scan.timeframe from the config]"),
+    click.option(
+        "--asof", metavar="DATE|DATETIME",
+        help="Point in time: a date means the end of that UTC day; only candles closed by "
+             "then are used. Default: the close of the last candle in the data."),
+)
+
+
+def data_options(fn: Callable) -> Callable:
+    """Apply ``[SYMBOL]... --sample --from-file --timeframe --asof`` (``scan``, ``stats``)."""
+    for opt in reversed(DATA_OPTIONS):
+        fn = opt(fn)
+    return fn
+
+
 def source_options(fn: Callable) -> Callable:
     """Apply ``--exchange --since --cache-dir --config --offline`` (for ``scan``)."""
     for opt in reversed(SOURCE_OPTIONS):

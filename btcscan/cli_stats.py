@@ -11,24 +11,12 @@ import sys
 
 import click
 
-from btcscan.cli_data import source_options
+from btcscan.cli_data import data_options, source_options
 from btcscan.errors import BtcscanError
 
 
 @click.command("stats")
-@click.argument("symbols", nargs=-1, metavar="[SYMBOL]...")
-@click.option("--sample", is_flag=True,
-              help="Use the bundled history (offline): BTC/USD daily unless SYMBOLs name other "
-                   "bundled markets (BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT, BNB/USDT, "
-                   "DOGE/USDT, ADA/USDT).")
-@click.option("--from-file", "files", multiple=True, metavar="PATH",
-              help="Your own CSV or parquet OHLCV file(s), as for scan.")
-@click.option("-t", "--timeframe", default=None,
-              help="Candle timeframe: 1d, 3d, 1w or 1M (built from finer data when needed). "
-                   "Default: the scan default, 1w (btcscan.settings.ScanSettings).")
-@click.option("--asof", metavar="DATE|DATETIME",
-              help="Replay the history up to this time only (a date means the end of that UTC "
-                   "day). Default: the last candle in the data.")
+@data_options  # [SYMBOL]... --sample --from-file --timeframe --asof (shared with scan)
 @click.option("--horizon", type=click.IntRange(min=1), default=None, metavar="CANDLES",
               help="Candles after an event before it counts as expired. Default per timeframe: "
                    "1d 90, 3d 60, 1w 52, 1M 24 (others 100).")
