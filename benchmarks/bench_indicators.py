@@ -9,17 +9,15 @@ parallel numba call against a Python loop over TA-Lib. Numbers depend on the mac
 
 from __future__ import annotations
 
-import timeit
-
 import numpy as np
 import talib
+from _timing import best as _best
 
 from btcscan.kernels.rolling import atr, batch_rsi_sma, rsi, sma
 
 
 def best(fn, repeat: int) -> float:
-    fn()  # warm (JIT load, page cache)
-    return min(timeit.repeat(fn, number=1, repeat=repeat))
+    return _best(fn, repeat, warm=True)  # warm: JIT load, page cache
 
 
 def row(name: str, ours: float, ref: float) -> None:

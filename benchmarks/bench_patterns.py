@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 import tracemalloc
 
 import numpy as np
 import talib
+from _timing import best
 
 from btcscan.patterns import PatternParams, batch_patterns
 
@@ -33,15 +33,6 @@ def walks(rng: np.random.Generator, rows: int, n: int) -> tuple[np.ndarray, ...]
     o = np.concatenate([np.full((rows, 1), 100.0), c[:, :-1]], axis=1)
     w = np.abs(rng.normal(0, 0.01, (2, rows, n))) * c
     return np.maximum(o, c) + w[0], np.minimum(o, c) - w[1], c
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def talib_loop(c2d: np.ndarray) -> None:

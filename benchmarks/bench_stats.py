@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import talib
+from _timing import best
 
 from btcscan.data.resample import resample
 from btcscan.data.sample import load_sample
@@ -34,15 +34,6 @@ from btcscan.stats.run import stats_candles
 from btcscan.timeframes import parse_timeframe
 
 PARAMS = PatternParams(include_hidden=True)
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def walks(rng, rows: int, n: int):
