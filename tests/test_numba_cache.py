@@ -51,3 +51,51 @@ def test_explicit_numba_cache_dir_wins(tmp_path):
 def test_no_writable_location_disables_cache(monkeypatch):
     monkeypatch.setattr(_jit, "_writable", lambda path: False)
     assert _jit._choose_cache_dir() is None
+
+
+# Every kernel, then a whole sample scan; prints a digest of all outputs and whether numba's
+# lowering registries (loaded by its context refresh) were imported in this process.
+EVERY_KERNEL = (
+    "import hashlib, io, json, sys, numpy as np\n"
+    "from btcscan import api\n"
+    "from btcscan.kernels import rolling, pivots, trendlines, divergence, outcomes\n"
+    "from btcscan.patterns import PatternParams, batch_patterns\n"
+    "from btcscan.render.serial import write_json\n"
+    "rng = np.random.default_rng(5)\n"
+    "c = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (4, 3000)), axis=1))\n"
+    "h, lo = c * 1.01, c * 0.99\n"
+    "p = PatternParams()\n"
+    "a = rolling.atr(h[0], lo[0], c[0], 14)\n"
+    "r = rolling.rsi(c[0], 14)\n"
+    "log = pivots.zigzag(h[0], lo[0], a, 5, 5, 1.0)\n"
+    "wi, wf = trendlines.scan_wedges(c[0], a, log, p)\n"
+    "sc = outcomes.score_events(h[0], lo[0], c[0], np.array([100, 200]), np.array([1, -1]),\n"
+    "                           np.array([[c[0, 100] * 1.05], [c[0, 200] * 0.95]]),\n"
+    "                           np.array([c[0, 100] * 0.9, c[0, 200] * 1.1]), 50)\n"
+    "parts = [rolling.sma(c[0], 50), r, a, *rolling.batch_rsi_sma(c), *log.values(), wi, wf,\n"
+    "         divergence.divergences(r, h[0], lo[0], p), *sc.values(),\n"
+    "         batch_patterns(h, lo, c, p)]\n"
+    "d = hashlib.sha256()\n"
+    "for x in parts:\n"
+    "    d.update(np.ascontiguousarray(x).tobytes())\n"
+    "buf = io.StringIO()\n"
+    "write_json(api.scan(sample=True), buf)\n"
+    "d.update(buf.getvalue().encode())\n"
+    "print(json.dumps({'digest': d.hexdigest(),\n"
+    "                  'registries': 'numba.cpython.cmathimpl' in sys.modules}))\n"
+)
+
+
+def test_cached_kernels_load_without_numba_refresh(tmp_path):
+    """Run 1 compiles every kernel into an empty cache; run 2 loads them all from it without
+    numba's registry refresh (the start-up saving); run 3 loads with the refresh
+    (BTCSCAN_NUMBA_EAGER_INIT=1). All three compute the same bytes."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    runs = [_run(env, EVERY_KERNEL), _run(env, EVERY_KERNEL),
+            _run({**env, _jit.EAGER_ENV: "1"}, EVERY_KERNEL)]
+    for p in runs:
+        assert p.returncode == 0, p.stderr
+    compiled, fast, eager = (json.loads(p.stdout) for p in runs)
+    assert compiled["registries"] and eager["registries"]  # compiling needs them
+    assert not fast["registries"]  # every kernel came from the cache, no refresh
+    assert compiled["digest"] == fast["digest"] == eager["digest"]
