@@ -126,10 +126,18 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         if not changed or forming >= 0:
             continue
         # 3. look for a new wedge in the most recent m pivots, largest m first. Slopes of
-        # every window come from running sums grown from the newest pivot backwards.
+        # every window come from running sums grown from the newest pivot backwards. The
+        # rules that need only the slopes (same sign, converging, both lines clearly
+        # moving) are applied there; the sign test uses the numerators (the denominators
+        # are positive), so only windows that pass it pay the divisions.
         top = min(max_pivots, ns)
         if top < min_piv:
             continue
+        atr_t = atr[t]
+        tol = touch_tol * atr_t
+        if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
+            continue
+        move_min = min_move * atr_t
         xref = log_bar[stack[ns - 1]]
         x1 = xref
         kh = 0.0
@@ -142,6 +150,7 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         ly = 0.0
         lxx = 0.0
         lxy = 0.0
+        any_ok = False
         for m in range(1, top + 1):
             q = stack[ns - m]
             x = float(log_bar[q] - xref)
@@ -162,53 +171,59 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             if m >= min_piv and kh >= min_minor and kl >= min_minor:
                 dur = x1 - log_bar[q]
                 if min_dur <= dur <= max_dur:
-                    su = _slope(kh, hx, hy, hxx, hxy)
-                    sl = _slope(kl, lx, ly, lxx, lxy)
-                    if (su < 0.0 and sl < 0.0 and su < sl) or (su > 0.0 and sl > 0.0 and sl > su):
-                        msu[m] = su
-                        msl[m] = sl
-                        mok[m] = True
+                    nu = kh * hxy - hx * hy
+                    nl = kl * lxy - lx * ly
+                    if (nu < 0.0 and nl < 0.0) or (nu > 0.0 and nl > 0.0):
+                        su = _slope(kh, hx, hy, hxx, hxy)
+                        sl = _slope(kl, lx, ly, lxx, lxy)
+                        if ((su < 0.0 and sl < 0.0 and su < sl)
+                                or (su > 0.0 and sl > 0.0 and sl > su)):
+                            if min(abs(su), abs(sl)) * dur >= move_min:  # both clearly slope
+                                msu[m] = su
+                                msl[m] = sl
+                                mok[m] = True
+                                any_ok = True
+        if not any_ok:
+            continue
         for m in range(top, min_piv - 1, -1):
-            x0 = log_bar[stack[ns - m]]
+            r0 = ns - m
+            x0 = log_bar[stack[r0]]
             if not mok[m] or x0 <= last_x0:
                 continue
-            # envelope intercepts, convergence and apex
+            # envelope intercepts, convergence and apex; the pivots alternate sides, so
+            # the highs are every other entry from rh and the lows from rl
             su = msu[m]
             sl = msl[m]
+            rh = r0 if log_side[stack[r0]] > 0 else r0 + 1
+            rl = r0 + 1 if rh == r0 else r0
             cu = -np.inf
-            cl = np.inf
-            for r in range(ns - m, ns):
+            for r in range(rh, ns, 2):
                 q = stack[r]
-                if log_side[q] > 0:
-                    cu = max(cu, log_price[q] - su * (log_bar[q] - x0))
-                else:
-                    cl = min(cl, log_price[q] - sl * (log_bar[q] - x0))
+                cu = max(cu, log_price[q] - su * (log_bar[q] - x0))
+            cl = np.inf
+            for r in range(rl, ns, 2):
+                q = stack[r]
+                cl = min(cl, log_price[q] - sl * (log_bar[q] - x0))
             w0 = cu - cl
             w1 = w0 + (su - sl) * (x1 - x0)
             if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
+                continue
+            if w0 < min_height * atr_t:  # too small against the noise
                 continue
             apex = x0 + w0 / (sl - su)
             if not (apex > x1 and apex > t):  # apex ahead of the last pivot and of now
                 continue
             # every remaining rule, inline (a call per window with a dozen array arguments
             # and row views cost more than the checks themselves)
-            atr_t = atr[t]
-            tol = touch_tol * atr_t
-            if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
-                continue
-            dur = x1 - x0
-            if w0 < min_height * atr_t:  # too small against the noise
-                continue
-            if min(abs(su), abs(sl)) * dur < min_move * atr_t:  # both lines clearly slope
-                continue
             tu = 0
-            tl = 0
-            for r in range(ns - m, ns):
+            for r in range(rh, ns, 2):
                 q = stack[r]
-                if log_side[q] > 0:
-                    if abs(log_price[q] - (cu + su * (log_bar[q] - x0))) <= tol:
-                        tu += 1
-                elif abs(log_price[q] - (cl + sl * (log_bar[q] - x0))) <= tol:
+                if abs(log_price[q] - (cu + su * (log_bar[q] - x0))) <= tol:
+                    tu += 1
+            tl = 0
+            for r in range(rl, ns, 2):
+                q = stack[r]
+                if abs(log_price[q] - (cl + sl * (log_bar[q] - x0))) <= tol:
                     tl += 1
             if not ((tu >= min_major and tl >= min_minor)
                     or (tl >= min_major and tu >= min_minor)):
