@@ -159,6 +159,9 @@ def test_params_from_mapping():
         PatternParams.from_mapping({"convergence_ratio": 1.5})
     with pytest.raises(ConfigError):
         PatternParams.from_mapping({"include_hidden": "yes"})
+    with pytest.raises(ConfigError, match="max_pivots must be <= 62, got 63"):
+        PatternParams.from_mapping({"max_pivots": 63})
+    assert PatternParams.from_mapping({"max_pivots": 62}).max_pivots == 62
     assert dataclasses.is_dataclass(p) and p == PatternParams().replace(
         touch_tolerance_atr=0.3, include_hidden=True, pivot_left=3, max_pivots=None)
 
@@ -186,6 +189,42 @@ def test_batch_engine_agrees_with_detect_patterns():
         rep = detect_patterns(s)
         assert row == [len(rep.wedges), sum(w.state == "broke_up" for w in rep.wedges),
                        sum(w.state == "broke_down" for w in rep.wedges), len(rep.divergences)]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_batch_engine_splits_long_series_and_agrees(monkeypatch, chunked):
+    """Few long series: the batch engine finds the wedge windows in chunks of each series'
+    pivot log (several per series) before the walk; the counts equal one-series scans."""
+    import btcscan.kernels.batch as batch
+    from btcscan.patterns import batch_patterns
+
+    if chunked:  # the default splits only series of 20,000+ bars: force it on short ones
+        monkeypatch.setattr(batch, "MIN_CHUNK_BARS", 300)
+    rng = np.random.default_rng(8)
+    p = PatternParams().replace(**LOOSE)
+    series = [random_walk(rng, 6000) for _ in range(3)]
+    stack = {k: np.stack([s[k] for s in series]) for k in ("high", "low", "close")}
+    counts = batch_patterns(stack["high"], stack["low"], stack["close"], p)
+    for row, s in zip(counts.tolist(), series, strict=True):
+        rep = detect_patterns(s, p)
+        assert row[0] > 0
+        assert row == [len(rep.wedges), sum(w.state == "broke_up" for w in rep.wedges),
+                       sum(w.state == "broke_down" for w in rep.wedges), len(rep.divergences)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(50, 4000), chunks=st.integers(1, 40),
+       loose=st.booleans())
+def test_two_phase_scan_equals_the_walk(seed, n, chunks, loose):
+    """Windows found in independent chunks of the pivot log, then the walk, give exactly
+    the records of the walk that examines every pivot change itself."""
+    rng = np.random.default_rng(seed)
+    s = random_walk(rng, n) if seed % 3 else trend(rng, n, drift=float(rng.normal(0, 0.002)))
+    p = PatternParams().replace(**LOOSE) if loose else PatternParams()
+    a, wi, wf = _kernel(s["high"], s["low"], s["close"], p)
+    log = zigzag(s["high"], s["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
+    wi2, wf2 = tl.scan_wedges(s["close"], a, log, p, chunks=chunks)
+    assert np.array_equal(wi, wi2) and np.array_equal(wf, wf2)
 
 
 def test_output_regrows_when_first_guess_is_too_small(btc_daily):

@@ -1,12 +1,22 @@
 """The whole pattern engine over many independent series at once (rows of a 2-D array).
 
 Per series: ATR, RSI, raw pivots, the causal zig-zag, the wedge scan and the divergence
-scan -- the same kernels :func:`btcscan.patterns.detect_patterns` uses. Each series is two
-independent tasks (price side: ATR, pivots, zig-zag, wedges; RSI side: RSI, RSI pivots,
-divergences) and all tasks run in parallel (``prange``), each writing only its own scratch
-row and its own columns of the counts. Series are
-processed in blocks of ``block`` rows with scratch allocated once per call and reused, so
-peak memory depends on ``block`` and the series length, not on the number of series.
+scan -- the same kernels :func:`btcscan.patterns.detect_patterns` uses, in three parallel
+steps (``prange``), each task writing only its own scratch row and its own columns of the
+counts:
+
+1. two tasks per series: the price side (ATR, pivots, zig-zag) and the RSI side (RSI, RSI
+   pivots, divergences);
+2. the wedge windows at every pivot change (the costly part of the wedge scan), in chunks
+   of each series' pivot log: one chunk per series when there are many series, several
+   per series when there are few long ones, so one long series uses every core
+   (:func:`btcscan.kernels.trendlines._wedge_masks_into`);
+3. per series, the walk that resolves wedges in order, examining again only the bars
+   where step 2 found a window.
+
+The result is the same as scanning each series alone. Series are processed in blocks of
+``block`` rows with scratch allocated once per call and reused, so peak memory depends
+on ``block`` and the series length, not on the number of series.
 
 Returns per-series counts (wedges found, wedges broken up, broken down, divergences),
 which is what a screen over many markets or a benchmark needs; call
@@ -17,10 +27,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from btcscan.kernels import trendlines as tl
-from btcscan.kernels._jit import pjit, prange
+from btcscan.kernels._jit import jit, pjit, prange
 from btcscan.kernels.divergence import _divergences_into
 from btcscan.kernels.pivots import _raw_pivot_list, _zigzag_into, capacity, side_capacity
 from btcscan.kernels.rolling import _atr_into, _rsi_into
@@ -29,16 +40,38 @@ if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
 
 COUNT_WEDGES, COUNT_UP, COUNT_DOWN, COUNT_DIVERGENCES = range(4)
+MIN_CHUNK_BARS = 20_000  # a series is split for the wedge windows only when this long
+
+
+@jit
+def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv, move, height,
+            s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask, use_masks, s_wi,
+            s_wf, counts):
+    """Wedge scan of series ``r`` (scratch row ``q``) and its three counts."""
+    nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
+                              s_sup[q], s_nlog[q], max_piv, major, minor, touch, ctol, min_dur,
+                              max_dur, conv, move, height, s_mask[q], use_masks, s_wi[q],
+                              s_wf[q])
+    up = 0
+    down = 0
+    for w in range(nw):
+        if s_wi[q, w, tl.WI_STATE] == tl.STATE_UP:
+            up += 1
+        elif s_wi[q, w, tl.WI_STATE] == tl.STATE_DOWN:
+            down += 1
+    counts[r, 0] = nw
+    counts[r, 1] = up
+    counts[r, 2] = down
 
 
 @pjit
-def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_piv, major, minor,
-           touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax, hidden,
-           s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_stack, s_wstack,
-           s_wi, s_wf, s_dh, s_dl, s_div, counts):
-    # two independent tasks per series: the price side (ATR, pivots, zig-zag, wedges) and
-    # the RSI side (RSI, RSI pivots, divergences); each writes only its own scratch row and
-    # its own columns of counts, so one long series also uses two cores
+def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, max_piv, major,
+           minor, touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax,
+           hidden, s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
+           s_mask, s_wi, s_wf, s_dh, s_dl, s_div, counts):
+    # 1. two independent tasks per series: the price side (ATR, pivots, zig-zag) and the
+    # RSI side (RSI, RSI pivots, divergences); each writes only its own scratch row and its
+    # own columns of counts, so one long series also uses two cores
     for k in prange(2 * nrows):
         q = k // 2
         r = r0 + q
@@ -49,27 +82,36 @@ def _block(high, low, close, r0, nrows, atr_p, rsi_p, left, right, swing, max_pi
             _atr_into(h, lo, c, atr_p, s_atr[q])
             nh = _raw_pivot_list(h, left, right, True, s_hf[q])
             nl = _raw_pivot_list(lo, left, right, False, s_lf[q])
-            nlog = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing,
-                                s_bar[q], s_conf[q], s_price[q], s_side[q], s_sup[q],
-                                s_stack[q])
-            nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
-                                      s_sup[q], nlog, max_piv, major, minor, touch, ctol,
-                                      min_dur, max_dur, conv, move, height, s_wstack[q],
-                                      s_wi[q], s_wf[q])
-            up = 0
-            down = 0
-            for w in range(nw):
-                if s_wi[q, w, tl.WI_STATE] == tl.STATE_UP:
-                    up += 1
-                elif s_wi[q, w, tl.WI_STATE] == tl.STATE_DOWN:
-                    down += 1
-            counts[r, 0] = nw
-            counts[r, 1] = up
-            counts[r, 2] = down
+            s_nlog[q] = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing,
+                                     s_bar[q], s_conf[q], s_price[q], s_side[q], s_sup[q],
+                                     s_mask[q])  # mask row = zig-zag scratch until step 2
+            if nch == 1:  # many series: each one's whole wedge scan in this task
+                _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
+                        move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
+                        s_mask, False, s_wi, s_wf, counts)
         else:
             _rsi_into(c, rsi_p, s_rsi[q])
             counts[r, 3] = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden,
                                              s_dh[q], s_dl[q], s_div[q])
+    if nch == 1:
+        return
+    # 2. few long series: the wedge windows at every pivot change, in nch chunks of each
+    # series' pivot log (the costly part of the wedge scan; chunks are independent)
+    for k in prange(nrows * nch):
+        q = k // nch
+        j = k % nch
+        nlog = s_nlog[q]
+        e0 = tl._chunk_start(s_conf[q], nlog, nlog * j // nch)
+        e1 = tl._chunk_start(s_conf[q], nlog, nlog * (j + 1) // nch)
+        tl._wedge_masks_into(close[r0 + q], s_atr[q], s_bar[q], s_conf[q], s_price[q],
+                             s_side[q], s_sup[q], e0, e1, max_piv, major, minor, touch, ctol,
+                             min_dur, max_dur, conv, move, height, s_mask[q])
+    # 3. per series, the walk that resolves wedges in order (cheap: only bars where step 2
+    # found a window are examined again)
+    for q in prange(nrows):
+        _wedges(close[r0 + q], r0 + q, q, max_piv, major, minor, touch, ctol, min_dur,
+                max_dur, conv, move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup,
+                s_nlog, s_mask, True, s_wi, s_wf, counts)
 
 
 def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
@@ -100,15 +142,21 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
         "s_dh": np.empty((b, dsc), dtype=np.int64), "s_dl": np.empty((b, dsc), dtype=np.int64),
         "s_bar": np.empty((b, cap), dtype=np.int64), "s_conf": np.empty((b, cap), dtype=np.int64),
         "s_price": np.empty((b, cap)), "s_side": np.empty((b, cap), dtype=np.int8),
-        "s_sup": np.empty((b, cap), dtype=np.int64), "s_stack": np.empty((b, cap), dtype=np.int64),
-        "s_wstack": np.empty((b, cap), dtype=np.int64),
+        "s_sup": np.empty((b, cap), dtype=np.int64), "s_nlog": np.zeros(b, dtype=np.int64),
+        "s_mask": np.empty((b, cap), dtype=np.int64),
         "s_wi": np.empty((b, cap, tl.WI_PIV0 + mp), dtype=np.int64),
         "s_wf": np.empty((b, cap, tl.WF_COLS)),
         "s_div": np.empty((b, dcap, 4), dtype=np.int64),
     }
     counts = np.zeros((rows, 4), dtype=np.int64)
+    if mp > tl.MAX_PIVOTS_LIMIT:
+        raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")
+    threads = numba.get_num_threads()
     for r0 in range(0, rows, b):
-        _block(h, lo, c, r0, min(b, rows - r0), p.atr_period, p.rsi_period, p.pivot_left,
+        nb = min(b, rows - r0)
+        # few long series: split each one's wedge windows into chunks for every core
+        nch = max(1, min(-(-4 * threads // nb), n // MIN_CHUNK_BARS)) if nb < 2 * threads else 1
+        _block(h, lo, c, r0, nb, nch, p.atr_period, p.rsi_period, p.pivot_left,
                p.pivot_right, float(p.min_swing_atr), p.max_pivots, p.min_touches_major,
                p.min_touches_minor, float(p.touch_tolerance_atr), float(p.close_tolerance_atr),
                p.min_duration_bars, p.max_duration_bars, float(p.convergence_ratio),

@@ -39,7 +39,7 @@ class PatternParams:
     min_touches_minor: int = 2
     """Touches needed on the other line."""
     max_pivots: int = 8
-    """Most recent alternating pivots tried as one wedge (largest window first)."""
+    """Most recent alternating pivots tried as one wedge (largest window first; at most 62)."""
     min_duration_bars: int = 15
     """First to last pivot, in bars (Bulkowski: 3 weeks on daily candles)."""
     max_duration_bars: int = 250
@@ -94,6 +94,8 @@ class PatternParams:
         if self.max_pivots < self.min_touches_major + self.min_touches_minor:
             raise ConfigError(
                 "patterns.max_pivots must be >= min_touches_major + min_touches_minor")
+        if self.max_pivots > 62:  # the scan keeps its windows as bits of an int64
+            raise ConfigError(f"patterns.max_pivots must be <= 62, got {self.max_pivots}")
         if not 1 <= self.div_min_bars <= self.div_max_bars:
             raise ConfigError("patterns: need 1 <= div_min_bars <= div_max_bars")
         if self.min_duration_bars > self.max_duration_bars:
