@@ -45,13 +45,13 @@ MIN_CHUNK_BARS = 20_000  # a series is split for the wedge windows only when thi
 
 @jit
 def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv, move, height,
-            s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask, use_masks, s_wi,
+            s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask, mode, s_stack, s_wi,
             s_wf, counts):
     """Wedge scan of series ``r`` (scratch row ``q``) and its three counts."""
     nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
-                              s_sup[q], s_nlog[q], max_piv, major, minor, touch, ctol, min_dur,
-                              max_dur, conv, move, height, s_mask[q], use_masks, s_wi[q],
-                              s_wf[q])
+                              s_sup[q], 0, s_nlog[q], max_piv, major, minor, touch, ctol,
+                              min_dur, max_dur, conv, move, height, mode, s_mask[q], s_stack[q],
+                              s_wi[q], s_wf[q])
     up = 0
     down = 0
     for w in range(nw):
@@ -68,7 +68,7 @@ def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
 def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, max_piv, major,
            minor, touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax,
            hidden, s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
-           s_mask, s_wi, s_wf, s_dh, s_dl, s_div, counts):
+           s_mask, s_stack, s_wi, s_wf, s_dh, s_dl, s_div, counts):
     # 1. two independent tasks per series: the price side (ATR, pivots, zig-zag) and the
     # RSI side (RSI, RSI pivots, divergences); each writes only its own scratch row and its
     # own columns of counts, so one long series also uses two cores
@@ -84,11 +84,11 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
             nl = _raw_pivot_list(lo, left, right, False, s_lf[q])
             s_nlog[q] = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing,
                                      s_bar[q], s_conf[q], s_price[q], s_side[q], s_sup[q],
-                                     s_mask[q])  # mask row = zig-zag scratch until step 2
+                                     s_stack[q])
             if nch == 1:  # many series: each one's whole wedge scan in this task
                 _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
                         move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
-                        s_mask, False, s_wi, s_wf, counts)
+                        s_mask, tl.WALK, s_stack, s_wi, s_wf, counts)
         else:
             _rsi_into(c, rsi_p, s_rsi[q])
             counts[r, 3] = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden,
@@ -103,15 +103,17 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         nlog = s_nlog[q]
         e0 = tl._chunk_start(s_conf[q], nlog, nlog * j // nch)
         e1 = tl._chunk_start(s_conf[q], nlog, nlog * (j + 1) // nch)
-        tl._wedge_masks_into(close[r0 + q], s_atr[q], s_bar[q], s_conf[q], s_price[q],
+        tl._scan_wedges_into(close[r0 + q], s_atr[q], s_bar[q], s_conf[q], s_price[q],
                              s_side[q], s_sup[q], e0, e1, max_piv, major, minor, touch, ctol,
-                             min_dur, max_dur, conv, move, height, s_mask[q])
+                             min_dur, max_dur, conv, move, height, tl.WINDOWS, s_mask[q],
+                             np.empty(max_piv + e1 - e0, dtype=np.int64), s_wi[q, :0],
+                             s_wf[q, :0])
     # 3. per series, the walk that resolves wedges in order (cheap: only bars where step 2
     # found a window are examined again)
     for q in prange(nrows):
         _wedges(close[r0 + q], r0 + q, q, max_piv, major, minor, touch, ctol, min_dur,
                 max_dur, conv, move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup,
-                s_nlog, s_mask, True, s_wi, s_wf, counts)
+                s_nlog, s_mask, tl.WALK_MASKED, s_stack, s_wi, s_wf, counts)
 
 
 def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
@@ -144,6 +146,7 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
         "s_price": np.empty((b, cap)), "s_side": np.empty((b, cap), dtype=np.int8),
         "s_sup": np.empty((b, cap), dtype=np.int64), "s_nlog": np.zeros(b, dtype=np.int64),
         "s_mask": np.empty((b, cap), dtype=np.int64),
+        "s_stack": np.empty((b, cap + mp), dtype=np.int64),
         "s_wi": np.empty((b, cap, tl.WI_PIV0 + mp), dtype=np.int64),
         "s_wf": np.empty((b, cap, tl.WF_COLS)),
         "s_div": np.empty((b, dcap, 4), dtype=np.int64),

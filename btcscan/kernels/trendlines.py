@@ -41,9 +41,7 @@ WI_KIND, WI_KNOWN, WI_STATE, WI_STATE_BAR, WI_X0, WI_X1, WI_TU, WI_TL, WI_NPIV =
 WI_PIV0 = 9  # pivot log indices of the window follow
 WF_SU, WF_CU, WF_SL, WF_CL, WF_APEX, WF_TOL = range(6)
 WF_COLS = 6
-# geometry of the window a scan records (scratch between _windows and its caller)
-GEO_SU, GEO_CU, GEO_SL, GEO_CL, GEO_APEX, GEO_TOL, GEO_TU, GEO_TL = range(8)
-GEO_COLS = 8
+WALK, WINDOWS, WALK_MASKED = range(3)  # modes of _scan_wedges_into
 MAX_PIVOTS_LIMIT = 62  # window masks are int64 bit sets
 
 KIND_FALLING = -1
@@ -76,153 +74,6 @@ def _intercept(xs, ys, k, x0, s, upper):
 
 
 @jit
-def _windows(t, close, atr, log_bar, log_price, log_side, stack, rmask, ns, max_pivots,
-             min_major, min_minor, touch_tol, close_tol, min_dur, max_dur, conv_ratio, min_move,
-             min_height, last_x0, first_only, msu, msl, mok, geo):
-    """The windows of the pivot stack at change bar ``t`` that make a wedge.
-
-    Window ``m`` is the most recent ``m`` pivots on the stack (a ring buffer: entry ``i``
-    is ``stack[i & rmask]``, ``ns`` entries pushed so far). Returns a bit mask with bit
-    ``m`` set for every window that passes every rule and starts after ``last_x0``. With
-    ``first_only`` it stops at the largest such ``m`` (the one the scan records) and writes
-    its geometry into ``geo`` (``GEO_*``).
-
-    Slopes of every window come from running sums grown from the newest pivot backwards.
-    The rules that need only the slopes (same sign, converging, both lines clearly moving)
-    are applied there; the sign test uses the numerators (the denominators are positive),
-    so only windows that pass it pay the divisions.
-    """
-    top = min(max_pivots, ns)
-    min_piv = min_major + min_minor
-    if top < min_piv:
-        return 0
-    atr_t = atr[t]
-    tol = touch_tol * atr_t
-    if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
-        return 0
-    move_min = min_move * atr_t
-    xref = log_bar[stack[(ns - 1) & rmask]]
-    x1 = xref
-    kh = 0.0
-    hx = 0.0
-    hy = 0.0
-    hxx = 0.0
-    hxy = 0.0
-    kl = 0.0
-    lx = 0.0
-    ly = 0.0
-    lxx = 0.0
-    lxy = 0.0
-    any_ok = False
-    for m in range(1, top + 1):
-        q = stack[(ns - m) & rmask]
-        x = float(log_bar[q] - xref)
-        y = log_price[q]
-        if log_side[q] > 0:
-            kh += 1.0
-            hx += x
-            hy += y
-            hxx += x * x
-            hxy += x * y
-        else:
-            kl += 1.0
-            lx += x
-            ly += y
-            lxx += x * x
-            lxy += x * y
-        mok[m] = False
-        if m >= min_piv and kh >= min_minor and kl >= min_minor:
-            dur = x1 - log_bar[q]
-            if min_dur <= dur <= max_dur:
-                nu = kh * hxy - hx * hy
-                nl = kl * lxy - lx * ly
-                if (nu < 0.0 and nl < 0.0) or (nu > 0.0 and nl > 0.0):
-                    su = _slope(kh, hx, hy, hxx, hxy)
-                    sl = _slope(kl, lx, ly, lxx, lxy)
-                    if ((su < 0.0 and sl < 0.0 and su < sl)
-                            or (su > 0.0 and sl > 0.0 and sl > su)):
-                        if min(abs(su), abs(sl)) * dur >= move_min:  # both clearly slope
-                            msu[m] = su
-                            msl[m] = sl
-                            mok[m] = True
-                            any_ok = True
-    if not any_ok:
-        return 0
-    mask = 0
-    for m in range(top, min_piv - 1, -1):
-        r0 = ns - m
-        x0 = log_bar[stack[r0 & rmask]]
-        if not mok[m] or x0 <= last_x0:
-            continue
-        # envelope intercepts, convergence and apex; the pivots alternate sides, so the
-        # highs are every other entry from rh and the lows from rl
-        su = msu[m]
-        sl = msl[m]
-        rh = r0 if log_side[stack[r0 & rmask]] > 0 else r0 + 1
-        rl = r0 + 1 if rh == r0 else r0
-        cu = -np.inf
-        for r in range(rh, ns, 2):
-            q = stack[r & rmask]
-            cu = max(cu, log_price[q] - su * (log_bar[q] - x0))
-        cl = np.inf
-        for r in range(rl, ns, 2):
-            q = stack[r & rmask]
-            cl = min(cl, log_price[q] - sl * (log_bar[q] - x0))
-        w0 = cu - cl
-        w1 = w0 + (su - sl) * (x1 - x0)
-        if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
-            continue
-        if w0 < min_height * atr_t:  # too small against the noise
-            continue
-        apex = x0 + w0 / (sl - su)
-        if not (apex > x1 and apex > t):  # apex ahead of the last pivot and of now
-            continue
-        tu = 0
-        for r in range(rh, ns, 2):
-            q = stack[r & rmask]
-            if abs(log_price[q] - (cu + su * (log_bar[q] - x0))) <= tol:
-                tu += 1
-        tl = 0
-        for r in range(rl, ns, 2):
-            q = stack[r & rmask]
-            if abs(log_price[q] - (cl + sl * (log_bar[q] - x0))) <= tol:
-                tl += 1
-        if not ((tu >= min_major and tl >= min_minor)
-                or (tl >= min_major and tu >= min_minor)):
-            continue
-        ctl = close_tol * atr_t
-        inside = True
-        for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
-            dx = b - x0
-            if close[b] > cu + su * dx + ctl or close[b] < cl + sl * dx - ctl:
-                inside = False
-                break
-        if not inside:
-            continue
-        mask |= np.int64(1) << m
-        if first_only:
-            geo[GEO_SU] = su
-            geo[GEO_CU] = cu
-            geo[GEO_SL] = sl
-            geo[GEO_CL] = cl
-            geo[GEO_APEX] = apex
-            geo[GEO_TOL] = tol
-            geo[GEO_TU] = tu
-            geo[GEO_TL] = tl
-            return mask
-    return mask
-
-
-@jit
-def _ring(max_pivots):
-    """Size - 1 of the pivot ring buffer (a power of two above ``max_pivots``)."""
-    r = 1
-    while r <= max_pivots:
-        r *= 2
-    return r - 1
-
-
-@jit
 def _chunk_start(confirm, nlog, e):
     """First log entry at or after ``e`` that starts a confirmation bar (chunks never split
     the entries of one bar); ``nlog`` at the end."""
@@ -232,72 +83,50 @@ def _chunk_start(confirm, nlog, e):
 
 
 @jit
-def _wedge_masks_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, e0, e1,
+def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, e0, e1,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, min_move, min_height, masks):
-    """Phase one of the parallel scan, over log entries ``e0 .. e1-1`` (a run of whole
-    confirmation bars): for the last entry confirmed at each bar, the mask of windows that
-    make a wedge there whatever came before (:func:`_windows` with no wedge resolved yet);
-    0 for the others. Chunks are independent: each starts from the pivot list as of the
-    bar before its first entry, read from the log."""
-    if e0 >= e1:
-        return
-    rmask = _ring(max_pivots)
-    stack = np.empty(rmask + 1, dtype=np.int64)
-    msu = np.empty(max_pivots + 1)
-    msl = np.empty(max_pivots + 1)
-    mok = np.zeros(max_pivots + 1, dtype=np.bool_)
-    geo = np.empty(GEO_COLS)
-    # the alternating list as of the bar before: the newest max_pivots entries confirmed
-    # before it and not yet superseded then (every window reads no deeper)
-    t0 = log_confirm[e0]
-    got = 0
-    j = e0 - 1
-    while j >= 0 and got < max_pivots:
-        if log_sup[j] == -1 or log_sup[j] >= t0:
-            got += 1
-        j -= 1
-    ns = 0
-    for i in range(j + 1, e0):
-        if log_sup[i] == -1 or log_sup[i] >= t0:
-            stack[ns & rmask] = i
-            ns += 1
-    e = e0
-    while e < e1:
-        t = log_confirm[e]
-        while e < e1 and log_confirm[e] == t:
-            if ns > 0 and log_sup[stack[(ns - 1) & rmask]] == t:
-                ns -= 1
-            stack[ns & rmask] = e
-            ns += 1
-            masks[e] = 0
-            e += 1
-        masks[e - 1] = _windows(t, close, atr, log_bar, log_price, log_side, stack, rmask, ns,
-                                max_pivots, min_major, min_minor, touch_tol, close_tol,
-                                min_dur, max_dur, conv_ratio, min_move, min_height, -1, False,
-                                msu, msl, mok, geo)
+                      conv_ratio, min_move, min_height, mode, masks, stack, wi, wf):
+    """The scan over log entries ``e0 .. e1-1`` (whole confirmation bars), in one of three
+    modes; ``stack`` is scratch for ``max_pivots + e1 - e0`` entries.
 
-
-@jit
-def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, nlog,
-                      max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, min_move, min_height, masks, use_masks, wi, wf):
-    """Walk every bar; returns the number of wedge records written into wi/wf, or -1 when
-    they hold too few rows (the caller retries with more). With ``use_masks``, ``masks``
-    holds phase one's result (:func:`_wedge_masks_into` over the whole log) and bars whose
-    mask is 0 are not examined again; otherwise every change is examined here."""
+    * ``WALK``: from the start (``e0`` = 0), every change examined, wedges recorded and
+      followed; returns the number of records written into wi/wf, or -1 when they hold
+      too few rows (the caller retries with more).
+    * ``WINDOWS`` (phase one of the two-phase scan): no wedge is recorded or followed;
+      for the last entry confirmed at each bar, ``masks`` gets the bit set of every window
+      that makes a wedge there whatever came before (bit m = the m most recent pivots);
+      0 for the other entries. Chunks of the log are independent: each starts from the
+      pivot list as of the bar before its first entry, read from the log. Returns 0.
+    * ``WALK_MASKED``: as ``WALK``, but bars whose mask (from ``WINDOWS`` over the whole
+      log) is 0 are not examined: the same records, without the cost of phase one.
+    """
     n = close.shape[0]
-    rmask = _ring(max_pivots)
-    stack = np.empty(rmask + 1, dtype=np.int64)
     ns = 0
-    e = 0
+    e = e0
+    nlog = e1
     nw = 0
+    windows = mode == WINDOWS
+    if windows:
+        for j in range(e0, e1):
+            masks[j] = 0
+        if e0 < e1:  # the newest max_pivots entries of the list as of the bar before
+            t0 = log_confirm[e0]
+            got = 0
+            j = e0 - 1
+            while j >= 0 and got < max_pivots:
+                if log_sup[j] == -1 or log_sup[j] >= t0:
+                    got += 1
+                j -= 1
+            for i in range(j + 1, e0):
+                if log_sup[i] == -1 or log_sup[i] >= t0:
+                    stack[ns] = i
+                    ns += 1
     forming = -1
     last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
+    min_piv = min_major + min_minor
     msu = np.empty(max_pivots + 1)
     msl = np.empty(max_pivots + 1)
     mok = np.zeros(max_pivots + 1, dtype=np.bool_)
-    geo = np.empty(GEO_COLS)
     t = -1
     while True:
         t += 1
@@ -328,50 +157,155 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         # 2. pivots confirmed at this bar
         changed = False
         while e < nlog and log_confirm[e] == t:
-            if ns > 0 and log_sup[stack[(ns - 1) & rmask]] == t:
+            if ns > 0 and log_sup[stack[ns - 1]] == t:
                 ns -= 1
-            stack[ns & rmask] = e
+            stack[ns] = e
             ns += 1
             e += 1
             changed = True
         if not changed or forming >= 0:
             continue
-        if use_masks and masks[e - 1] == 0:
+        if mode == WALK_MASKED and masks[e - 1] == 0:
             continue
-        # 3. the largest window of the most recent pivots that makes a new wedge
-        mask = _windows(t, close, atr, log_bar, log_price, log_side, stack, rmask, ns,
-                        max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur,
-                        max_dur, conv_ratio, min_move, min_height, last_x0, True, msu, msl,
-                        mok, geo)
-        if mask == 0:
+        # 3. look for a new wedge in the most recent m pivots, largest m first. Slopes of
+        # every window come from running sums grown from the newest pivot backwards. The
+        # rules that need only the slopes (same sign, converging, both lines clearly
+        # moving) are applied there; the sign test uses the numerators (the denominators
+        # are positive), so only windows that pass it pay the divisions.
+        top = min(max_pivots, ns)
+        if top < min_piv:
             continue
-        m = 0
-        while (mask >> (m + 1)) != 0:
-            m += 1
-        if nw == wi.shape[0]:
-            return -1
-        su = geo[GEO_SU]
-        wi[nw, WI_KIND] = KIND_FALLING if su < 0.0 else KIND_RISING
-        wi[nw, WI_KNOWN] = t
-        wi[nw, WI_STATE] = STATE_FORMING
-        wi[nw, WI_STATE_BAR] = t
-        wi[nw, WI_X0] = log_bar[stack[(ns - m) & rmask]]
-        wi[nw, WI_X1] = log_bar[stack[(ns - 1) & rmask]]
-        wi[nw, WI_TU] = int(geo[GEO_TU])
-        wi[nw, WI_TL] = int(geo[GEO_TL])
-        wi[nw, WI_NPIV] = m
-        for r in range(m):
-            wi[nw, WI_PIV0 + r] = stack[(ns - m + r) & rmask]
-        for r in range(WI_PIV0 + m, wi.shape[1]):
-            wi[nw, r] = -1
-        wf[nw, WF_SU] = su
-        wf[nw, WF_CU] = geo[GEO_CU]
-        wf[nw, WF_SL] = geo[GEO_SL]
-        wf[nw, WF_CL] = geo[GEO_CL]
-        wf[nw, WF_APEX] = geo[GEO_APEX]
-        wf[nw, WF_TOL] = geo[GEO_TOL]
-        forming = nw
-        nw += 1
+        atr_t = atr[t]
+        tol = touch_tol * atr_t
+        if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
+            continue
+        move_min = min_move * atr_t
+        xref = log_bar[stack[ns - 1]]
+        x1 = xref
+        kh = 0.0
+        hx = 0.0
+        hy = 0.0
+        hxx = 0.0
+        hxy = 0.0
+        kl = 0.0
+        lx = 0.0
+        ly = 0.0
+        lxx = 0.0
+        lxy = 0.0
+        any_ok = False
+        for m in range(1, top + 1):
+            q = stack[ns - m]
+            x = float(log_bar[q] - xref)
+            y = log_price[q]
+            if log_side[q] > 0:
+                kh += 1.0
+                hx += x
+                hy += y
+                hxx += x * x
+                hxy += x * y
+            else:
+                kl += 1.0
+                lx += x
+                ly += y
+                lxx += x * x
+                lxy += x * y
+            mok[m] = False
+            if m >= min_piv and kh >= min_minor and kl >= min_minor:
+                dur = x1 - log_bar[q]
+                if min_dur <= dur <= max_dur:
+                    nu = kh * hxy - hx * hy
+                    nl = kl * lxy - lx * ly
+                    if (nu < 0.0 and nl < 0.0) or (nu > 0.0 and nl > 0.0):
+                        su = _slope(kh, hx, hy, hxx, hxy)
+                        sl = _slope(kl, lx, ly, lxx, lxy)
+                        if ((su < 0.0 and sl < 0.0 and su < sl)
+                                or (su > 0.0 and sl > 0.0 and sl > su)):
+                            if min(abs(su), abs(sl)) * dur >= move_min:  # both clearly slope
+                                msu[m] = su
+                                msl[m] = sl
+                                mok[m] = True
+                                any_ok = True
+        if not any_ok:
+            continue
+        for m in range(top, min_piv - 1, -1):
+            r0 = ns - m
+            x0 = log_bar[stack[r0]]
+            if not mok[m] or x0 <= last_x0:  # last_x0 stays -1 in WINDOWS mode
+                continue
+            # envelope intercepts, convergence and apex; the pivots alternate sides, so
+            # the highs are every other entry from rh and the lows from rl
+            su = msu[m]
+            sl = msl[m]
+            rh = r0 if log_side[stack[r0]] > 0 else r0 + 1
+            rl = r0 + 1 if rh == r0 else r0
+            cu = -np.inf
+            for r in range(rh, ns, 2):
+                q = stack[r]
+                cu = max(cu, log_price[q] - su * (log_bar[q] - x0))
+            cl = np.inf
+            for r in range(rl, ns, 2):
+                q = stack[r]
+                cl = min(cl, log_price[q] - sl * (log_bar[q] - x0))
+            w0 = cu - cl
+            w1 = w0 + (su - sl) * (x1 - x0)
+            if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
+                continue
+            if w0 < min_height * atr_t:  # too small against the noise
+                continue
+            apex = x0 + w0 / (sl - su)
+            if not (apex > x1 and apex > t):  # apex ahead of the last pivot and of now
+                continue
+            # every remaining rule, inline (a call per window with a dozen array arguments
+            # and row views cost more than the checks themselves)
+            tu = 0
+            for r in range(rh, ns, 2):
+                q = stack[r]
+                if abs(log_price[q] - (cu + su * (log_bar[q] - x0))) <= tol:
+                    tu += 1
+            tl = 0
+            for r in range(rl, ns, 2):
+                q = stack[r]
+                if abs(log_price[q] - (cl + sl * (log_bar[q] - x0))) <= tol:
+                    tl += 1
+            if not ((tu >= min_major and tl >= min_minor)
+                    or (tl >= min_major and tu >= min_minor)):
+                continue
+            ctl = close_tol * atr_t
+            inside = True
+            for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
+                dx = b - x0
+                if close[b] > cu + su * dx + ctl or close[b] < cl + sl * dx - ctl:
+                    inside = False
+                    break
+            if not inside:
+                continue
+            if windows:  # every window that passes, no record
+                masks[e - 1] |= np.int64(1) << m
+                continue
+            if nw == wi.shape[0]:
+                return -1
+            wi[nw, WI_KIND] = KIND_FALLING if su < 0.0 else KIND_RISING
+            wi[nw, WI_KNOWN] = t
+            wi[nw, WI_STATE] = STATE_FORMING
+            wi[nw, WI_STATE_BAR] = t
+            wi[nw, WI_X0] = x0
+            wi[nw, WI_X1] = x1
+            wi[nw, WI_TU] = tu
+            wi[nw, WI_TL] = tl
+            wi[nw, WI_NPIV] = m
+            for r in range(m):
+                wi[nw, WI_PIV0 + r] = stack[ns - m + r]
+            for r in range(WI_PIV0 + m, wi.shape[1]):
+                wi[nw, r] = -1
+            wf[nw, WF_SU] = su
+            wf[nw, WF_CU] = cu
+            wf[nw, WF_SL] = sl
+            wf[nw, WF_CL] = cl
+            wf[nw, WF_APEX] = apex
+            wf[nw, WF_TOL] = tol
+            forming = nw
+            nw += 1
+            break
     return nw
 
 
@@ -423,23 +357,26 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
     nlog = int(log["bar"].shape[0])
     cap = nlog + 1
     masks = np.zeros(max(1, nlog), dtype=np.int64)
+    stack = np.empty(cap + max_pivots, dtype=np.int64)
     args = (max_pivots, int(min_touches_major), int(min_touches_minor),
             float(p.touch_tolerance_atr), float(p.close_tolerance_atr), int(p.min_duration_bars),
             int(p.max_duration_bars), float(p.convergence_ratio), float(p.min_line_move_atr),
             float(p.min_height_atr))
+    log_arrays = (log["bar"], log["confirm"], log["price"], log["side"], log["superseded_at"])
     for j in range(chunks):
         e0 = _chunk_start(log["confirm"], nlog, nlog * j // chunks)
         e1 = _chunk_start(log["confirm"], nlog, nlog * (j + 1) // chunks)
-        _wedge_masks_into(c, a, log["bar"], log["confirm"], log["price"], log["side"],
-                          log["superseded_at"], e0, e1, *args, masks)
+        _scan_wedges_into(c, a, *log_arrays, e0, e1, *args, WINDOWS, masks, stack,
+                          np.empty((0, WI_PIV0 + max_pivots), dtype=np.int64),
+                          np.empty((0, WF_COLS)))
     # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
     # with the proven bound (one wedge per pivot change at most) if that is not enough
     rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
+    mode = WALK_MASKED if chunks > 0 else WALK
     while True:
         wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
         wf = np.empty((rows, WF_COLS), dtype=np.float64)
-        k = _scan_wedges_into(c, a, log["bar"], log["confirm"], log["price"], log["side"],
-                              log["superseded_at"], nlog, *args, masks, chunks > 0, wi, wf)
+        k = _scan_wedges_into(c, a, *log_arrays, 0, nlog, *args, mode, masks, stack, wi, wf)
         if k >= 0:
             return wi[:k], wf[:k]
         rows = cap
