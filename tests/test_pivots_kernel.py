@@ -91,7 +91,7 @@ def awkward(draw, max_size: int = 300):
     return x
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(x=awkward(), left=st.integers(1, 8), right=st.integers(1, 8), high=st.booleans())
 def test_kernel_matches_pure_python_reference(x, left, right, high):
     want = np.nonzero(ref.raw_pivots(x.tolist(), left, right, high))[0].tolist()
@@ -99,7 +99,7 @@ def test_kernel_matches_pure_python_reference(x, left, right, high):
     assert np.nonzero(raw_pivots(x, left, right, high=high))[0].tolist() == want
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(x=awkward(max_size=3 * pivots._BLOCK), left=st.integers(1, 8),
        right=st.integers(1, 8), high=st.booleans())
 def test_kernel_matches_old_kernel_across_blocks(x, left, right, high):
