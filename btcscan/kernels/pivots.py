@@ -25,68 +25,230 @@ import numpy as np
 
 from btcscan.kernels._jit import jit
 
+#: bars per block of the raw pivot kernels: the block's scratch (a few rows of maxima or
+#: minima and the flags, ~20 KB at 5/5) stays in L1 while the passes run over it
+_BLOCK = 512
+
+
+@jit
+def _floor_log2(w):
+    k = 0
+    while (2 << k) <= w:
+        k += 1
+    return k
+
+
+@jit
+def _exact_flags(x, s, m, left, right, high, f):
+    """``f[j] = j + 1`` if bar ``s + j`` is a pivot, else 0, by direct compares, one pass per
+    neighbour (a NaN fails every compare it is in, so it needs no special case)."""
+    xc = x[s:s + m]
+    xd = x[s + 1:s + 1 + m]
+    if high:
+        for j in range(m):
+            f[j] = xd[j] <= xc[j]
+        for d in range(2, right + 1):
+            xd = x[s + d:s + d + m]
+            for j in range(m):
+                f[j] &= xd[j] <= xc[j]
+        for d in range(1, left + 1):
+            xd = x[s - d:s - d + m]
+            for j in range(m):
+                f[j] &= xd[j] < xc[j]
+    else:
+        for j in range(m):
+            f[j] = xd[j] >= xc[j]
+        for d in range(2, right + 1):
+            xd = x[s + d:s + d + m]
+            for j in range(m):
+                f[j] &= xd[j] >= xc[j]
+        for d in range(1, left + 1):
+            xd = x[s - d:s - d + m]
+            for j in range(m):
+                f[j] &= xd[j] > xc[j]
+    for j in range(m):
+        f[j] *= j + 1
+
+
+@jit
+def _compact(f, m, group, s, out, k, safe):
+    """Append the bars flagged in ``f[:m]`` (``f[j] = j + 1`` or 0) to ``out`` from ``k`` on;
+    return the new count.
+
+    Branch-free: one store per group of ``group`` bars, at most one of which is a pivot
+    (two same-side pivots are more than ``min(left, right)`` bars apart), so the group's
+    OR is its pivot's code. The store goes to ``out[k]`` whether or not there is a pivot:
+    it can land one entry past the final count, which ``side_capacity`` leaves room for;
+    with a smaller ``out`` (``safe`` False) stores at ``k >= len(out)`` are skipped.
+    ``f`` must be zero from ``m`` up to the next multiple of ``group``.
+    """
+    cap = out.shape[0]
+    ng = (m + group - 1) // group
+    s1 = s - 1
+    if group == 8:
+        for g in range(ng):
+            j = 8 * g
+            v = f[j] | f[j + 1] | f[j + 2] | f[j + 3] | f[j + 4] | f[j + 5] | f[j + 6] | f[j + 7]
+            if safe:
+                out[k] = s1 + v
+            elif k < cap:
+                out[k] = s1 + v
+            k += v != 0
+    elif group == 4:
+        for g in range(ng):
+            j = 4 * g
+            v = f[j] | f[j + 1] | f[j + 2] | f[j + 3]
+            if safe:
+                out[k] = s1 + v
+            elif k < cap:
+                out[k] = s1 + v
+            k += v != 0
+    else:
+        for g in range(ng):
+            j = 2 * g
+            v = f[j] | f[j + 1]
+            if safe:
+                out[k] = s1 + v
+            elif k < cap:
+                out[k] = s1 + v
+            k += v != 0
+    return k
+
+
+@jit
+def _raw_side(x, left, right, high, out):
+    """Shared body of :func:`_raw_highs` / :func:`_raw_lows` (``high`` selects the side).
+
+    Blocks of ``_BLOCK`` bars, branch-free, every inner loop over a slice indexed by its
+    loop variable only (so it vectorises):
+
+    1. maxima (lows: minima) over windows of 2, 4, ... bars by doubling ("sparse table":
+       ``lev[t][j]`` = extreme of bars ``j .. j + 2**t - 1`` of the block's window); the
+       extreme of ``w`` bars is that of two overlapping ``2**floor(log2 w)`` windows;
+    2. a pivot high is then ``x[i] > max(left bars before)`` and ``x[i] >= max(right bars
+       after)`` -- the same as comparing with each neighbour, as long as no NaN is in the
+       window (a select-based max drops NaNs). The first doubling pass also looks for NaN;
+       a block holding one is done with direct compares instead (:func:`_exact_flags`);
+    3. :func:`_compact` appends the flagged bars to ``out``.
+    """
+    n = x.shape[0]
+    hi = n - right
+    k = 0
+    if hi <= left:
+        return k
+    kl = _floor_log2(left)
+    kr = _floor_log2(right)
+    nlev = max(kl, kr)
+    mn = min(left, right)
+    group = 8 if mn >= 7 else (4 if mn >= 3 else 2)
+    # at most (n - max(left, right)) // (mn + 1) pivots; _compact may store one past them
+    safe = out.shape[0] > (n - max(left, right)) // (mn + 1)
+    lev = np.empty((nlev + 1, _BLOCK + left + right))
+    f = np.zeros(_BLOCK + 8, dtype=np.int64)
+    s = left
+    while s < hi:
+        m = min(_BLOCK, hi - s)
+        tot = m + left + right
+        src = x[s - left:s - left + tot]
+        bad = nlev == 0  # left = right = 1: two compares, nothing to gain
+        if nlev > 0:
+            length = tot - 1
+            a = src[:length]
+            b = src[1:1 + length]
+            c = lev[1][:length]
+            nan = src[length] != src[length]
+            if high:
+                for j in range(length):
+                    p = a[j]
+                    q = b[j]
+                    c[j] = p if p > q else q
+                    nan |= p != p
+            else:
+                for j in range(length):
+                    p = a[j]
+                    q = b[j]
+                    c[j] = p if p < q else q
+                    nan |= p != p
+            bad = nan
+            for t in range(2, nlev + 1):
+                h = 1 << (t - 1)
+                length -= h
+                a = lev[t - 1][:length]
+                b = lev[t - 1][h:h + length]
+                c = lev[t][:length]
+                if high:
+                    for j in range(length):
+                        p = a[j]
+                        q = b[j]
+                        c[j] = p if p > q else q
+                else:
+                    for j in range(length):
+                        p = a[j]
+                        q = b[j]
+                        c[j] = p if p < q else q
+        if bad:
+            _exact_flags(x, s, m, left, right, high, f)
+        else:
+            xc = x[s:s + m]
+            lv = src if kl == 0 else lev[kl]
+            rv = src if kr == 0 else lev[kr]
+            la = lv[:m]
+            o = left - (1 << kl)
+            lb = lv[o:o + m]
+            ra = rv[left + 1:left + 1 + m]
+            o = left + 1 + right - (1 << kr)
+            rb = rv[o:o + m]
+            if high:
+                for j in range(m):
+                    v = xc[j]
+                    p = la[j]
+                    q = lb[j]
+                    e = p if p > q else q
+                    p = ra[j]
+                    q = rb[j]
+                    g = p if p > q else q
+                    f[j] = (j + 1) if (v > e) & (v >= g) else 0
+            else:
+                for j in range(m):
+                    v = xc[j]
+                    p = la[j]
+                    q = lb[j]
+                    e = p if p < q else q
+                    p = ra[j]
+                    q = rb[j]
+                    g = p if p < q else q
+                    f[j] = (j + 1) if (v < e) & (v <= g) else 0
+        for j in range(m, m + 8):
+            f[j] = 0
+        k = _compact(f, m, group, s, out, k, safe)
+        s += m
+    return k
+
 
 @jit
 def _raw_highs(x, left, right, out):
-    """Write the bars of pivot highs into out (increasing); return how many."""
-    n = x.shape[0]
-    k = 0
-    i = left
-    while i < n - right:
-        v = x[i]
-        ok = True
-        for d in range(1, right + 1):
-            if not (x[i + d] <= v):
-                ok = False
-                i += d
-                break
-        if not ok:
-            continue
-        for d in range(1, left + 1):
-            if not (x[i - d] < v):
-                ok = False
-                break
-        if ok and not np.isnan(v):
-            out[k] = i
-            k += 1
-        i += 1
-    return k
+    """Write the bars of pivot highs into out (increasing); return how many.
+
+    ``out`` should hold ``side_capacity(len(x), left, right)`` entries: one entry past the
+    count may be overwritten (see :func:`_compact`)."""
+    return _raw_side(x, left, right, True, out)
 
 
 @jit
 def _raw_lows(x, left, right, out):
-    """Write the bars of pivot lows into out (increasing); return how many."""
-    n = x.shape[0]
-    k = 0
-    i = left
-    while i < n - right:
-        v = x[i]
-        ok = True
-        for d in range(1, right + 1):
-            if not (x[i + d] >= v):
-                ok = False
-                i += d
-                break
-        if not ok:
-            continue
-        for d in range(1, left + 1):
-            if not (x[i - d] > v):
-                ok = False
-                break
-        if ok and not np.isnan(v):
-            out[k] = i
-            k += 1
-        i += 1
-    return k
+    """Write the bars of pivot lows into out (increasing); return how many (see
+    :func:`_raw_highs` for ``out``)."""
+    return _raw_side(x, left, right, False, out)
 
 
 @jit
 def _raw_pivot_list(x, left, right, is_high, out):
     """Bars of raw pivots (highs if is_high else lows) written into out; returns the count.
 
-    Right neighbours are checked first; when bar ``i + d`` beats bar ``i``, every bar
-    between them is beaten by it too (it lies within their right window), so the scan
-    jumps to ``i + d``. A NaN in the window fails a compare, so it yields no pivot.
+    A pivot high at ``i``: ``x[i]`` > each of the ``left`` bars before it and >= each of
+    the ``right`` bars after it; a NaN in that window (or at ``i``) means no pivot. Only
+    bars ``left .. len(x) - right - 1`` can be pivots. ``out`` should hold
+    ``side_capacity(len(x), left, right)`` entries (see :func:`_raw_side`).
     """
     if is_high:
         return _raw_highs(x, left, right, out)
@@ -193,8 +355,13 @@ def raw_pivots(x, left: int, right: int, *, high: bool = True) -> np.ndarray:
 
 
 def side_capacity(n: int, left: int, right: int) -> int:
-    """Upper bound on raw pivots of one side in ``n`` bars (they are more than
-    ``min(left, right)`` bars apart)."""
+    """Size of a buffer for the raw pivots of one side in ``n`` bars.
+
+    Same-side pivots are more than ``m = min(left, right)`` bars apart and lie in bars
+    ``left .. n - right - 1``, so there are at most ``(n - max(left, right)) // (m + 1)
+    <= n // (m + 1)`` of them. The ``+ 1`` is the slot the branch-free kernel may store
+    into just past the last pivot (:func:`_compact`): with it the kernel never needs its
+    guarded (slower) store."""
     return n // (min(left, right) + 1) + 1
 
 
