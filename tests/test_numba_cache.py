@@ -30,8 +30,33 @@ def test_cache_goes_to_user_cache_dir(tmp_path):
     p = _run({"XDG_CACHE_HOME": str(tmp_path)}, PROBE)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
-    assert out == {"dir": str(tmp_path / "btcscan" / "numba"), "v": 7.5}
+    assert out == {"dir": str(tmp_path / "btcscan" / "numba" / _jit.kernels_stamp()), "v": 7.5}
     assert any((tmp_path / "btcscan" / "numba").rglob("*.nbi"))  # index files were written
+
+
+def test_cache_of_other_kernel_sources_is_pruned(tmp_path):
+    root = tmp_path / "btcscan" / "numba"
+    old = root / "0123456789abcdef"  # another install's kernels
+    old.mkdir(parents=True)
+    (old / "pivots._raw_side-1.py311.nbi").write_bytes(b"stale")
+    (root / "notes").mkdir()  # not a cache of ours: left alone
+    p = _run({"XDG_CACHE_HOME": str(tmp_path)}, PROBE)
+    assert p.returncode == 0, p.stderr
+    assert not old.exists() and (root / "notes").is_dir()
+    assert (root / _jit.kernels_stamp()).is_dir()
+
+
+def test_stamp_follows_every_kernel_source(tmp_path):
+    """A change in one kernel file (here the pivot finder, which the batch engine and the
+    divergence scan call from their own files) gives another cache directory: numba alone
+    would keep the callers' stale machine code."""
+    src = Path(_jit.__file__).parent
+    for f in src.glob("*.py"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    assert _jit.kernels_stamp(tmp_path) == _jit.kernels_stamp()
+    piv = tmp_path / "pivots.py"
+    piv.write_text(piv.read_text() + "\n# changed\n")
+    assert _jit.kernels_stamp(tmp_path) != _jit.kernels_stamp()
 
 
 def test_unwritable_user_cache_falls_back(tmp_path):

@@ -2,8 +2,10 @@
 
 * ``cache=True`` so the JIT compile is paid once per machine, not per run. The cache
   lives in a user cache directory (platformdirs), not beside the installed sources, so a
-  read-only site-packages works. ``NUMBA_CACHE_DIR`` set by the user wins. If no location
-  is writable, kernels compile without a cache instead of failing at import.
+  read-only site-packages works; one subdirectory per digest of the kernel sources
+  (:func:`kernels_stamp`: numba keys a cached function on its own file only, not on the
+  kernels it calls from other files). ``NUMBA_CACHE_DIR`` set by the user wins. If no
+  location is writable, kernels compile without a cache instead of failing at import.
 * ``fastmath`` off by default: the rolling kernels reproduce TA-Lib's operation order bit
   for bit, which reassociation would break. Kernels that opt in (``fastmath={...}``) never
   use ``nnan``/``ninf``: warm-up values are NaN and must stay NaN.
@@ -32,24 +34,56 @@ def _writable(path: Path) -> bool:
         return False
 
 
+def kernels_stamp(directory: Path | None = None) -> str:
+    """A digest of every kernel module's source. numba keys a cached function on its own
+    file only, so a kernel that calls one from another module (the batch engine, the
+    divergence scan calling the pivot finder) would keep running stale machine code after
+    that other file changed; btcscan's default cache directory is one per stamp instead."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((directory or Path(__file__).parent).glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _prune_siblings(stamped: Path) -> None:
+    """Remove the cache directories of other kernel sources (older installs) beside a new
+    one, so the cache does not grow with every upgrade."""
+    import shutil
+
+    for d in stamped.parent.iterdir():
+        if d != stamped and d.is_dir() and len(d.name) == 16 and all(
+                ch in "0123456789abcdef" for ch in d.name):
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def _choose_cache_dir() -> str | None:
-    """The numba cache directory to use, or None when nothing is writable."""
+    """The numba cache directory to use, or None when nothing is writable.
+
+    ``$NUMBA_CACHE_DIR`` set by the user is used as it is. Otherwise the user cache dir
+    (then a temp dir) gets one subdirectory per :func:`kernels_stamp`."""
     env = os.environ.get("NUMBA_CACHE_DIR")
-    candidates: list[Path] = []
-    if env:
-        candidates.append(Path(env))
+    if env and _writable(Path(env)):
+        return env
+    roots: list[Path] = []
     try:
         import platformdirs
 
-        candidates.append(Path(platformdirs.user_cache_dir("btcscan")) / "numba")
+        roots.append(Path(platformdirs.user_cache_dir("btcscan")) / "numba")
     except Exception:  # noqa: BLE001 - platformdirs failing must not break import
         pass
-    candidates.append(
+    roots.append(
         Path(tempfile.gettempdir())
         / f"btcscan-numba-{os.getuid() if hasattr(os, 'getuid') else 'u'}"
     )
-    for c in candidates:
+    stamp = kernels_stamp()
+    for root in roots:
+        c = root / stamp
+        new = not c.is_dir()
         if _writable(c):
+            if new:
+                _prune_siblings(c)
             return str(c)
     return None
 
