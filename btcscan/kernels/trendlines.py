@@ -170,8 +170,9 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         # 3. look for a new wedge in the most recent m pivots, largest m first. Slopes of
         # every window come from running sums grown from the newest pivot backwards. The
         # rules that need only the slopes (same sign, converging, both lines clearly
-        # moving) are applied there; the sign test uses the numerators (the denominators
-        # are positive), so only windows that pass it pay the divisions.
+        # moving, closing by enough for the width rules) are applied there; the sign test
+        # uses the numerators (the denominators are positive), so only windows that pass it
+        # pay the divisions.
         top = min(max_pivots, ns)
         if top < min_piv:
             continue
@@ -180,6 +181,11 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
             continue
         move_min = min_move * atr_t
+        # converging lines close by d = (sl - su) * dur over the window, and the width
+        # rules below (w1 <= conv * w0, w0 >= min_height ATR) imply d >= (1 - conv) *
+        # min_height ATR: a test on slopes alone, with a 1e-9 margin so that rounding
+        # never rejects a window the exact rules would accept
+        close_min = (1.0 - conv_ratio) * min_height * atr_t * (1.0 - 1e-9)
         xref = log_bar[stack[ns - 1]]
         x1 = xref
         kh = 0.0
@@ -220,7 +226,8 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
                         sl = _slope(kl, lx, ly, lxx, lxy)
                         if ((su < 0.0 and sl < 0.0 and su < sl)
                                 or (su > 0.0 and sl > 0.0 and sl > su)):
-                            if min(abs(su), abs(sl)) * dur >= move_min:  # both clearly slope
+                            if (min(abs(su), abs(sl)) * dur >= move_min  # both clearly slope
+                                    and (sl - su) * dur >= close_min):  # and close enough
                                 msu[m] = su
                                 msl[m] = sl
                                 mok[m] = True
