@@ -64,7 +64,10 @@ def find_declines(open_ms: np.ndarray, close: np.ndarray, min_pct: float) -> tup
     # the walk in numpy: a new peak is a close above every earlier one; each stretch runs
     # from one peak to the next (its recovery) or to the last close, and its trough is the
     # stretch's lowest close (the earliest on ties). Only stretches deep enough are built.
-    peaks = np.flatnonzero(np.r_[True, c[1:] > np.maximum.accumulate(c)[:-1]])
+    new_high = np.empty(c.size, dtype=np.bool_)
+    new_high[0] = True
+    np.greater(c[1:], np.maximum.accumulate(c)[:-1], out=new_high[1:])
+    peaks = np.flatnonzero(new_high)
     low = np.minimum.reduceat(c, peaks)
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = (low / c[peaks] - 1.0) * 100.0
