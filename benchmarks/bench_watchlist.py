@@ -7,7 +7,9 @@
     (indicators, levels, wedges, divergences, long-run context), the time split into load
     (cache -> Candles), compute (scan) and render (sorted summary table + NDJSON), and the
     compute compared with a TA-Lib loop of RSI(14) + SMA(50) + SMA(100) on the same closes
-    in the same run. Also the chunked end-to-end ``api.scan_markets`` time.
+    in the same run. Also the chunked end-to-end ``api.scan_markets`` time (the next chunk
+    read from the cache while one is scanned). Whether a process pool would help:
+    ``benchmarks/bench_pool.py``.
 (b) warm ``btcscan scan --sample`` wall time against ``python -c "import polars, numba,
     click, rich"`` in the same run (best of 5 each), ``btcscan --version``, and the cold
     first run (an empty numba cache directory: every kernel compiles).
@@ -124,7 +126,7 @@ def part_a(directory: Path, symbols: list[str]) -> None:
     whole = best["e2e"] + best["render"]
     print(f"(a) {n:,} series x {N_BARS:,} daily candles, {workers} scan thread(s), best of 3")
     print(f"    whole scan {whole * 1e3:6.0f} ms   goal <= 2000 ms (api.scan_markets, chunks of "
-          "64 loaded and scanned in turn, + the table)")
+          "64, the next read while one is scanned, + the table)")
     print("    the phases run one after the other:")
     print(f"    load    {best['load'] * 1e3:8.0f} ms   (cache parquet -> Candles)")
     print(f"    compute {best['compute'] * 1e3:8.0f} ms   ({best['compute'] / n * 1e3:.2f} ms "
@@ -132,7 +134,7 @@ def part_a(directory: Path, symbols: list[str]) -> None:
     print(f"    render  {best['render'] * 1e3:8.0f} ms   (the sorted summary table, the default "
           "output)")
     print(f"    (NDJSON instead of the table: {best['ndjson'] * 1e3:.0f} ms; every series carries "
-          "its whole event history)")
+          "its whole event history, whose texts are built on first read, so here)")
     print(f"    TA-Lib loop RSI14+SMA50+SMA100 on the same closes: {best['talib'] * 1e3:.1f} ms;"
           f" full compute / TA-Lib loop = {best['compute'] / best['talib']:.0f}x")
 

@@ -229,15 +229,15 @@ def scan_markets(
         # a sample market is daily data; any other is fetched at the timeframe scanned
         return _load_group(ex, part, "1d" if ex == "sample" else tf_text, dict(load_kwargs or {}))
 
-    # live markets: the next chunk is fetched (network waits release the GIL) while this
-    # one is scanned, so at most two chunks of candles are held. From the cache it is not:
-    # reading is CPU work that would only contend for the GIL (measured no faster).
-    prefetch = not (load_kwargs or {}).get("offline")
+    # the next chunk is loaded while this one is scanned, so at most two chunks of candles
+    # are held: live markets wait on the network, cached ones on polars' parquet scan (both
+    # release the GIL; from the cache, 1,000 daily markets: ~0.1-0.3 s less wall time on 2
+    # cores, benchmarks/bench_watchlist.py a)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="btcscan-load") as loader:
-        nxt = loader.submit(load, jobs[0]) if jobs and prefetch else None
+        nxt = loader.submit(load, jobs[0]) if jobs else None
         for k, (ex, tf_text, part) in enumerate(jobs):
             loaded = nxt.result() if nxt is not None else load(jobs[k])
-            nxt = loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) and prefetch else None
+            nxt = loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) else None
             tf = parse_timeframe(tf_text)
             run = replace(settings, timeframe=tf_text)
             ok = [

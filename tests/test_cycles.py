@@ -125,3 +125,40 @@ def test_table_prints_the_context_with_its_sources():
     render_table(bs.scan(sample=True, symbols=["ETH/USDT"]), Console(file=eth, width=140,
                                                                       color_system=None))
     assert "power law" not in eth.getvalue() and "Declines:" in eth.getvalue()
+
+
+def _declines_ref(c, min_pct):
+    """The rule of btcscan.analysis.cycles as a plain loop: (peak, trough, recovery) bars."""
+    out = []
+    peak = trough = 0
+    for i in range(1, len(c)):
+        if c[i] > c[peak]:
+            if trough != peak and (c[trough] / c[peak] - 1) * 100 <= -min_pct:
+                out.append((peak, trough, i))
+            peak = trough = i
+        elif c[i] < c[trough]:
+            trough = i
+    if trough != peak and (c[trough] / c[peak] - 1) * 100 <= -min_pct:
+        out.append((peak, trough, None))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_declines_match_a_plain_loop_on_random_series(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    if seed % 4 == 0:  # few distinct values: ties between peaks and between troughs
+        c = rng.integers(1, 6, n).astype(float)
+    else:
+        c = 100 * np.exp(np.cumsum(rng.normal(0, 0.05 + 0.01 * (seed % 5), n)))
+    for min_pct in (0.0, 10.0, 50.0, 80.0):
+        got = find_declines(_t(n), c, min_pct)
+        want = _declines_ref(c.tolist(), min_pct)
+        assert [(x.peak.time, x.trough.time, x.recovered) for x in got] == [
+            (_dt(p), _dt(t), None if r is None else _dt(r)) for p, t, r in want]
+        assert [x.depth_pct for x in got] == [(c[t] / c[p] - 1.0) * 100.0 for p, t, _ in want]
+        assert [x.ongoing for x in got] == [r is None for _, _, r in want]
+
+
+def _dt(bar):
+    return datetime.fromtimestamp(bar * DAY / 1000, tz=UTC)

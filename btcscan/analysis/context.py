@@ -55,6 +55,9 @@ def with_context(report: SeriesReport, ctx: LongRunContext,
     from dataclasses import replace
 
     settings = settings or ScanSettings()
+    n_above = sum(lv.side == "above" for lv in report.levels)
+    if not ctx.power_law and max(n_above, len(report.levels) - n_above) <= settings.ladder_size:
+        return replace(report, context=ctx)  # nothing to add: the ladder would come out as is
     candidates = [(lv.price, lv.kind, lv.label, lv.source) for lv in report.levels]
     for law in ctx.power_law:
         how = (f"log10 A={law.log10_a:.3f}, n={law.exponent:.3f}, "

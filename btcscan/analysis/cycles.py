@@ -61,20 +61,20 @@ def find_declines(open_ms: np.ndarray, close: np.ndarray, min_pct: float) -> tup
 
     if c.size == 0:
         return ()
-    cl = c.tolist()  # Python floats: the loop below is ~5x faster than on numpy scalars
-    peak = trough = 0
-    peak_c = trough_c = cl[0]
-    for i in range(1, len(cl)):
-        x = cl[i]
-        if x > peak_c:
-            if trough != peak:
-                emit(peak, trough, i)
-            peak = trough = i
-            peak_c = trough_c = x
-        elif x < trough_c:
-            trough, trough_c = i, x
-    if trough != peak:
-        emit(peak, trough, None)
+    # the walk in numpy: a new peak is a close above every earlier one; each stretch runs
+    # from one peak to the next (its recovery) or to the last close, and its trough is the
+    # stretch's lowest close (the earliest on ties). Only stretches deep enough are built.
+    new_high = np.empty(c.size, dtype=np.bool_)
+    new_high[0] = True
+    np.greater(c[1:], np.maximum.accumulate(c)[:-1], out=new_high[1:])
+    peaks = np.flatnonzero(new_high)
+    low = np.minimum.reduceat(c, peaks)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = (low / c[peaks] - 1.0) * 100.0
+    for k in np.flatnonzero((low < c[peaks]) & ~(depth > -min_pct)).tolist():
+        peak = int(peaks[k])
+        end = int(peaks[k + 1]) if k + 1 < peaks.size else None
+        emit(peak, peak + int(np.argmin(c[peak:end])), end)
     return tuple(out)
 
 

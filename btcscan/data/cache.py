@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import numpy as np
 import polars as pl
 
-from btcscan.data.schema import COLUMNS, SCHEMA, TIME, normalise
+from btcscan.data.schema import COLUMNS, SCHEMA, TIME, all_valid, normalise
 from btcscan.errors import CacheError, UsageError
 
 SUFFIX = ".parquet"
@@ -101,20 +102,37 @@ def load(cache_dir: Path, exchange: str, symbol: str, timeframe: str) -> pl.Data
     return df
 
 
+def _paths(cache_dir: Path, exchange: str, symbols: list[str], timeframe: str) -> list[Path]:
+    """:func:`cache_path` of each symbol (the exchange and timeframe checked once)."""
+    if not symbols:
+        return []
+    first = cache_path(cache_dir, exchange, symbols[0], timeframe)
+    base, tail = first.parent, f"_{_tf_code(timeframe)}{SUFFIX}"
+    out = [first]
+    for s in symbols[1:]:
+        name = _encode_symbol(s) + tail
+        # the checks of cache_path on a name made of the encoded symbol (no / \\ or .)
+        if os.sep in name or (os.altsep and os.altsep in name) or len(name.encode()) > 240:
+            out.append(cache_path(cache_dir, exchange, s, timeframe))  # raises, worded
+        else:
+            out.append(base / name)
+    return out
+
+
 def load_many(cache_dir: Path, exchange: str, symbols: list[str], timeframe: str
               ) -> list[pl.DataFrame | None | CacheError]:
     """:func:`load` for many markets of one exchange and timeframe, read in one parallel
-    parquet scan (about twice as fast as file by file for small files). One item per
-    symbol: the frame, ``None`` when not cached, or the :class:`CacheError` of that file."""
-    paths = [cache_path(cache_dir, exchange, s, timeframe) for s in symbols]
+    parquet scan (about twice as fast as file by file for small files) and validated in one
+    pass when every file is canonical. One item per symbol: the frame, ``None`` when not
+    cached, or the :class:`CacheError` of that file."""
+    paths = _paths(cache_dir, exchange, symbols, timeframe)
     present = [str(p) for p in paths if p.exists()]
     frames: dict[str, pl.DataFrame] = {}
+    checked = False  # every frame in `frames` is what load() would return
     if len(present) > 1:
         try:
             both = pl.scan_parquet(present, include_file_paths="__path").collect()
-            parts = both.partition_by("__path", as_dict=True, maintain_order=True,
-                                      include_key=False)
-            frames = {k[0]: v for k, v in parts.items()}
+            frames, checked = _split(both)
         except Exception:  # noqa: BLE001 - a bad or odd file: read each alone, below
             frames = {}
     out: list[pl.DataFrame | None | CacheError] = []
@@ -123,6 +141,9 @@ def load_many(cache_dir: Path, exchange: str, symbols: list[str], timeframe: str
         try:
             if df is None:
                 out.append(load(cache_dir, exchange, sym, timeframe))
+                continue
+            if checked:
+                out.append(df)
                 continue
             if df.schema != SCHEMA:
                 df = df.cast(SCHEMA)
@@ -168,6 +189,24 @@ def _write_atomic(df: pl.DataFrame, path: Path) -> None:
             os.close(dfd)
     except OSError:
         pass
+
+
+def _split(both: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], bool]:
+    """The files of one multi-file scan (column ``__path``), each as its own frame, and
+    whether all of them are canonical and valid (then each frame is what :func:`load`
+    returns: slices of ``both``, checked in one pass). Otherwise the frames are split
+    apart for :func:`normalise` to check (and word the first problem of) each."""
+    runs = both["__path"].rle()
+    lengths = runs.struct.field("len").to_list()
+    names = runs.struct.field("value").to_list()
+    data = both.drop("__path")
+    if len(set(names)) == len(names) and dict(data.schema) == SCHEMA:  # files come in order
+        starts = np.cumsum([0, *lengths[:-1]], dtype=np.int64)
+        if all_valid(data, starts):
+            return {k: data.slice(int(o), n) for k, o, n in zip(names, starts, lengths,
+                                                                strict=True)}, True
+    parts = both.partition_by("__path", as_dict=True, maintain_order=True, include_key=False)
+    return {k[0]: v for k, v in parts.items()}, False
 
 
 def store(cache_dir: Path, exchange: str, symbol: str, timeframe: str,

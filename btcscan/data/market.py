@@ -194,16 +194,16 @@ def _result(frame: pl.DataFrame | None, tf: Timeframe, built_from: Timeframe | N
         if frame.height == 0:
             raise DataError(f"{where}: no closed candles since {_fmt_time(since_ms)}")
     step = (built_from or tf)
+    t = epoch_ms(frame[TIME])
     if step.unit in ("m", "h", "d") or step.unit == "w":
-        missing, first = gaps(epoch_ms(frame[TIME]), step.ms)
+        missing, first = gaps(t, step.ms)
         if missing:
             notes.append(f"{where} {step}: {missing} missing candle(s), not filled: "
                          + ", ".join(first))
     base_tf = built_from or tf
     detail = f"{exchange} {base_tf} candles " + (
-        f"{_fmt_time(int(epoch_ms(frame[TIME])[0]))[:10]}.."
-        f"{_fmt_time(int(epoch_ms(frame[TIME])[-1]))[:10]}") + (" (offline, cache)"
-                                                                       if offline else "")
+        f"{_fmt_time(int(t[0]))[:10]}..{_fmt_time(int(t[-1]))[:10]}") + (" (offline, cache)"
+                                                                        if offline else "")
     candles = Candles(frame=frame, timeframe=base_tf,
                       source=Source(kind="exchange", exchange=exchange, symbol=symbol,
                                     detail=detail),

@@ -8,12 +8,24 @@ from btcscan.kernels.rolling import atr as _atr
 from btcscan.kernels.rolling import rsi as _rsi
 from btcscan.patterns.divergences import divergence_event, find_divergences
 from btcscan.patterns.params import PatternParams
-from btcscan.patterns.types import Event, Level, PatternReport
-from btcscan.patterns.wedges import find_wedges, wedge_events, wedge_levels
+from btcscan.patterns.types import Deferred, Divergence, Event, Level, PatternReport, Wedge
+from btcscan.patterns.wedges import events_of_wedge, find_wedges, wedge_levels
 
 
 def _event_key(e: Event) -> tuple[int, int, str]:
     return (e.known_at_bar, 0 if e.kind.startswith("wedge") else 1, e.kind)
+
+
+def pattern_events(wedges: tuple[Wedge, ...], divs: tuple[Divergence, ...],
+                   state_closes: tuple[float, ...]) -> tuple[Event, ...]:
+    """Every event of ``wedges`` and ``divs`` in ``known_at`` order (wedges first on a tie);
+    ``state_closes``: each wedge's close at its ``state_at`` candle."""
+    events: list[Event] = []
+    for w, c in zip(wedges, state_closes, strict=True):
+        events.extend(events_of_wedge(w, c))
+    events.extend(divergence_event(d) for d in divs)
+    events.sort(key=_event_key)
+    return tuple(events)
 
 
 def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None = None, *,
@@ -47,11 +59,10 @@ def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None 
     divs = find_divergences(high, low, rsi, times, p)
     last = n - 1
     last_close = float(close[last])
-    events: list[Event] = []
-    for w in wedges:
-        events.extend(wedge_events(w, close))
-    events.extend(divergence_event(d) for d in divs)
-    events.sort(key=_event_key)
+    # the events (a text each) are built when first read: a summary table never reads them
+    state_closes = tuple(float(close[w.state_at_bar]) if w.state in ("broke_up", "broke_down")
+                         else float("nan") for w in wedges)
+    events = Deferred(pattern_events, tuple(wedges), tuple(divs), state_closes)
     recent = last - p.recent_bars
     active_w = tuple(w for w in wedges if w.state == "forming"
                      or (w.state in ("broke_up", "broke_down") and w.state_at_bar >= recent))
@@ -61,6 +72,6 @@ def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None 
         levels.extend(wedge_levels(w, last_close))
     levels.sort(key=lambda lv: abs(lv.price - last_close))
     return PatternReport(active_wedges=active_w, active_divergences=active_d,
-                         events=tuple(events), levels=tuple(levels), last_close=last_close,
+                         events=events, levels=tuple(levels), last_close=last_close,
                          last_bar=last, last_ms=int(times[last]), wedges=tuple(wedges),
                          divergences=tuple(divs))

@@ -7,14 +7,51 @@ made the fact knowable: nothing reported with it uses a later candle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 
 def utc(ms: int) -> datetime:
     """UTC milliseconds -> aware datetime."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class Deferred:
+    """A value not computed yet: ``fn(*args)``, for a :class:`lazy_field`. Picklable when
+    ``fn`` and ``args`` are."""
+
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return (Deferred, (self.fn, *self.args))
+
+
+class lazy_field:  # noqa: N801 - used like dataclasses.field
+    """A frozen-dataclass field that may be given a :class:`Deferred`: computed on first
+    read, kept after, and otherwise an ordinary field (``__init__`` argument, equality,
+    hash, repr, ``dataclasses.fields`` and the JSON views all read the computed value).
+    For texts of past events that only ``--events`` and the JSON views read: a many-market
+    scan rendering its summary table never builds them (issue #6)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = f"_lazy_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:  # class access: no default (dataclasses reads this)
+            raise AttributeError(self.key)
+        value = obj.__dict__[self.key]
+        if type(value) is Deferred:
+            value = value.fn(*value.args)
+            obj.__dict__[self.key] = value  # a cache: the value is what it would have been
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.key] = value  # frozen dataclasses set fields in __init__ only
 
 
 WedgeKind = Literal["falling", "rising"]
@@ -188,7 +225,8 @@ class PatternReport:
 
     active_wedges: tuple[Wedge, ...]
     active_divergences: tuple[Divergence, ...]
-    events: tuple[Event, ...]
+    events: tuple[Event, ...] = lazy_field()
+    """Every event over history, in ``known_at`` order (built on first read)."""
     levels: tuple[Level, ...]
     last_close: float
     last_bar: int

@@ -112,6 +112,12 @@ def _span(w: Wedge) -> str:
 def wedge_events(w: Wedge, close: np.ndarray) -> list[Event]:
     """The wedge's immutable events: formed (at ``known_at``) and, once resolved, its break or
     expiry (at ``state_at``). Nothing in them depends on candles after that event."""
+    return events_of_wedge(w, float(close[w.state_at_bar]))
+
+
+def events_of_wedge(w: Wedge, state_close: float) -> list[Event]:
+    """:func:`wedge_events` given the close of the wedge's ``state_at`` candle (the only
+    candle the break event reads)."""
     name = f"{w.kind} wedge"
     k = w.known_at_bar
     up_k, lo_k = w.upper.value_at(k), w.lower.value_at(k)
@@ -138,7 +144,7 @@ def wedge_events(w: Wedge, close: np.ndarray) -> list[Event]:
     out.append(Event(
         kind=f"wedge_{w.kind}_{w.state}", known_at_bar=s, known_at_ms=w.state_at_ms,
         summary=(f"{name.capitalize()} {_span(w)} {'broke up' if up else 'broke down'}: close "
-                 f"{_fmt.price(float(close[s]))} {'above' if up else 'below'} the "
+                 f"{_fmt.price(state_close)} {'above' if up else 'below'} the "
                  f"{'upper' if up else 'lower'} line {_fmt.price(lvl)}; {tgt}"),
         levels=(Level(lvl, "breakout" if up else "breakdown", f"{name} break level"),
                 *(Level(t.price, t.kind, f"{name}: {t.rule}") for t in w.targets))))

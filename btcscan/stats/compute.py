@@ -16,14 +16,16 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from btcscan.kernels.outcomes import STATUS_NAMES, score_events
+from btcscan.kernels.outcomes import EXPIRED, INVALIDATED, OPEN, STATUS_NAMES, TARGET, score_events
 from btcscan.stats.bulkowski import BULKOWSKI
 from btcscan.stats.rules import (
     KIND_LABELS,
     MAX_TARGETS,
     SMA_PERIODS,
     EventRow,
+    LeanRow,
     event_rows,
+    kind_rows,
 )
 from btcscan.stats.types import KindStats, ScoredEvent, ScoredTarget, SeriesStats, TargetStats
 
@@ -161,10 +163,103 @@ def aggregate(kind: str, events: Iterable[ScoredEvent], markets: int = 1) -> Kin
     )
 
 
+def _aggregate_lean(kind: str, rows: Sequence[LeanRow], out: dict[str, np.ndarray]) -> KindStats:
+    """:func:`aggregate` of one kind straight from the kernel's arrays (``out`` of
+    :func:`score_events` over ``rows``, in order): the same figures, with no
+    :class:`ScoredEvent` built per event."""
+    status = out["status"].tolist()
+    target_bar = out["target_bar"].tolist()
+    mae_all, mfe_all, failed_all = (out["mae_pct"].tolist(), out["mfe_pct"].tolist(),
+                                    out["failed"].tolist())
+    done = [e for e, st in enumerate(status) if st != OPEN]
+    rules: list[str] = []
+    for e in done:
+        for _, rule in rows[e][2]:
+            if rule not in rules:
+                rules.append(rule)
+    targets = []
+    for rule in rules:
+        hits = []
+        with_t = 0
+        for e in done:
+            bar, tg = rows[e][0], rows[e][2]
+            has = False
+            for t, (_, r) in enumerate(tg):
+                if r == rule:
+                    has = True
+                    b = target_bar[e][t]
+                    if b >= 0:
+                        hits.append(b - bar)
+            with_t += has
+        targets.append(TargetStats(rule, with_t, len(hits), _median(hits)))
+    first = [target_bar[e][0] - rows[e][0] for e in done if status[e] == TARGET]
+    mae = [mae_all[e] for e in done]
+    return KindStats(
+        kind=kind,
+        label=KIND_LABELS.get(kind, kind.replace("_", " ")),
+        events=len(status),
+        open=len(status) - len(done),
+        resolved=len(done),
+        reached_first_target=sum(status[e] == TARGET for e in done),
+        invalidated=sum(status[e] == INVALIDATED for e in done),
+        expired=sum(status[e] == EXPIRED for e in done),
+        failed=sum(failed_all[e] for e in done),
+        targets=tuple(targets),
+        median_mae_pct=_median(mae),
+        worst_mae_pct=min(mae) if mae else None,
+        median_mfe_pct=_median([mfe_all[e] for e in done]),
+        median_bars_to_target=_median(first),
+        markets=1,
+        bulkowski=BULKOWSKI.get(kind),
+    )
+
+
+def kind_stats(
+    arrays: dict[str, np.ndarray],
+    report,
+    kinds: Sequence[str],
+    *,
+    horizon: int,
+    sma_periods: tuple[int, ...] = SMA_PERIODS,
+    fail_pct: float = FAIL_PCT,
+) -> tuple[dict[str, KindStats], int]:
+    """The :class:`KindStats` of only ``kinds`` (each equal to the one
+    :func:`series_stats` gives over the same candles and report, or the empty aggregate
+    when the kind has no event), and how many events :func:`series_stats` would score
+    over every kind. Only the events of ``kinds`` are built and scored: what a scan needs
+    for its stats lines, at a fraction of the cost (issue #6)."""
+    h, lo, c = (np.ascontiguousarray(arrays[k], dtype=np.float64) for k in ("high", "low", "close"))
+    rows_by, total = kind_rows(report, h, lo, c, kinds, sma_periods)
+    got: dict[str, KindStats] = {}
+    for kind in kinds:
+        if kind in got:
+            continue
+        rows = [(r[0], r[1], r[2][:MAX_TARGETS], r[3], r[4]) for r in rows_by.get(kind, ())]
+        if not rows:
+            got[kind] = aggregate(kind, ())
+            continue
+        tg = np.full((len(rows), MAX_TARGETS), np.nan)
+        for e, r in enumerate(rows):
+            for t, (price, _) in enumerate(r[2]):
+                tg[e, t] = price
+        out = score_events(h, lo, c, np.array([r[0] for r in rows], dtype=np.int64),
+                           np.array([r[1] for r in rows], dtype=np.int64), tg,
+                           np.array([r[3] for r in rows], dtype=np.float64), horizon,
+                           fail_pct, np.array([r[4] for r in rows], dtype=np.bool_))
+        got[kind] = _aggregate_lean(kind, rows, out)
+    return got, total
+
+
 def kinds_of(events: Iterable[ScoredEvent]) -> list[str]:
     """Kinds in the fixed order of :data:`KIND_LABELS` (then any other, sorted)."""
     present = {e.kind for e in events}
     return [k for k in KIND_LABELS if k in present] + sorted(present - set(KIND_LABELS))
+
+
+def walk_forward_source(symbol: str, tf_label: str, first_ms: int) -> str:
+    """"btcscan walk-forward on <symbol> <tf> since <first candle's date>"."""
+    return (f"btcscan walk-forward on {symbol} {tf_label} since "
+            f"{np.datetime64(first_ms, 'ms').astype('datetime64[D]')}")
 
 
 def series_stats(
@@ -189,10 +284,7 @@ def series_stats(
     for e in scored:
         by.setdefault(e.kind, []).append(e)
     first, last = int(t[0]), int(t[-1])
-    source = (
-        f"btcscan walk-forward on {symbol} {tf_label} since "
-        f"{np.datetime64(first, 'ms').astype('datetime64[D]')}"
-    )
+    source = walk_forward_source(symbol, tf_label, first)
     return SeriesStats(
         market=market,
         symbol=symbol,

@@ -35,6 +35,7 @@ data are not filled, so the horizon counts candles present.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,20 +109,44 @@ def _keep(targets, entry: float, d: int):
     return tuple(t for t in targets if math.isfinite(t[0]) and _beyond(t[0], entry, d))
 
 
+def _wedge_parts(w, close: np.ndarray):
+    """(direction, entry bar, kept targets, invalidation targets) of a broken wedge."""
+    d = 1 if w.state == "broke_up" else -1
+    s = w.state_at_bar
+    tg = [(t.price, t.rule.split(":")[0], t.rule) for t in w.targets if t.kind == "target"]
+    inv = [t for t in w.targets if t.kind == "invalidation"]
+    return d, s, _keep(tg, float(close[s]), d), inv
+
+
+def _divergence_parts(v, high: np.ndarray, low: np.ndarray, close: np.ndarray):
+    """(direction, entry bar, kept targets, side) of a divergence."""
+    d = -1 if v.kind.endswith("bearish") else 1
+    a, b = v.first_bar, v.second_bar
+    side = "short" if d < 0 else "long"
+    t_rule = DIVERGENCE_RULES[side][0]
+    target = float(low[a:b + 1].min()) if d < 0 else float(high[a:b + 1].max())
+    entry = float(close[v.known_at_bar])
+    targets = _keep(((target, "pivot-span extreme", f"pivot-span extreme: {t_rule}"),), entry, d)
+    return d, v.known_at_bar, targets, side
+
+
+def sma_crosses(close: np.ndarray, sma_values: np.ndarray, atr_values: np.ndarray) -> np.ndarray:
+    """Bars whose close is on the other side of the SMA than the previous close (``>=`` is
+    above), where the SMA and the ATR of both bars are known."""
+    valid = ~np.isnan(sma_values) & ~np.isnan(atr_values)
+    above = close >= sma_values
+    return np.flatnonzero(valid[1:] & valid[:-1] & (above[1:] != above[:-1])) + 1
+
+
 def wedge_rows(report, close: np.ndarray) -> list[EventRow]:
     """Broken wedges of a :class:`~btcscan.patterns.types.PatternReport` -> rows."""
     out = []
     for w in report.wedges:
         if w.state not in ("broke_up", "broke_down"):
             continue
-        d = 1 if w.state == "broke_up" else -1
-        s = w.state_at_bar
-        entry = float(close[s])
-        tg = [(t.price, t.rule.split(":")[0], t.rule) for t in w.targets if t.kind == "target"]
-        inv = [t for t in w.targets if t.kind == "invalidation"]
+        d, s, targets, inv = _wedge_parts(w, close)
         out.append(EventRow(
-            kind=f"wedge_{w.kind}_{w.state}", direction=d, bar=s,
-            targets=_keep(tg, entry, d),
+            kind=f"wedge_{w.kind}_{w.state}", direction=d, bar=s, targets=targets,
             invalidation=inv[0].price if inv else float("nan"),
             invalidation_rule=inv[0].rule if inv else "none", on_close=True,
             detail=f"{w.kind} wedge {w.upper.start_time:%Y-%m-%d}..{w.upper.end_time:%Y-%m-%d}, "
@@ -134,17 +159,11 @@ def divergence_rows(report, high: np.ndarray, low: np.ndarray,
     """Divergences -> rows (rules in the module docstring)."""
     out = []
     for v in report.divergences:
-        d = -1 if v.kind.endswith("bearish") else 1
-        a, b = v.first_bar, v.second_bar
-        side = "short" if d < 0 else "long"
-        t_rule, i_rule = DIVERGENCE_RULES[side]
-        target = float(low[a:b + 1].min()) if d < 0 else float(high[a:b + 1].max())
-        entry = float(close[v.known_at_bar])
+        d, bar, targets, side = _divergence_parts(v, high, low, close)
         out.append(EventRow(
-            kind=f"divergence_{v.kind}", direction=d, bar=v.known_at_bar,
-            targets=_keep(((target, "pivot-span extreme", f"pivot-span extreme: {t_rule}"),),
-                          entry, d),
-            invalidation=float(v.second_price), invalidation_rule=f"invalidation: {i_rule}",
+            kind=f"divergence_{v.kind}", direction=d, bar=bar, targets=targets,
+            invalidation=float(v.second_price),
+            invalidation_rule=f"invalidation: {DIVERGENCE_RULES[side][1]}",
             detail=f"{v.kind.replace('_', ' ')} divergence, pivots {v.first_time:%Y-%m-%d} and "
                    f"{v.second_time:%Y-%m-%d}"))
     return out
@@ -160,9 +179,7 @@ def sma_rows(high: np.ndarray, low: np.ndarray, close: np.ndarray,
     out = []
     for p in periods:
         s = sma(close, p)
-        valid = ~np.isnan(s) & ~np.isnan(a)
-        above = close >= s
-        cross = np.flatnonzero(valid[1:] & valid[:-1] & (above[1:] != above[:-1])) + 1
+        cross = sma_crosses(close, s, a)
         s_list = s.tolist()
         # the rule texts depend only on the period and the direction: build them once
         texts = {
@@ -193,3 +210,61 @@ def event_rows(report, high: np.ndarray, low: np.ndarray, close: np.ndarray,
             + sma_rows(high, low, close, sma_periods))
     rows.sort(key=lambda r: (r.bar, r.kind))
     return rows
+
+
+#: What :func:`kind_rows` gives per event: (entry bar, direction, kept targets as
+#: (price, short rule) pairs, invalidation level, invalidation judged on a close); no texts.
+LeanRow = tuple[int, int, tuple[tuple[float, str], ...], float, bool]
+
+
+def kind_rows(report, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+              kinds: Collection[str], sma_periods: tuple[int, ...] = SMA_PERIODS
+              ) -> tuple[dict[str, list[LeanRow]], int]:
+    """The rows of only the ``kinds`` asked for, as plain tuples ordered by entry bar, with
+    the levels :func:`event_rows` gives them (rule texts and details left out), and how
+    many rows :func:`event_rows` gives over every kind (counted, not built). A scan's
+    stats lines need one kind per active signal; building and scoring every past event of
+    every kind was most of a scan's time (issue #6)."""
+    want = set(kinds)
+    out: dict[str, list[LeanRow]] = {}
+    total = 0
+    for w in report.wedges:
+        if w.state not in ("broke_up", "broke_down"):
+            continue
+        total += 1
+        kind = f"wedge_{w.kind}_{w.state}"
+        if kind in want:
+            d, s, targets, inv = _wedge_parts(w, close)
+            out.setdefault(kind, []).append(
+                (s, d, tuple(t[:2] for t in targets), inv[0].price if inv else float("nan"),
+                 True))
+    total += len(report.divergences)
+    for v in report.divergences:
+        kind = f"divergence_{v.kind}"
+        if kind in want:
+            d, bar, targets, _ = _divergence_parts(v, high, low, close)
+            out.setdefault(kind, []).append(
+                (bar, d, tuple(t[:2] for t in targets), float(v.second_price), False))
+    if sma_periods:
+        from btcscan.kernels.rolling import atr, sma
+
+        a = atr(high, low, close, ATR_PERIOD)
+        for p in sma_periods:
+            s = sma(close, p)
+            cross = sma_crosses(close, s, a)
+            total += int(cross.size)
+            wanted = {d: k for d, k in ((1, f"sma{p}_reclaim"), (-1, f"sma{p}_break"))
+                      if k in want}
+            if not wanted or not cross.size:
+                continue
+            for i, entry, atr_i, sma_i in zip(cross.tolist(), close[cross].tolist(),
+                                              a[cross].tolist(), s[cross].tolist(), strict=True):
+                d = 1 if entry >= sma_i else -1
+                kind = wanted.get(d)
+                if kind is not None:
+                    out.setdefault(kind, []).append(
+                        (i, d, ((entry + d * SMA_TARGET_ATR * atr_i, "2 ATR move"),),
+                         sma_i - d * SMA_INVALIDATION_ATR * atr_i, True))
+    for rows in out.values():
+        rows.sort(key=lambda r: r[0])  # stable: the order event_rows gives one kind
+    return out, total

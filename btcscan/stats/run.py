@@ -3,16 +3,17 @@ beside each active signal of a scan (:func:`signal_lines`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from btcscan.data.schema import Candles
 from btcscan.errors import DataError, UsageError
 from btcscan.patterns.params import PatternParams
+from btcscan.patterns.types import utc
 from btcscan.stats import rules
 from btcscan.stats.bulkowski import bulkowski_text
-from btcscan.stats.compute import pooled, series_stats
+from btcscan.stats.compute import aggregate, kind_stats, pooled, series_stats, walk_forward_source
 from btcscan.stats.types import KindStats, ScanStats, SeriesStats, SignalStatsLine, StatsResult
 from btcscan.timeframes import Timeframe, parse_timeframe
 
@@ -70,8 +71,6 @@ def stats_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w
 
 
 def _day(ms: int) -> str:
-    from btcscan.patterns.types import utc
-
     return f"{utc(ms):%Y-%m-%d %H:%M}"
 
 
@@ -88,11 +87,14 @@ _DIVERGENCE = {"bearish-divergence": "divergence_regular_bearish",
 
 def scan_signal_stats(arrays, patterns, smas, source, timeframe: Timeframe,
                       sma_periods: tuple[int, ...], horizon: int | None = None) -> ScanStats | None:
-    """Stats lines for the active signals of one scanned series: the pattern report the scan
-    already computed (``patterns``) and its candles (``arrays``) are scored once; each
-    active wedge break, divergence and SMA cross (``smas``: the scan's SMA states) gets the
-    line of its kind, with Bulkowski's published figure where one exists. ``None`` when no
-    signal is active (nothing is scored then)."""
+    """Stats lines for the active signals of one scanned series: the past events of the
+    active signals' kinds in the pattern report the scan already computed (``patterns``)
+    are scored over its candles (``arrays``); each active wedge break, divergence and SMA
+    cross (``smas``: the scan's SMA states) gets the line of its kind, with Bulkowski's
+    published figure where one exists. ``None`` when no signal is active (nothing is
+    scored then). ``events_scored`` counts the past events of every kind that
+    :func:`btcscan.stats.compute.series_stats` (``btcscan stats``) scores on these candles,
+    though only the active kinds' are scored here (the figures are the same)."""
     kinds: list[tuple[str, str]] = []
     for w in patterns.active_wedges:
         if w.state in ("broke_up", "broke_down"):
@@ -109,11 +111,16 @@ def scan_signal_stats(arrays, patterns, smas, source, timeframe: Timeframe,
         return None
     h = horizon or rules.default_horizon(timeframe.text)
     tf_label = timeframe.label()
-    stats = series_stats(arrays, patterns, market=source.label, symbol=source.symbol,
-                         timeframe=timeframe.text, tf_label=tf_label, horizon=h,
-                         sma_periods=tuple(sma_periods))
-    return ScanStats(source=stats.source, horizon_bars=h, events_scored=len(stats.events),
-                     lines=signal_lines(stats, kinds, tf_label, rules.unit_of(timeframe)))
+    # only the kinds of the active signals are scored, each KindStats equal to the one
+    # series_stats gives (tests/test_scan_stats.py); events_scored stays the number of past
+    # events of every kind that series_stats (`btcscan stats`) scores on these candles
+    by_kind, n_events = kind_stats(arrays, patterns, [k for _, k in kinds], horizon=h,
+                                   sma_periods=tuple(sma_periods))
+    first_ms = int(arrays["open_time"][0])
+    text = walk_forward_source(source.symbol, tf_label, first_ms)
+    return ScanStats(source=text, horizon_bars=h, events_scored=n_events,
+                     lines=_lines(by_kind, kinds, source.symbol, tf_label, f"{utc(first_ms):%Y}",
+                                  rules.unit_of(timeframe), text))
 
 
 def line_text(s: KindStats, symbol: str, tf_label: str, since: str, unit: str) -> str:
@@ -136,18 +143,21 @@ def line_text(s: KindStats, symbol: str, tf_label: str, since: str, unit: str) -
 def signal_lines(stats: SeriesStats, signal_kinds: Sequence[tuple[str, str]],
                  tf_label: str, unit: str) -> tuple[SignalStatsLine, ...]:
     """One line per active signal: ``signal_kinds`` are (signal kind, stat kind) pairs."""
-    by_kind = {k.kind: k for k in stats.kinds}
-    since = f"{stats.first_candle:%Y}"
+    return _lines({k.kind: k for k in stats.kinds}, signal_kinds, stats.symbol, tf_label,
+                  f"{stats.first_candle:%Y}", unit, stats.source)
+
+
+def _lines(by_kind: Mapping[str, KindStats], signal_kinds: Sequence[tuple[str, str]],
+           symbol: str, tf_label: str, since: str, unit: str,
+           source: str) -> tuple[SignalStatsLine, ...]:
     out = []
     for sig, kind in signal_kinds:
         ks = by_kind.get(kind)
         if ks is None:
-            from btcscan.stats.compute import aggregate
-
             ks = aggregate(kind, ())
         out.append(SignalStatsLine(
             signal_kind=sig, stat_kind=kind,
-            text=line_text(ks, stats.symbol, tf_label, since, unit), source=stats.source,
+            text=line_text(ks, symbol, tf_label, since, unit), source=source,
             walk_forward=replace(ks), bulkowski_text=bulkowski_text(kind),
             bulkowski=ks.bulkowski))
     return tuple(out)

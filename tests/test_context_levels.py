@@ -1,0 +1,43 @@
+"""with_context keeps the scan's level ladder as it is when there is no power law to add
+(issue #6: the ladder was rebuilt from its own levels); it must equal the rebuilt one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from btcscan import api
+from btcscan.analysis.context import long_run_context, with_context
+from btcscan.analysis.levels import ladder
+from btcscan.analysis.series import analyse
+from btcscan.data.sample import load_sample
+from btcscan.settings import ScanSettings
+from btcscan.timeframes import parse_timeframe
+
+
+def _rebuilt(report, ctx, size):
+    cands = [(lv.price, lv.kind, lv.label, lv.source) for lv in report.levels]
+    for law in ctx.power_law:  # as with_context words them
+        how = (f"log10 A={law.log10_a:.3f}, n={law.exponent:.3f}, "
+               + ("fitted on closes up to the scan time" if law.sigma else "published"))
+        cands.append((law.fair_value, "power_law", f"power-law fair value ({law.label})", how))
+        cands += [(b.price, "power_law", f"power-law {b.label} ({law.label})", how)
+                  for b in law.bands]
+    return ladder(report.latest.price, cands, size)
+
+
+@pytest.mark.parametrize("symbol", ["ETH/USDT", "DOGE/USDT", "BTC/USD"])
+@pytest.mark.parametrize("tf,asof", [("1d", None), ("1w", "2022-06-30"), ("1d", "2021-01-05")])
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_context_ladder_equals_the_rebuilt_one(symbol, tf, asof, size):
+    c = load_sample(symbol)
+    settings = ScanSettings(timeframe=tf)
+    at = api.parse_asof(asof)
+    report = analyse(c, parse_timeframe(tf), at, settings)
+    ctx = long_run_context(c, int(report.asof.timestamp() * 1000), settings)
+    # the scan's own ladder size, and a smaller one than the report was built with
+    got = with_context(report, ctx, replace(settings, ladder_size=size))
+    assert got.levels == _rebuilt(report, ctx, size)
+    assert got.context == ctx
+    assert replace(got, levels=report.levels, context=None) == report
