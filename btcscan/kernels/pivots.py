@@ -39,33 +39,21 @@ def _floor_log2(w):
 
 
 @jit
-def _exact_flags(x, s, m, left, right, high, f):
-    """``f[j] = j + 1`` if bar ``s + j`` is a pivot, else 0, by direct compares, one pass per
-    neighbour (a NaN fails every compare it is in, so it needs no special case)."""
+def _exact_flags(x, s, m, left, right, f):
+    """``f[j] = j + 1`` if bar ``s + j`` is a pivot high, else 0, by direct compares, one
+    pass per neighbour (a NaN fails every compare it is in, so it needs no special case)."""
     xc = x[s:s + m]
     xd = x[s + 1:s + 1 + m]
-    if high:
+    for j in range(m):
+        f[j] = xd[j] <= xc[j]
+    for d in range(2, right + 1):
+        xd = x[s + d:s + d + m]
         for j in range(m):
-            f[j] = xd[j] <= xc[j]
-        for d in range(2, right + 1):
-            xd = x[s + d:s + d + m]
-            for j in range(m):
-                f[j] &= xd[j] <= xc[j]
-        for d in range(1, left + 1):
-            xd = x[s - d:s - d + m]
-            for j in range(m):
-                f[j] &= xd[j] < xc[j]
-    else:
+            f[j] &= xd[j] <= xc[j]
+    for d in range(1, left + 1):
+        xd = x[s - d:s - d + m]
         for j in range(m):
-            f[j] = xd[j] >= xc[j]
-        for d in range(2, right + 1):
-            xd = x[s + d:s + d + m]
-            for j in range(m):
-                f[j] &= xd[j] >= xc[j]
-        for d in range(1, left + 1):
-            xd = x[s - d:s - d + m]
-            for j in range(m):
-                f[j] &= xd[j] > xc[j]
+            f[j] &= xd[j] < xc[j]
     for j in range(m):
         f[j] *= j + 1
 
@@ -120,11 +108,14 @@ def _raw_side(x, left, right, high, out):
     """Shared body of :func:`_raw_highs` / :func:`_raw_lows` (``high`` selects the side).
 
     Blocks of ``_BLOCK`` bars, branch-free, every inner loop over a slice indexed by its
-    loop variable only (so it vectorises):
+    loop variable only (so it vectorises). Lows are the highs of ``-x`` (strict and
+    non-strict compares, ties, infinities and NaN all map over), so each block's window is
+    negated into scratch first and one code path serves both sides (half the machine code
+    to compile):
 
-    1. maxima (lows: minima) over windows of 2, 4, ... bars by doubling ("sparse table":
-       ``lev[t][j]`` = extreme of bars ``j .. j + 2**t - 1`` of the block's window); the
-       extreme of ``w`` bars is that of two overlapping ``2**floor(log2 w)`` windows;
+    1. maxima over windows of 2, 4, ... bars by doubling ("sparse table": ``lev[t][j]`` =
+       max of bars ``j .. j + 2**t - 1`` of the block's window); the max of ``w`` bars is
+       that of two overlapping ``2**floor(log2 w)`` windows;
     2. a pivot high is then ``x[i] > max(left bars before)`` and ``x[i] >= max(right bars
        after)`` -- the same as comparing with each neighbour, as long as no NaN is in the
        window (a select-based max drops NaNs). The first doubling pass also looks for NaN;
@@ -144,12 +135,18 @@ def _raw_side(x, left, right, high, out):
     # at most (n - max(left, right)) // (mn + 1) pivots; _compact may store one past them
     safe = out.shape[0] > (n - max(left, right)) // (mn + 1)
     lev = np.empty((nlev + 1, _BLOCK + left + right))
+    neg = np.empty(_BLOCK + left + right)
     f = np.zeros(_BLOCK + 8, dtype=np.int64)
     s = left
     while s < hi:
         m = min(_BLOCK, hi - s)
         tot = m + left + right
         src = x[s - left:s - left + tot]
+        if not high:
+            w = neg[:tot]
+            for j in range(tot):
+                w[j] = -src[j]
+            src = w
         bad = nlev == 0  # left = right = 1: two compares, nothing to gain
         if nlev > 0:
             length = tot - 1
@@ -157,18 +154,11 @@ def _raw_side(x, left, right, high, out):
             b = src[1:1 + length]
             c = lev[1][:length]
             nan = src[length] != src[length]
-            if high:
-                for j in range(length):
-                    p = a[j]
-                    q = b[j]
-                    c[j] = p if p > q else q
-                    nan |= p != p
-            else:
-                for j in range(length):
-                    p = a[j]
-                    q = b[j]
-                    c[j] = p if p < q else q
-                    nan |= p != p
+            for j in range(length):
+                p = a[j]
+                q = b[j]
+                c[j] = p if p > q else q
+                nan |= p != p
             bad = nan
             for t in range(2, nlev + 1):
                 h = 1 << (t - 1)
@@ -176,20 +166,14 @@ def _raw_side(x, left, right, high, out):
                 a = lev[t - 1][:length]
                 b = lev[t - 1][h:h + length]
                 c = lev[t][:length]
-                if high:
-                    for j in range(length):
-                        p = a[j]
-                        q = b[j]
-                        c[j] = p if p > q else q
-                else:
-                    for j in range(length):
-                        p = a[j]
-                        q = b[j]
-                        c[j] = p if p < q else q
+                for j in range(length):
+                    p = a[j]
+                    q = b[j]
+                    c[j] = p if p > q else q
         if bad:
-            _exact_flags(x, s, m, left, right, high, f)
+            _exact_flags(src, left, m, left, right, f)
         else:
-            xc = x[s:s + m]
+            xc = src[left:left + m]
             lv = src if kl == 0 else lev[kl]
             rv = src if kr == 0 else lev[kr]
             la = lv[:m]
@@ -198,26 +182,15 @@ def _raw_side(x, left, right, high, out):
             ra = rv[left + 1:left + 1 + m]
             o = left + 1 + right - (1 << kr)
             rb = rv[o:o + m]
-            if high:
-                for j in range(m):
-                    v = xc[j]
-                    p = la[j]
-                    q = lb[j]
-                    e = p if p > q else q
-                    p = ra[j]
-                    q = rb[j]
-                    g = p if p > q else q
-                    f[j] = (j + 1) if (v > e) & (v >= g) else 0
-            else:
-                for j in range(m):
-                    v = xc[j]
-                    p = la[j]
-                    q = lb[j]
-                    e = p if p < q else q
-                    p = ra[j]
-                    q = rb[j]
-                    g = p if p < q else q
-                    f[j] = (j + 1) if (v < e) & (v <= g) else 0
+            for j in range(m):
+                v = xc[j]
+                p = la[j]
+                q = lb[j]
+                e = p if p > q else q
+                p = ra[j]
+                q = rb[j]
+                g = p if p > q else q
+                f[j] = (j + 1) if (v > e) & (v >= g) else 0
         for j in range(m, m + 8):
             f[j] = 0
         k = _compact(f, m, group, s, out, k, safe)
@@ -250,9 +223,7 @@ def _raw_pivot_list(x, left, right, is_high, out):
     bars ``left .. len(x) - right - 1`` can be pivots. ``out`` should hold
     ``side_capacity(len(x), left, right)`` entries (see :func:`_raw_side`).
     """
-    if is_high:
-        return _raw_highs(x, left, right, out)
-    return _raw_lows(x, left, right, out)
+    return _raw_side(x, left, right, is_high, out)
 
 
 @jit
