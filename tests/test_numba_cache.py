@@ -39,10 +39,13 @@ def test_cache_of_other_kernel_sources_is_pruned(tmp_path):
     old = root / "0123456789abcdef"  # another install's kernels
     old.mkdir(parents=True)
     (old / "pivots._raw_side-1.py311.nbi").write_bytes(b"stale")
+    legacy = root / "kernels_7a92abc1a8d0a2bd800730c7f636f02271c514ad"  # unstamped layout
+    legacy.mkdir()
+    (legacy / "rolling._sma_into-59.py311.nbi").write_bytes(b"stale")
     (root / "notes").mkdir()  # not a cache of ours: left alone
     p = _run({"XDG_CACHE_HOME": str(tmp_path)}, PROBE)
     assert p.returncode == 0, p.stderr
-    assert not old.exists() and (root / "notes").is_dir()
+    assert not old.exists() and not legacy.exists() and (root / "notes").is_dir()
     assert (root / _jit.kernels_stamp()).is_dir()
 
 

@@ -48,13 +48,17 @@ def kernels_stamp(directory: Path | None = None) -> str:
 
 
 def _prune_siblings(stamped: Path) -> None:
-    """Remove the cache directories of other kernel sources (older installs) beside a new
-    one, so the cache does not grow with every upgrade."""
+    """Remove the caches of other kernel sources (older installs) beside a new one, so the
+    cache does not grow with every upgrade: other stamp directories, and numba's own
+    per-source directories (``kernels_<sha1>`` holding ``*.nbi`` index files) that the
+    unstamped layout of earlier versions wrote straight into the root."""
     import shutil
 
     for d in stamped.parent.iterdir():
-        if d != stamped and d.is_dir() and len(d.name) == 16 and all(
-                ch in "0123456789abcdef" for ch in d.name):
+        if d == stamped or not d.is_dir():
+            continue
+        stamp_named = len(d.name) == 16 and all(ch in "0123456789abcdef" for ch in d.name)
+        if stamp_named or any(d.glob("*.nbi")):
             shutil.rmtree(d, ignore_errors=True)
 
 
