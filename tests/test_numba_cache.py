@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from btcscan.kernels import _jit
@@ -35,18 +36,24 @@ def test_cache_goes_to_user_cache_dir(tmp_path):
 
 
 def test_cache_of_other_kernel_sources_is_pruned(tmp_path):
+    """A new kernel source's cache keeps the two most recent other caches (two installs
+    used in turn) and removes older ones, including the unstamped layout of earlier
+    versions; a folder that is no numba cache is left alone."""
     root = tmp_path / "btcscan" / "numba"
-    old = root / "0123456789abcdef"  # another install's kernels
-    old.mkdir(parents=True)
-    (old / "pivots._raw_side-1.py311.nbi").write_bytes(b"stale")
-    legacy = root / "kernels_7a92abc1a8d0a2bd800730c7f636f02271c514ad"  # unstamped layout
-    legacy.mkdir()
-    (legacy / "rolling._sma_into-59.py311.nbi").write_bytes(b"stale")
-    (root / "notes").mkdir()  # not a cache of ours: left alone
+    ages = {"0123456789abcdef": 50, "fedcba9876543210": 40, "00000000000000aa": 10,
+            "kernels_7a92abc1a8d0a2bd800730c7f636f02271c514ad": 30}  # days old
+    now = time.time()
+    for name, days in ages.items():
+        d = root / name
+        d.mkdir(parents=True)
+        (d / "pivots._raw_side-1.py311.nbi").write_bytes(b"stale")
+        os.utime(d, (now - days * 86400, now - days * 86400))
+    (root / "notes").mkdir()  # not a cache of ours
     p = _run({"XDG_CACHE_HOME": str(tmp_path)}, PROBE)
     assert p.returncode == 0, p.stderr
-    assert not old.exists() and not legacy.exists() and (root / "notes").is_dir()
-    assert (root / _jit.kernels_stamp()).is_dir()
+    left = {d.name for d in root.iterdir()}
+    assert left == {_jit.kernels_stamp(), "notes", "00000000000000aa",
+                    "kernels_7a92abc1a8d0a2bd800730c7f636f02271c514ad"}
 
 
 def test_stamp_follows_every_kernel_source(tmp_path):

@@ -47,19 +47,29 @@ def kernels_stamp(directory: Path | None = None) -> str:
     return h.hexdigest()[:16]
 
 
+#: caches of other kernel sources kept beside the current one (two installs of different
+#: versions used in turn must not keep deleting each other's cache)
+KEEP_OTHER_CACHES = 2
+
+
 def _prune_siblings(stamped: Path) -> None:
-    """Remove the caches of other kernel sources (older installs) beside a new one, so the
-    cache does not grow with every upgrade: other stamp directories, and numba's own
-    per-source directories (``kernels_<sha1>`` holding ``*.nbi`` index files) that the
-    unstamped layout of earlier versions wrote straight into the root."""
+    """Remove the caches of other kernel sources (older installs) beside a new one, all but
+    the ``KEEP_OTHER_CACHES`` most recently modified, so the cache does not grow with every
+    upgrade. Caches are the other stamp directories and numba's own per-source directories
+    (``kernels_<sha1>`` holding ``*.nbi`` index files) that the unstamped layout of earlier
+    versions wrote straight into the root; anything else is left alone."""
     import shutil
 
+    caches = []
     for d in stamped.parent.iterdir():
         if d == stamped or not d.is_dir():
             continue
         stamp_named = len(d.name) == 16 and all(ch in "0123456789abcdef" for ch in d.name)
         if stamp_named or any(d.glob("*.nbi")):
-            shutil.rmtree(d, ignore_errors=True)
+            caches.append((d.stat().st_mtime, d))
+    caches.sort(reverse=True)
+    for _, d in caches[KEEP_OTHER_CACHES:]:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _choose_cache_dir() -> str | None:
