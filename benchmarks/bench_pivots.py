@@ -24,7 +24,7 @@ import talib
 from bench_patterns import walks
 
 from btcscan.kernels._jit import jit
-from btcscan.kernels.pivots import _raw_pivot_list, side_capacity
+from btcscan.kernels.pivots import _raw_pivot_list, pivot_scratch, side_capacity
 from btcscan.kernels.rolling import rsi
 
 
@@ -78,17 +78,18 @@ def main() -> None:
              ("RSI(14), pivot highs", r, True), ("RSI(14), pivot lows", r, False)]
     for left, right in [(5, 5), (2, 7), (8, 8)]:
         print(f"-- left={left} right={right}")
+        scr = pivot_scratch(left, right)
         for name, x, high in cases:
             a = np.empty(side_capacity(n, left, right), dtype=np.int64)
             b = np.empty_like(a)
             ka = old_raw_pivot_list(x, left, right, high, a)
-            kb = _raw_pivot_list(x, left, right, high, b)
+            kb = _raw_pivot_list(x, left, right, high, b, *scr)
             if ka != kb or not np.array_equal(a[:ka], b[:kb]):
                 raise SystemExit(f"MISMATCH {name} {left}/{right}: {ka} vs {kb} pivots")
             old, new, sma = [], [], []
             for _ in range(repeat):  # alternate, so all three see the same machine load
                 old.append(once(old_raw_pivot_list, x, left, right, high, a))
-                new.append(once(_raw_pivot_list, x, left, right, high, b))
+                new.append(once(_raw_pivot_list, x, left, right, high, b, *scr))
                 sma.append(once(talib.SMA, x, 50))
             (oc, ow), (nc, nw), (sc, sw) = (np.min(t, axis=0) for t in (old, new, sma))
             print(f"   {name:22s} old {oc * 1e3:6.1f} / {ow * 1e3:6.1f}   "

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from btcscan.kernels import pivots
-from btcscan.kernels.pivots import _raw_pivot_list, raw_pivots, side_capacity
+from btcscan.kernels.pivots import _raw_pivot_list, pivot_scratch, raw_pivots, side_capacity
 from tests import pattern_reference as ref
 
 SENTINEL = -7
@@ -64,7 +64,7 @@ def kernel(x: np.ndarray, left: int, right: int, high: bool) -> np.ndarray:
     """Run the kernel with the callers' buffer size; check it wrote at most one slot past
     the count."""
     out = np.full(side_capacity(x.size, left, right), SENTINEL, dtype=np.int64)
-    k = _raw_pivot_list(x, left, right, high, out)
+    k = _raw_pivot_list(x, left, right, high, out, *pivot_scratch(left, right))
     assert 0 <= k < out.size
     assert (out[k + 1:] == SENTINEL).all()
     return out[:k].copy()
@@ -154,7 +154,7 @@ def test_short_buffer_is_never_overrun():
         for high in (True, False):
             want = shifted(x, left, right, high)
             out = np.full(want.size + 3, SENTINEL, dtype=np.int64)
-            k = _raw_pivot_list(x, left, right, high, out[:want.size])
+            k = _raw_pivot_list(x, left, right, high, out[:want.size], *pivot_scratch(left, right))
             assert k == want.size
             assert out[:k].tolist() == want.tolist()
             assert (out[k:] == SENTINEL).all()
@@ -174,6 +174,7 @@ def test_side_capacity_has_room_for_the_extra_store():
             assert want.size + 1 <= side_capacity(n, left, right)
             assert kernel(x, left, right, True).tolist() == want.tolist()
             out = np.full(want.size + 2, SENTINEL, dtype=np.int64)  # exactly the count
-            assert _raw_pivot_list(x, left, right, True, out[:want.size]) == want.size
+            assert _raw_pivot_list(x, left, right, True, out[:want.size],
+                                   *pivot_scratch(left, right)) == want.size
             assert out[:want.size].tolist() == want.tolist()
             assert (out[want.size:] == SENTINEL).all()

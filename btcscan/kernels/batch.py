@@ -33,7 +33,13 @@ import numpy as np
 from btcscan.kernels import trendlines as tl
 from btcscan.kernels._jit import jit, pjit, prange
 from btcscan.kernels.divergence import _divergences_into
-from btcscan.kernels.pivots import _raw_pivot_list, _zigzag_into, capacity, side_capacity
+from btcscan.kernels.pivots import (
+    _raw_pivot_list,
+    _zigzag_into,
+    capacity,
+    pivot_scratch,
+    side_capacity,
+)
 from btcscan.kernels.rolling import _atr_into, _rsi_into
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
@@ -51,6 +57,7 @@ def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
     nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
                               s_sup[q], 0, s_nlog[q], max_piv, major, minor, touch, ctol,
                               min_dur, max_dur, conv, move, height, mode, s_mask[q], s_stack[q],
+                              np.empty((2, max_piv + 1)), np.zeros(max_piv + 1, np.bool_),
                               s_wi[q], s_wf[q])
     up = 0
     down = 0
@@ -68,7 +75,7 @@ def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
 def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, max_piv, major,
            minor, touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax,
            hidden, s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
-           s_mask, s_stack, s_wi, s_wf, s_dh, s_dl, s_div, counts):
+           s_mask, s_stack, s_wi, s_wf, s_dh, s_dl, s_div, s_pf, s_pi, counts):
     # 1. two independent tasks per series: the price side (ATR, pivots, zig-zag) and the
     # RSI side (RSI, RSI pivots, divergences); each writes only its own scratch row and its
     # own columns of counts, so one long series also uses two cores
@@ -80,8 +87,8 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         c = close[r]
         if k % 2 == 0:
             _atr_into(h, lo, c, atr_p, s_atr[q])
-            nh = _raw_pivot_list(h, left, right, True, s_hf[q])
-            nl = _raw_pivot_list(lo, left, right, False, s_lf[q])
+            nh = _raw_pivot_list(h, left, right, True, s_hf[q], s_pf[k], s_pi[k])
+            nl = _raw_pivot_list(lo, left, right, False, s_lf[q], s_pf[k], s_pi[k])
             s_nlog[q] = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing,
                                      s_bar[q], s_conf[q], s_price[q], s_side[q], s_sup[q],
                                      s_stack[q])
@@ -92,7 +99,7 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         else:
             _rsi_into(c, rsi_p, s_rsi[q])
             counts[r, 3] = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden,
-                                             s_dh[q], s_dl[q], s_div[q])
+                                             s_dh[q], s_dl[q], s_div[q], s_pf[k], s_pi[k])
     if nch == 1:
         return
     # 2. few long series: the wedge windows at every pivot change, in nch chunks of each
@@ -106,8 +113,9 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         tl._scan_wedges_into(close[r0 + q], s_atr[q], s_bar[q], s_conf[q], s_price[q],
                              s_side[q], s_sup[q], e0, e1, max_piv, major, minor, touch, ctol,
                              min_dur, max_dur, conv, move, height, tl.WINDOWS, s_mask[q],
-                             np.empty(max_piv + e1 - e0, dtype=np.int64), s_wi[q, :0],
-                             s_wf[q, :0])
+                             np.empty(max_piv + e1 - e0, dtype=np.int64),
+                             np.empty((2, max_piv + 1)), np.zeros(max_piv + 1, np.bool_),
+                             s_wi[q, :0], s_wf[q, :0])
     # 3. per series, the walk that resolves wedges in order (cheap: only bars where step 2
     # found a window are examined again)
     for q in prange(nrows):
@@ -151,6 +159,11 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
         "s_wf": np.empty((b, cap, tl.WF_COLS)),
         "s_div": np.empty((b, dcap, 4), dtype=np.int64),
     }
+    # pivot finder scratch per task (two per series), large enough for both sides' bars
+    pf, pi = pivot_scratch(max(p.pivot_left, p.div_pivot_left),
+                           max(p.pivot_right, p.div_pivot_right))
+    scratch["s_pf"] = np.empty((2 * b, pf.size))
+    scratch["s_pi"] = np.zeros((2 * b, pi.size), dtype=np.int64)
     counts = np.zeros((rows, 4), dtype=np.int64)
     if mp > tl.MAX_PIVOTS_LIMIT:
         raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")

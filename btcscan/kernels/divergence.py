@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from btcscan.kernels._jit import jit
-from btcscan.kernels.pivots import _raw_pivot_list, capacity, side_capacity
+from btcscan.kernels.pivots import _raw_pivot_list, capacity, pivot_scratch, side_capacity
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
@@ -30,14 +30,16 @@ DI_KIND, DI_FIRST, DI_SECOND, DI_KNOWN = range(4)
 
 
 @jit
-def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, out):
+def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, out,
+                      fscr, iscr):
     """Fill out (rows: kind, earlier pivot bar, later pivot bar, known bar); return the count.
 
-    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``).
+    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``),
+    ``fscr``/``iscr`` for the pivot finder (``pivot_scratch``).
     Pivots are visited in bar order (a high before a low on the same bar).
     """
-    nh = _raw_pivot_list(rsi, left, right, True, ih)
-    nl = _raw_pivot_list(rsi, left, right, False, il)
+    nh = _raw_pivot_list(rsi, left, right, True, ih, fscr, iscr)
+    nl = _raw_pivot_list(rsi, left, right, False, il, fscr, iscr)
     k = 0
     p = 0
     q = 0
@@ -103,5 +105,5 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     il = np.empty(side_capacity(n, left, right), dtype=np.int64)
     out = np.empty((capacity(n, left, right), 4), dtype=np.int64)
     k = _divergences_into(r, h, lo, left, right, int(min_bars), int(max_bars),
-                          bool(include_hidden), ih, il, out)
+                          bool(include_hidden), ih, il, out, *pivot_scratch(left, right))
     return out[:k]

@@ -104,8 +104,8 @@ def _compact(f, m, group, s, out, k, safe):
 
 
 @jit
-def _raw_side(x, left, right, high, out):
-    """Shared body of :func:`_raw_highs` / :func:`_raw_lows` (``high`` selects the side).
+def _raw_side(x, left, right, high, out, fscr, iscr):
+    """The raw pivot finder behind :func:`_raw_pivot_list` (``high`` selects the side).
 
     Blocks of ``_BLOCK`` bars, branch-free, every inner loop over a slice indexed by its
     loop variable only (so it vectorises). Lows are the highs of ``-x`` (strict and
@@ -121,6 +121,10 @@ def _raw_side(x, left, right, high, out):
        window (a select-based max drops NaNs). The first doubling pass also looks for NaN;
        a block holding one is done with direct compares instead (:func:`_exact_flags`);
     3. :func:`_compact` appends the flagged bars to ``out``.
+
+    ``fscr`` / ``iscr`` are scratch from :func:`pivot_scratch` (the kernel allocates nothing:
+    an allocation inside a kernel makes numba import its array module, ~35 ms of every
+    start, when the kernel is loaded from the cache).
     """
     n = x.shape[0]
     hi = n - right
@@ -134,16 +138,17 @@ def _raw_side(x, left, right, high, out):
     group = 8 if mn >= 7 else (4 if mn >= 3 else 2)
     # at most (n - max(left, right)) // (mn + 1) pivots; _compact may store one past them
     safe = out.shape[0] > (n - max(left, right)) // (mn + 1)
-    lev = np.empty((nlev + 1, _BLOCK + left + right))
-    neg = np.empty(_BLOCK + left + right)
-    f = np.zeros(_BLOCK + 8, dtype=np.int64)
+    wid = _BLOCK + left + right  # fscr: the negated window, then the max rows 1..nlev
+    if fscr.shape[0] < (nlev + 1) * wid or iscr.shape[0] < _BLOCK + 8:
+        raise ValueError("pivot scratch too small: use pivot_scratch(left, right)")
+    f = iscr
     s = left
     while s < hi:
         m = min(_BLOCK, hi - s)
         tot = m + left + right
         src = x[s - left:s - left + tot]
         if not high:
-            w = neg[:tot]
+            w = fscr[:tot]
             for j in range(tot):
                 w[j] = -src[j]
             src = w
@@ -152,7 +157,7 @@ def _raw_side(x, left, right, high, out):
             length = tot - 1
             a = src[:length]
             b = src[1:1 + length]
-            c = lev[1][:length]
+            c = fscr[wid:wid + length]
             nan = src[length] != src[length]
             for j in range(length):
                 p = a[j]
@@ -163,9 +168,9 @@ def _raw_side(x, left, right, high, out):
             for t in range(2, nlev + 1):
                 h = 1 << (t - 1)
                 length -= h
-                a = lev[t - 1][:length]
-                b = lev[t - 1][h:h + length]
-                c = lev[t][:length]
+                a = fscr[(t - 1) * wid:(t - 1) * wid + length]
+                b = fscr[(t - 1) * wid + h:(t - 1) * wid + h + length]
+                c = fscr[t * wid:t * wid + length]
                 for j in range(length):
                     p = a[j]
                     q = b[j]
@@ -174,8 +179,8 @@ def _raw_side(x, left, right, high, out):
             _exact_flags(src, left, m, left, right, f)
         else:
             xc = src[left:left + m]
-            lv = src if kl == 0 else lev[kl]
-            rv = src if kr == 0 else lev[kr]
+            lv = src if kl == 0 else fscr[kl * wid:(kl + 1) * wid]
+            rv = src if kr == 0 else fscr[kr * wid:(kr + 1) * wid]
             la = lv[:m]
             o = left - (1 << kl)
             lb = lv[o:o + m]
@@ -199,31 +204,24 @@ def _raw_side(x, left, right, high, out):
 
 
 @jit
-def _raw_highs(x, left, right, out):
-    """Write the bars of pivot highs into out (increasing); return how many.
-
-    ``out`` should hold ``side_capacity(len(x), left, right)`` entries: one entry past the
-    count may be overwritten (see :func:`_compact`)."""
-    return _raw_side(x, left, right, True, out)
-
-
-@jit
-def _raw_lows(x, left, right, out):
-    """Write the bars of pivot lows into out (increasing); return how many (see
-    :func:`_raw_highs` for ``out``)."""
-    return _raw_side(x, left, right, False, out)
-
-
-@jit
-def _raw_pivot_list(x, left, right, is_high, out):
+def _raw_pivot_list(x, left, right, is_high, out, fscr, iscr):
     """Bars of raw pivots (highs if is_high else lows) written into out; returns the count.
 
     A pivot high at ``i``: ``x[i]`` > each of the ``left`` bars before it and >= each of
     the ``right`` bars after it; a NaN in that window (or at ``i``) means no pivot. Only
     bars ``left .. len(x) - right - 1`` can be pivots. ``out`` should hold
-    ``side_capacity(len(x), left, right)`` entries (see :func:`_raw_side`).
+    ``side_capacity(len(x), left, right)`` entries (see :func:`_raw_side`); ``fscr`` and
+    ``iscr`` come from :func:`pivot_scratch`.
     """
-    return _raw_side(x, left, right, is_high, out)
+    return _raw_side(x, left, right, is_high, out, fscr, iscr)
+
+
+def pivot_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scratch for :func:`_raw_pivot_list` at these left/right bars (a few KB, reusable
+    across calls and series, one pair per thread)."""
+    nlev = max(int(left).bit_length(), int(right).bit_length()) - 1  # floor(log2)
+    return (np.empty((nlev + 1) * (_BLOCK + left + right)),
+            np.zeros(_BLOCK + 8, dtype=np.int64))
 
 
 @jit
@@ -319,7 +317,7 @@ def raw_pivots(x, left: int, right: int, *, high: bool = True) -> np.ndarray:
     a = _f64(x, "x")
     left, right = _check_lr(left, right)
     idx = np.empty(side_capacity(a.shape[0], left, right), dtype=np.int64)
-    k = _raw_pivot_list(a, left, right, bool(high), idx)
+    k = _raw_pivot_list(a, left, right, bool(high), idx, *pivot_scratch(left, right))
     out = np.zeros(a.shape[0], dtype=np.int8)
     out[idx[:k]] = 1
     return out
@@ -360,8 +358,9 @@ def zigzag(high, low, atr, left: int, right: int, min_swing_atr: float) -> dict[
     sc = side_capacity(n, left, right)
     hi_idx = np.empty(sc, dtype=np.int64)
     lo_idx = np.empty(sc, dtype=np.int64)
-    nh = _raw_pivot_list(h, left, right, True, hi_idx)
-    nl = _raw_pivot_list(lo, left, right, False, lo_idx)
+    scr = pivot_scratch(left, right)
+    nh = _raw_pivot_list(h, left, right, True, hi_idx, *scr)
+    nl = _raw_pivot_list(lo, left, right, False, lo_idx, *scr)
     cap = capacity(n, left, right)
     bar = np.empty(cap, dtype=np.int64)
     confirm = np.empty(cap, dtype=np.int64)

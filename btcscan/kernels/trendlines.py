@@ -85,9 +85,11 @@ def _chunk_start(confirm, nlog, e):
 @jit
 def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, e0, e1,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, min_move, min_height, mode, masks, stack, wi, wf):
+                      conv_ratio, min_move, min_height, mode, masks, stack, slopes, ok, wi, wf):
     """The scan over log entries ``e0 .. e1-1`` (whole confirmation bars), in one of three
-    modes; ``stack`` is scratch for ``max_pivots + e1 - e0`` entries.
+    modes; ``stack`` is scratch for ``max_pivots + e1 - e0`` entries, ``slopes`` (float,
+    ``2 x (max_pivots + 1)``) and ``ok`` (bool, ``max_pivots + 1``) for the windows'
+    slopes (the kernel allocates nothing, see :func:`btcscan.kernels.pivots._raw_side`).
 
     * ``WALK``: from the start (``e0`` = 0), every change examined, wedges recorded and
       followed; returns the number of records written into wi/wf, or -1 when they hold
@@ -124,9 +126,9 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
     forming = -1
     last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
     min_piv = min_major + min_minor
-    msu = np.empty(max_pivots + 1)
-    msl = np.empty(max_pivots + 1)
-    mok = np.zeros(max_pivots + 1, dtype=np.bool_)
+    msu = slopes[0]
+    msl = slopes[1]
+    mok = ok
     t = -1
     while True:
         t += 1
@@ -316,6 +318,11 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
     return nw
 
 
+def window_scratch(max_pivots: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scratch of :func:`_scan_wedges_into` for the windows' slopes."""
+    return np.empty((2, max_pivots + 1)), np.zeros(max_pivots + 1, dtype=np.bool_)
+
+
 def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[float, float]:
     """(slope per bar, value at ``x0``) of the envelope line through points ``(xs, ys)``.
 
@@ -365,6 +372,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
     cap = nlog + 1
     masks = np.zeros(max(1, nlog), dtype=np.int64)
     stack = np.empty(cap + max_pivots, dtype=np.int64)
+    slopes, ok = window_scratch(max_pivots)
     args = (max_pivots, int(min_touches_major), int(min_touches_minor),
             float(p.touch_tolerance_atr), float(p.close_tolerance_atr), int(p.min_duration_bars),
             int(p.max_duration_bars), float(p.convergence_ratio), float(p.min_line_move_atr),
@@ -373,7 +381,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
     for j in range(chunks):
         e0 = _chunk_start(log["confirm"], nlog, nlog * j // chunks)
         e1 = _chunk_start(log["confirm"], nlog, nlog * (j + 1) // chunks)
-        _scan_wedges_into(c, a, *log_arrays, e0, e1, *args, WINDOWS, masks, stack,
+        _scan_wedges_into(c, a, *log_arrays, e0, e1, *args, WINDOWS, masks, stack, slopes, ok,
                           np.empty((0, WI_PIV0 + max_pivots), dtype=np.int64),
                           np.empty((0, WF_COLS)))
     # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
@@ -383,7 +391,8 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
     while True:
         wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
         wf = np.empty((rows, WF_COLS), dtype=np.float64)
-        k = _scan_wedges_into(c, a, *log_arrays, 0, nlog, *args, mode, masks, stack, wi, wf)
+        k = _scan_wedges_into(c, a, *log_arrays, 0, nlog, *args, mode, masks, stack, slopes, ok,
+                              wi, wf)
         if k >= 0:
             return wi[:k], wf[:k]
         rows = cap
