@@ -10,7 +10,7 @@ counts:
 2. the wedge windows at every pivot change (the costly part of the wedge scan), in chunks
    of each series' pivot log: one chunk per series when there are many series, several
    per series when there are few long ones, so one long series uses every core
-   (:func:`btcscan.kernels.trendlines._wedge_masks_into`);
+   (:func:`btcscan.kernels.trendlines._scan_wedges_into` in ``WINDOWS`` mode);
 3. per series, the walk that resolves wedges in order, examining again only the bars
    where step 2 found a window.
 
@@ -146,6 +146,8 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     sc = side_capacity(n, p.pivot_left, p.pivot_right)
     dsc = side_capacity(n, p.div_pivot_left, p.div_pivot_right)
     mp = p.max_pivots
+    if mp > tl.MAX_PIVOTS_LIMIT:
+        raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")
     scratch = {
         "s_atr": np.empty((b, n)), "s_rsi": np.empty((b, n)),
         "s_hf": np.empty((b, sc), dtype=np.int64), "s_lf": np.empty((b, sc), dtype=np.int64),
@@ -165,8 +167,6 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     scratch["s_pf"] = np.empty((2 * b, pf.size))
     scratch["s_pi"] = np.zeros((2 * b, pi.size), dtype=np.int64)
     counts = np.zeros((rows, 4), dtype=np.int64)
-    if mp > tl.MAX_PIVOTS_LIMIT:
-        raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")
     threads = numba.get_num_threads()
     for r0 in range(0, rows, b):
         nb = min(b, rows - r0)

@@ -23,6 +23,12 @@ wedge that already broke). A forming wedge is then followed bar by bar: a close 
 upper line is a breakout up, a close below the lower line a breakdown, reaching the apex
 without either is expiry. Lines are frozen when the wedge becomes known, so nothing recorded
 for bar ``t`` can change when later bars arrive. Only one wedge forms at a time.
+
+**Two phases** (long series in the batch engine, ``scan_wedges(..., chunks=k)``): the
+windows that make a wedge at each pivot change depend on nothing the walk carries, so
+``WINDOWS`` mode finds them for independent chunks of the pivot log (each chunk starts from
+the pivot list as of its first bar, read back from the log) and ``WALK_MASKED`` mode then
+walks as above, examining only the changes where a window was found: the same records.
 """
 
 from __future__ import annotations
