@@ -51,12 +51,13 @@ MIN_CHUNK_BARS = 20_000  # a series is split for the wedge windows only when thi
 
 @jit
 def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv, move, height,
-            s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask, mode, s_stack, s_wi,
-            s_wf, counts):
+            s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask, mode, nch, s_stack,
+            s_wi, s_wf, counts):
     """Wedge scan of series ``r`` (scratch row ``q``) and its three counts."""
     nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
                               s_sup[q], 0, s_nlog[q], max_piv, major, minor, touch, ctol,
-                              min_dur, max_dur, conv, move, height, mode, s_mask[q], s_stack[q],
+                              min_dur, max_dur, conv, move, height, mode, nch, s_mask[q],
+                              s_stack[q],
                               np.empty((2, max_piv + 1)), np.zeros(max_piv + 1, np.bool_),
                               s_wi[q], s_wf[q])
     up = 0
@@ -95,7 +96,7 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
             if nch == 1:  # many series: each one's whole wedge scan in this task
                 _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
                         move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
-                        s_mask, tl.WALK, s_stack, s_wi, s_wf, counts)
+                        s_mask, tl.WALK, 1, s_stack, s_wi, s_wf, counts)
         else:
             _rsi_into(c, rsi_p, s_rsi[q])
             counts[r, 3] = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden,
@@ -112,16 +113,16 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         e1 = tl._chunk_start(s_conf[q], nlog, nlog * (j + 1) // nch)
         tl._scan_wedges_into(close[r0 + q], s_atr[q], s_bar[q], s_conf[q], s_price[q],
                              s_side[q], s_sup[q], e0, e1, max_piv, major, minor, touch, ctol,
-                             min_dur, max_dur, conv, move, height, tl.WINDOWS, s_mask[q],
+                             min_dur, max_dur, conv, move, height, tl.WINDOWS, nch, s_mask[q],
                              np.empty(max_piv + e1 - e0, dtype=np.int64),
                              np.empty((2, max_piv + 1)), np.zeros(max_piv + 1, np.bool_),
-                             s_wi[q, :0], s_wf[q, :0])
+                             s_wi[q], s_wf[q])
     # 3. per series, the walk that resolves wedges in order (cheap: only bars where step 2
     # found a window are examined again)
     for q in prange(nrows):
         _wedges(close[r0 + q], r0 + q, q, max_piv, major, minor, touch, ctol, min_dur,
                 max_dur, conv, move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup,
-                s_nlog, s_mask, tl.WALK_MASKED, s_stack, s_wi, s_wf, counts)
+                s_nlog, s_mask, tl.WALK_MASKED, nch, s_stack, s_wi, s_wf, counts)
 
 
 def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,

@@ -28,7 +28,9 @@ for bar ``t`` can change when later bars arrive. Only one wedge forms at a time.
 windows that make a wedge at each pivot change depend on nothing the walk carries, so
 ``WINDOWS`` mode finds them for independent chunks of the pivot log (each chunk starts from
 the pivot list as of its first bar, read back from the log) and ``WALK_MASKED`` mode then
-walks as above, examining only the changes where a window was found: the same records.
+walks as above, jumping from one change with a window to the next and taking phase one's
+record of it (examining the change again only when that window would redraw the last
+wedge): the same records.
 """
 
 from __future__ import annotations
@@ -89,9 +91,29 @@ def _chunk_start(confirm, nlog, e):
 
 
 @jit
+def _list_before(log_confirm, log_sup, e, max_pivots, stack):
+    """The newest ``max_pivots`` entries of the pivot list as of the bar before entry
+    ``e``'s confirmation bar (read back from the log) into ``stack``; returns how many."""
+    t0 = log_confirm[e]
+    got = 0
+    j = e - 1
+    while j >= 0 and got < max_pivots:
+        if log_sup[j] == -1 or log_sup[j] >= t0:
+            got += 1
+        j -= 1
+    ns = 0
+    for i in range(j + 1, e):
+        if log_sup[i] == -1 or log_sup[i] >= t0:
+            stack[ns] = i
+            ns += 1
+    return ns
+
+
+@jit
 def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, e0, e1,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, min_move, min_height, mode, masks, stack, slopes, ok, wi, wf):
+                      conv_ratio, min_move, min_height, mode, nchunks, masks, stack, slopes, ok,
+                      wi, wf):
     """The scan over log entries ``e0 .. e1-1`` (whole confirmation bars), in one of three
     modes; ``stack`` is scratch for ``max_pivots + e1 - e0`` entries, ``slopes`` (float,
     ``2 x (max_pivots + 1)``) and ``ok`` (bool, ``max_pivots + 1``) for the windows'
@@ -103,10 +125,17 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
     * ``WINDOWS`` (phase one of the two-phase scan): no wedge is recorded or followed;
       for the last entry confirmed at each bar, ``masks`` gets the bit set of every window
       that makes a wedge there whatever came before (bit m = the m most recent pivots);
-      0 for the other entries. Chunks of the log are independent: each starts from the
-      pivot list as of the bar before its first entry, read from the log. Returns 0.
-    * ``WALK_MASKED``: as ``WALK``, but bars whose mask (from ``WINDOWS`` over the whole
-      log) is 0 are not examined: the same records, without the cost of phase one.
+      0 for the other entries. The largest passing window's record (as ``WALK`` would
+      write it) goes to row ``e0 + k`` of wi/wf for the chunk's k-th bar with a window,
+      so wi/wf need a row per log entry. Chunks of the log are independent: each starts
+      from the pivot list as of the bar before its first entry, read from the log.
+      Returns 0.
+    * ``WALK_MASKED``: as ``WALK``, after ``WINDOWS`` over the whole log in ``nchunks``
+      chunks (``_chunk_start`` of ``nlog * j // nchunks``) with the same wi/wf: it jumps
+      from one bar with a window to the next (the list rebuilt from the log there), takes
+      phase one's record when that window does not redraw the last resolved wedge, and
+      examines the bar's windows again only when it does: the same records as ``WALK``,
+      for about 1 % of the work.
     """
     n = close.shape[0]
     ns = 0
@@ -114,21 +143,20 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
     nlog = e1
     nw = 0
     windows = mode == WINDOWS
+    masked = mode == WALK_MASKED
+    # WINDOWS: the record of each bar's largest passing window goes to row e0 + k (k-th such
+    # bar of the chunk); WALK_MASKED finds it there again: the chunks are recomputed from
+    # nchunks, and cand_row follows the rows of the current chunk
+    nc = 0
+    ck = -1
+    ce1 = 0
+    cand_row = 0
+    cand = -1
     if windows:
         for j in range(e0, e1):
             masks[j] = 0
-        if e0 < e1:  # the newest max_pivots entries of the list as of the bar before
-            t0 = log_confirm[e0]
-            got = 0
-            j = e0 - 1
-            while j >= 0 and got < max_pivots:
-                if log_sup[j] == -1 or log_sup[j] >= t0:
-                    got += 1
-                j -= 1
-            for i in range(j + 1, e0):
-                if log_sup[i] == -1 or log_sup[i] >= t0:
-                    stack[ns] = i
-                    ns += 1
+        if e0 < e1:
+            ns = _list_before(log_confirm, log_sup, e0, max_pivots, stack)
     forming = -1
     last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
     min_piv = min_major + min_minor
@@ -139,6 +167,16 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
     while True:
         t += 1
         if forming < 0:  # nothing to follow: jump to the next bar where a pivot is confirmed
+            if masked:  # ... and where phase one found a window, with the list as of before it
+                j = e
+                while j < nlog and masks[j] == 0:
+                    j += 1
+                if j > e:
+                    while j > e and log_confirm[j - 1] == log_confirm[j]:  # bar's first entry
+                        j -= 1
+                    if j > e:
+                        e = j
+                        ns = _list_before(log_confirm, log_sup, e, max_pivots, stack)
             if e >= nlog:
                 break
             t = max(t, log_confirm[e])
@@ -165,6 +203,13 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         # 2. pivots confirmed at this bar
         changed = False
         while e < nlog and log_confirm[e] == t:
+            if masked and masks[e] != 0:  # a bar with a window: its row in phase one's output
+                while e >= ce1:
+                    ck += 1
+                    cand_row = ce1
+                    ce1 = _chunk_start(log_confirm, nlog, nlog * (ck + 1) // nchunks)
+                cand = cand_row
+                cand_row += 1
             if ns > 0 and log_sup[stack[ns - 1]] == t:
                 ns -= 1
             stack[ns] = e
@@ -173,17 +218,33 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             changed = True
         if not changed or forming >= 0:
             continue
-        if mode == WALK_MASKED and masks[e - 1] == 0:
+        if masked and masks[e - 1] == 0:
             continue
         # 3. look for a new wedge in the most recent m pivots, largest m first. Slopes of
         # every window come from running sums grown from the newest pivot backwards. The
         # rules that need only the slopes (same sign, converging, both lines clearly
-        # moving, closing by enough for the width rules) are applied there; the sign test
-        # uses the numerators (the denominators are positive), so only windows that pass it
-        # pay the divisions.
+        # moving, closing by enough for the width rules) are applied there, without
+        # branches (on noisy prices they are coin flips a branch predictor cannot learn).
         top = min(max_pivots, ns)
         if top < min_piv:
             continue
+        if masked:  # phase one recorded the largest window; use it unless it redraws
+            bits = masks[e - 1]
+            mb = top
+            while mb > 0 and (bits >> mb) & 1 == 0:
+                mb -= 1
+            if log_bar[stack[ns - mb]] > last_x0:
+                if nw == wi.shape[0]:
+                    return -1
+                for r in range(wi.shape[1]):
+                    wi[nw, r] = wi[cand, r]
+                for r in range(WF_COLS):
+                    wf[nw, r] = wf[cand, r]
+                forming = nw
+                nw += 1
+                continue
+            if bits == np.int64(1) << mb:  # the only window redraws the last wedge
+                continue
         atr_t = atr[t]
         tol = touch_tol * atr_t
         if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
@@ -196,50 +257,63 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         close_min = (1.0 - conv_ratio) * min_height * atr_t * (1.0 - 1e-9)
         xref = log_bar[stack[ns - 1]]
         x1 = xref
-        kh = 0.0
-        hx = 0.0
-        hy = 0.0
-        hxx = 0.0
-        hxy = 0.0
-        kl = 0.0
-        lx = 0.0
-        ly = 0.0
-        lxx = 0.0
-        lxy = 0.0
+        # the list alternates sides, so window m adds the newest side's pivot when m is odd
+        # and the other side's when m is even: two sets of running sums, no branch on the
+        # side; a window's rules are combined without branches (they are unpredictable)
+        newest_high = log_side[stack[ns - 1]] > 0
+        ka = 0.0
+        ax = 0.0
+        ay = 0.0
+        axx = 0.0
+        axy = 0.0
+        kb = 0.0
+        bx = 0.0
+        by = 0.0
+        bxx = 0.0
+        bxy = 0.0
         any_ok = False
         for m in range(1, top + 1):
             q = stack[ns - m]
             x = float(log_bar[q] - xref)
             y = log_price[q]
-            if log_side[q] > 0:
-                kh += 1.0
-                hx += x
-                hy += y
-                hxx += x * x
-                hxy += x * y
+            if m & 1:
+                ka += 1.0
+                ax += x
+                ay += y
+                axx += x * x
+                axy += x * y
             else:
-                kl += 1.0
-                lx += x
-                ly += y
-                lxx += x * x
-                lxy += x * y
+                kb += 1.0
+                bx += x
+                by += y
+                bxx += x * x
+                bxy += x * y
             mok[m] = False
-            if m >= min_piv and kh >= min_minor and kl >= min_minor:
+            if m < min_piv:
+                continue
+            if newest_high:
+                kh, hx, hy, hxx, hxy = ka, ax, ay, axx, axy
+                kl, lx, ly, lxx, lxy = kb, bx, by, bxx, bxy
+            else:
+                kh, hx, hy, hxx, hxy = kb, bx, by, bxx, bxy
+                kl, lx, ly, lxx, lxy = ka, ax, ay, axx, axy
+            if kh >= min_minor and kl >= min_minor:
                 dur = x1 - log_bar[q]
                 if min_dur <= dur <= max_dur:
                     nu = kh * hxy - hx * hy
                     nl = kl * lxy - lx * ly
-                    if (nu < 0.0 and nl < 0.0) or (nu > 0.0 and nl > 0.0):
-                        su = _slope(kh, hx, hy, hxx, hxy)
-                        sl = _slope(kl, lx, ly, lxx, lxy)
-                        if ((su < 0.0 and sl < 0.0 and su < sl)
-                                or (su > 0.0 and sl > 0.0 and sl > su)):
-                            if (min(abs(su), abs(sl)) * dur >= move_min  # both clearly slope
-                                    and (sl - su) * dur >= close_min):  # and close enough
-                                msu[m] = su
-                                msl[m] = sl
-                                mok[m] = True
-                                any_ok = True
+                    su = _slope(kh, hx, hy, hxx, hxy)
+                    sl = _slope(kl, lx, ly, lxx, lxy)
+                    same = ((nu < 0.0) & (nl < 0.0)) | ((nu > 0.0) & (nl > 0.0))
+                    conv = (((su < 0.0) & (sl < 0.0) & (su < sl))
+                            | ((su > 0.0) & (sl > 0.0) & (sl > su)))
+                    good = (same & conv
+                            & (min(abs(su), abs(sl)) * dur >= move_min)  # both clearly slope
+                            & ((sl - su) * dur >= close_min))  # and close enough
+                    msu[m] = su
+                    msl[m] = sl
+                    mok[m] = good
+                    any_ok |= good
         if not any_ok:
             continue
         for m in range(top, min_piv - 1, -1):
@@ -287,17 +361,25 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
                 continue
             ctl = close_tol * atr_t
             inside = True
-            for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
-                dx = b - x0
-                if close[b] > cu + su * dx + ctl or close[b] < cl + sl * dx - ctl:
-                    inside = False
-                    break
+            b1 = t + 1
+            while inside and b1 > x0:  # blocks of 16 bars, newest first; each block branch-free
+                b0 = max(x0, b1 - 16)
+                out = False
+                for b in range(b0, b1):
+                    dx = b - x0
+                    out |= (close[b] > cu + su * dx + ctl) | (close[b] < cl + sl * dx - ctl)
+                inside = not out
+                b1 = b0
             if not inside:
                 continue
-            if windows:  # every window that passes, no record
-                masks[e - 1] |= np.int64(1) << m
-                continue
-            if nw == wi.shape[0]:
+            if windows:  # every window that passes; the largest one's record
+                if masks[e - 1] != 0:
+                    masks[e - 1] |= np.int64(1) << m
+                    continue
+                masks[e - 1] = np.int64(1) << m
+                nw = e0 + nc
+                nc += 1
+            elif nw == wi.shape[0]:
                 return -1
             wi[nw, WI_KIND] = KIND_FALLING if su < 0.0 else KIND_RISING
             wi[nw, WI_KNOWN] = t
@@ -318,10 +400,12 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             wf[nw, WF_CL] = cl
             wf[nw, WF_APEX] = apex
             wf[nw, WF_TOL] = tol
+            if windows:
+                continue
             forming = nw
             nw += 1
             break
-    return nw
+    return 0 if windows else nw
 
 
 def window_scratch(max_pivots: int) -> tuple[np.ndarray, np.ndarray]:
@@ -384,21 +468,24 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
             int(p.max_duration_bars), float(p.convergence_ratio), float(p.min_line_move_atr),
             float(p.min_height_atr))
     log_arrays = (log["bar"], log["confirm"], log["price"], log["side"], log["superseded_at"])
+    if chunks > 0:  # phase one writes a record per bar with a window: room for every entry
+        wi = np.empty((cap, WI_PIV0 + max_pivots), dtype=np.int64)
+        wf = np.empty((cap, WF_COLS), dtype=np.float64)
     for j in range(chunks):
         e0 = _chunk_start(log["confirm"], nlog, nlog * j // chunks)
         e1 = _chunk_start(log["confirm"], nlog, nlog * (j + 1) // chunks)
-        _scan_wedges_into(c, a, *log_arrays, e0, e1, *args, WINDOWS, masks, stack, slopes, ok,
-                          np.empty((0, WI_PIV0 + max_pivots), dtype=np.int64),
-                          np.empty((0, WF_COLS)))
+        _scan_wedges_into(c, a, *log_arrays, e0, e1, *args, WINDOWS, chunks, masks, stack,
+                          slopes, ok, wi, wf)
     # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
     # with the proven bound (one wedge per pivot change at most) if that is not enough
     rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
     mode = WALK_MASKED if chunks > 0 else WALK
     while True:
-        wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
-        wf = np.empty((rows, WF_COLS), dtype=np.float64)
-        k = _scan_wedges_into(c, a, *log_arrays, 0, nlog, *args, mode, masks, stack, slopes, ok,
-                              wi, wf)
+        if chunks == 0:
+            wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
+            wf = np.empty((rows, WF_COLS), dtype=np.float64)
+        k = _scan_wedges_into(c, a, *log_arrays, 0, nlog, *args, mode, max(chunks, 1), masks,
+                              stack, slopes, ok, wi, wf)
         if k >= 0:
             return wi[:k], wf[:k]
         rows = cap
