@@ -32,21 +32,95 @@ import numpy as np
 
 from btcscan.kernels import trendlines as tl
 from btcscan.kernels._jit import jit, pjit, prange
-from btcscan.kernels.divergence import _divergences_into
+from btcscan.kernels.divergence import _divergence_steps
 from btcscan.kernels.pivots import (
-    _raw_pivot_list,
-    _zigzag_into,
+    _raw_side,
+    _zigzag_steps,
     capacity,
     pivot_scratch,
     side_capacity,
 )
-from btcscan.kernels.rolling import _atr_into, _rsi_into
+from btcscan.kernels.rolling import _atr_seed, _atr_steps, _rsi_seed, _rsi_steps
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
 
 COUNT_WEDGES, COUNT_UP, COUNT_DOWN, COUNT_DIVERGENCES = range(4)
 MIN_CHUNK_BARS = 20_000  # a series is split for the wedge windows only when this long
+#: bars per block of the fused passes: what one block reads stays in cache for the next
+#: stage, so each input bar comes from memory once, not once per stage
+FUSED_BLOCK = 4096
+
+
+@jit
+def _raw_block(x, a0, e, left, right, is_high, out, k, fscr, iscr):
+    """Raw pivots at bars ``a0 + left .. e - 1`` appended to ``out`` from ``k`` on (bars
+    up to ``e + right - 1`` are read); returns the new count."""
+    got = _raw_side(x[a0:e + right], left, right, is_high, out[k:], fscr, iscr)
+    for j in range(k, k + got):
+        out[j] += a0
+    return k + got
+
+
+@jit
+def _price_pass(high, low, close, atr_n, left, right, min_swing, atr_out, hi_idx, lo_idx,
+                log_bar, log_confirm, log_price, log_side, log_sup, stack, fscr, iscr):
+    """ATR, raw pivots of both sides and the zig-zag in one pass over blocks of
+    ``FUSED_BLOCK`` bars (each stage as its own kernel computes it, in the same order: the
+    same values); returns the number of log entries."""
+    n = close.shape[0]
+    i, prev = _atr_seed(high, low, close, atr_n, atr_out)
+    nh = 0
+    nl = 0
+    p = 0
+    q = 0
+    ns = 0
+    nlog = 0
+    s = left
+    while s < n - right:
+        e = min(s + FUSED_BLOCK, n - right)
+        if i < e:  # the zig-zag reads ATR at the block's pivots
+            prev = _atr_steps(high, low, close, atr_n, atr_out, i, e, prev)
+            i = e
+        nh = _raw_block(high, s - left, e, left, right, True, hi_idx, nh, fscr, iscr)
+        nl = _raw_block(low, s - left, e, left, right, False, lo_idx, nl, fscr, iscr)
+        p, q, ns, nlog = _zigzag_steps(high, low, atr_out, hi_idx, p, nh, lo_idx, q, nl, right,
+                                       min_swing, log_bar, log_confirm, log_price, log_side,
+                                       log_sup, stack, ns, nlog)
+        s = e
+    if i < n:
+        _atr_steps(high, low, close, atr_n, atr_out, i, n, prev)
+    return nlog
+
+
+@jit
+def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, rsi_out, ih,
+              il, out, fscr, iscr):
+    """RSI, its raw pivots of both sides and the divergence scan in one pass over blocks
+    of ``FUSED_BLOCK`` bars (the same values as the stages run one after the other);
+    returns the number of divergence records."""
+    n = close.shape[0]
+    i, gain, loss, prev = _rsi_seed(close, rsi_n, rsi_out)
+    nh = 0
+    nl = 0
+    p = 0
+    q = 0
+    k = 0
+    s = left
+    while s < n - right:
+        e = min(s + FUSED_BLOCK, n - right)
+        if i < e + right:  # the pivots of bars before e need RSI up to e + right - 1
+            gain, loss, prev = _rsi_steps(close, rsi_n, rsi_out, i, e + right, gain, loss,
+                                          prev)
+            i = e + right
+        nh = _raw_block(rsi_out, s - left, e, left, right, True, ih, nh, fscr, iscr)
+        nl = _raw_block(rsi_out, s - left, e, left, right, False, il, nl, fscr, iscr)
+        p, q, k = _divergence_steps(rsi_out, high, low, right, min_bars, max_bars, hidden, ih,
+                                    p, nh, il, q, nl, out, k)
+        s = e
+    if i < n:
+        _rsi_steps(close, rsi_n, rsi_out, i, n, gain, loss, prev)
+    return k
 
 
 @jit
@@ -87,20 +161,16 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         lo = low[r]
         c = close[r]
         if k % 2 == 0:
-            _atr_into(h, lo, c, atr_p, s_atr[q])
-            nh = _raw_pivot_list(h, left, right, True, s_hf[q], s_pf[k], s_pi[k])
-            nl = _raw_pivot_list(lo, left, right, False, s_lf[q], s_pf[k], s_pi[k])
-            s_nlog[q] = _zigzag_into(h, lo, s_atr[q], s_hf[q], nh, s_lf[q], nl, right, swing,
-                                     s_bar[q], s_conf[q], s_price[q], s_side[q], s_sup[q],
-                                     s_stack[q])
+            s_nlog[q] = _price_pass(h, lo, c, atr_p, left, right, swing, s_atr[q], s_hf[q],
+                                    s_lf[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
+                                    s_sup[q], s_stack[q], s_pf[k], s_pi[k])
             if nch == 1:  # many series: each one's whole wedge scan in this task
                 _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
                         move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
                         s_mask, tl.WALK, 1, s_stack, s_wi, s_wf, counts)
         else:
-            _rsi_into(c, rsi_p, s_rsi[q])
-            counts[r, 3] = _divergences_into(s_rsi[q], h, lo, dleft, dright, dmin, dmax, hidden,
-                                             s_dh[q], s_dl[q], s_div[q], s_pf[k], s_pi[k])
+            counts[r, 3] = _rsi_pass(c, h, lo, rsi_p, dleft, dright, dmin, dmax, hidden,
+                                     s_rsi[q], s_dh[q], s_dl[q], s_div[q], s_pf[k], s_pi[k])
     if nch == 1:
         return
     # 2. few long series: the wedge windows at every pivot change, in nch chunks of each

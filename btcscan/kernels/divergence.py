@@ -30,19 +30,13 @@ DI_KIND, DI_FIRST, DI_SECOND, DI_KNOWN = range(4)
 
 
 @jit
-def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, out,
-                      fscr, iscr):
-    """Fill out (rows: kind, earlier pivot bar, later pivot bar, known bar); return the count.
-
-    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``),
-    ``fscr``/``iscr`` for the pivot finder (``pivot_scratch``).
-    Pivots are visited in bar order (a high before a low on the same bar).
-    """
-    nh = _raw_pivot_list(rsi, left, right, True, ih, fscr, iscr)
-    nl = _raw_pivot_list(rsi, left, right, False, il, fscr, iscr)
-    k = 0
-    p = 0
-    q = 0
+def _divergence_steps(rsi, high, low, right, min_bars, max_bars, hidden, ih, p, nh, il, q, nl,
+                      out, k):
+    """Records for RSI pivots ``ih[p:nh]`` / ``il[q:nl]`` (bar lists, increasing), each
+    compared with the pivot before it on its side, visited in bar order (a high before a
+    low on the same bar); rows are written from ``out[k]`` on. Returns ``(p, q, k)``.
+    Every pivot at an earlier bar than the last one visited must already be in the lists
+    (both sides), so a caller that finds pivots block by block can run it after each."""
     while p < nh or q < nl:
         if q >= nl or (p < nh and ih[p] <= il[q]):
             i = ih[p]
@@ -78,7 +72,21 @@ def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, i
                         out[k, 3] = i + right
                         k += 1
             q += 1
-    return k
+    return p, q, k
+
+
+@jit
+def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, out,
+                      fscr, iscr):
+    """Fill out (rows: kind, earlier pivot bar, later pivot bar, known bar); return the count.
+
+    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``),
+    ``fscr``/``iscr`` for the pivot finder (``pivot_scratch``).
+    """
+    nh = _raw_pivot_list(rsi, left, right, True, ih, fscr, iscr)
+    nl = _raw_pivot_list(rsi, left, right, False, il, fscr, iscr)
+    return _divergence_steps(rsi, high, low, right, min_bars, max_bars, hidden, ih, 0, nh, il,
+                             0, nl, out, 0)[2]
 
 
 def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:

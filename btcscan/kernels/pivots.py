@@ -249,14 +249,13 @@ def _accept(side, i, price, t, atr_i, min_swing, log_bar, log_confirm, log_price
 
 
 @jit
-def _zigzag_into(high, low, atr, hi_idx, nh, lo_idx, nl, right, min_swing,
-                 log_bar, log_confirm, log_price, log_side, log_sup, stack):
-    """Run the causal zig-zag over the raw pivots (bar lists, increasing), in confirmation
-    order; returns the number of log entries."""
-    ns = 0
-    nlog = 0
-    p = 0
-    q = 0
+def _zigzag_steps(high, low, atr, hi_idx, p, nh, lo_idx, q, nl, right, min_swing,
+                  log_bar, log_confirm, log_price, log_side, log_sup, stack, ns, nlog):
+    """The zig-zag over raw pivots ``hi_idx[p:nh]`` and ``lo_idx[q:nl]`` (bar lists,
+    increasing), in confirmation order, from the state ``(ns, nlog)`` left by the pivots
+    before them; returns the new ``(p, q, ns, nlog)``. Every raw pivot at an earlier bar
+    than the last one offered must already be in the lists (both sides), so a caller that
+    finds pivots block by block can run it after each block."""
     while p < nh or q < nl:
         ih = hi_idx[p] if p < nh else -1
         il = lo_idx[q] if q < nl else -1
@@ -292,7 +291,16 @@ def _zigzag_into(high, low, atr, hi_idx, nh, lo_idx, nl, right, min_swing,
         else:
             ns, nlog = _accept(-1, i, low[i], t, a, min_swing, log_bar, log_confirm,
                                log_price, log_side, log_sup, stack, ns, nlog)
-    return nlog
+    return p, q, ns, nlog
+
+
+@jit
+def _zigzag_into(high, low, atr, hi_idx, nh, lo_idx, nl, right, min_swing,
+                 log_bar, log_confirm, log_price, log_side, log_sup, stack):
+    """Run the causal zig-zag over the raw pivots (bar lists, increasing), in confirmation
+    order; returns the number of log entries."""
+    return _zigzag_steps(high, low, atr, hi_idx, 0, nh, lo_idx, 0, nl, right, min_swing,
+                         log_bar, log_confirm, log_price, log_side, log_sup, stack, 0, 0)[3]
 
 
 def _f64(x, name: str) -> np.ndarray:

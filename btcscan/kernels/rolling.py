@@ -84,14 +84,15 @@ def _rsi_value(gain, loss):
 
 
 @jit
-def _rsi_into(x, n, out):
-    # Branch-free gain/loss updates: adding 0.0 leaves a sum unchanged, so this is
-    # bit-identical to TA-Lib's if/else, without a mispredicted branch per bar.
+def _rsi_seed(x, n, out):
+    """RSI warm-up: NaN up to the first value, which is written. Returns ``(i, gain,
+    loss, prev)`` for :func:`_rsi_steps` from bar ``i`` on (``i = len(x)`` when the
+    series is too short for any value)."""
     size = x.shape[0]
     start = _first_finite(x)
     _fill_nan(out, start + n)
     if size - start <= n:
-        return
+        return size, 0.0, 0.0, 0.0
     prev = x[start]
     gain = 0.0
     loss = 0.0
@@ -101,16 +102,33 @@ def _rsi_into(x, n, out):
         loss += max(-d, 0.0)
         gain += max(d, 0.0)
     inv = 1.0 / n  # TA-Lib multiplies by 1/n; dividing differs in the last bits
-    nm1 = float(n - 1)
     loss *= inv
     gain *= inv
     out[start + n] = _rsi_value(gain, loss)
-    for i in range(start + n + 1, size):
+    return start + n + 1, gain, loss, prev
+
+
+@jit
+def _rsi_steps(x, n, out, i0, i1, gain, loss, prev):
+    """Wilder's smoothing for bars ``i0 .. i1-1`` from the state after bar ``i0 - 1``;
+    returns the state after ``i1 - 1``. Branch-free gain/loss updates: adding 0.0 leaves
+    a sum unchanged, so this is bit-identical to TA-Lib's if/else, without a mispredicted
+    branch per bar."""
+    inv = 1.0 / n
+    nm1 = float(n - 1)
+    for i in range(i0, i1):
         d = x[i] - prev
         prev = x[i]
         loss = (loss * nm1 + max(-d, 0.0)) * inv
         gain = (gain * nm1 + max(d, 0.0)) * inv
         out[i] = _rsi_value(gain, loss)
+    return gain, loss, prev
+
+
+@jit
+def _rsi_into(x, n, out):
+    i, gain, loss, prev = _rsi_seed(x, n, out)
+    _rsi_steps(x, n, out, i, x.shape[0], gain, loss, prev)
 
 
 @jit(inline="always")
@@ -121,10 +139,10 @@ def _true_range(h, l, prev_close):
 
 
 @jit(fastmath={"contract"})
-def _atr_into(high, low, close, n, out):
-    # The Wilder step is written as prev*((n-1)/n) + tr/n so consecutive bars do not wait on
-    # a division; it stays within ~3e-15 (relative) of talib.ATR, which no operation order
-    # tried here reproduced bit for bit.
+def _atr_seed(high, low, close, n, out):
+    """ATR warm-up: NaN up to the first value, which is written. Returns ``(i, prev)``
+    for :func:`_atr_steps` from bar ``i`` on (``i = len(close)`` when nothing is left:
+    a series too short, or ``n == 1``, which is done here)."""
     size = close.shape[0]
     start = 0
     while start < size and (
@@ -133,23 +151,39 @@ def _atr_into(high, low, close, n, out):
         start += 1
     _fill_nan(out, start + n + (1 if n == 1 else 0))
     if size - start <= n:
-        return
+        return size, 0.0
     if n == 1:
         for i in range(start + 1, size):
             out[i] = _true_range(high[i], low[i], close[i - 1])
-        return
+        return size, 0.0
     # seed: running-sum SMA of the first n true ranges (bars start+1 .. start+n)
     total = 0.0
     for i in range(start + 1, start + n + 1):
         total += _true_range(high[i], low[i], close[i - 1])
     prev = total / n
     out[start + n] = prev
+    return start + n + 1, prev
+
+
+@jit(fastmath={"contract"})
+def _atr_steps(high, low, close, n, out, i0, i1, prev):
+    """Wilder's smoothing for bars ``i0 .. i1-1`` from the value at ``i0 - 1``; returns
+    the value at ``i1 - 1``. The step is written as prev*((n-1)/n) + tr/n so consecutive
+    bars do not wait on a division; it stays within ~3e-15 (relative) of talib.ATR, which
+    no operation order tried here reproduced bit for bit."""
     inv = 1.0 / n
     keep = float(n - 1) * inv
-    for i in range(start + n + 1, size):
+    for i in range(i0, i1):
         tr = _true_range(high[i], low[i], close[i - 1])
         prev = prev * keep + tr * inv
         out[i] = prev
+    return prev
+
+
+@jit
+def _atr_into(high, low, close, n, out):
+    i, prev = _atr_seed(high, low, close, n, out)
+    _atr_steps(high, low, close, n, out, i, close.shape[0], prev)
 
 
 def sma(x, n: int, out: np.ndarray | None = None) -> np.ndarray:

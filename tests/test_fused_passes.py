@@ -1,0 +1,75 @@
+"""The batch engine's fused passes (ATR + pivots + zig-zag; RSI + RSI pivots + divergences,
+block by block) give exactly what the stages give run one after the other, which is what
+the one-series scan (detect_patterns) runs."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from btcscan.kernels import batch
+from btcscan.kernels.divergence import divergences
+from btcscan.kernels.pivots import capacity, pivot_scratch, side_capacity, zigzag
+from btcscan.kernels.rolling import atr, rsi
+from btcscan.patterns import PatternParams
+from tests.strategies import candles
+from tests.synth import random_walk
+
+
+def _fused(h, lo, c, p: PatternParams):
+    n = c.shape[0]
+    cap = capacity(n, p.pivot_left, p.pivot_right) + 1
+    sc = side_capacity(n, p.pivot_left, p.pivot_right)
+    dsc = side_capacity(n, p.div_pivot_left, p.div_pivot_right)
+    fs, fi = pivot_scratch(max(p.pivot_left, p.div_pivot_left),
+                           max(p.pivot_right, p.div_pivot_right))
+    a = np.full(n, -7.0)  # garbage where a pass would fail to write
+    log = {k: np.empty(cap, dtype=np.int8 if k == "side" else
+                       (np.float64 if k == "price" else np.int64))
+           for k in ("bar", "confirm", "price", "side", "superseded_at")}
+    nlog = batch._price_pass(h, lo, c, p.atr_period, p.pivot_left, p.pivot_right,
+                             float(p.min_swing_atr), a, np.empty(sc, dtype=np.int64),
+                             np.empty(sc, dtype=np.int64), log["bar"], log["confirm"],
+                             log["price"], log["side"], log["superseded_at"],
+                             np.empty(cap, dtype=np.int64), fs, fi)
+    r = np.full(n, -7.0)
+    out = np.empty((capacity(n, p.div_pivot_left, p.div_pivot_right), 4), dtype=np.int64)
+    k = batch._rsi_pass(c, h, lo, p.rsi_period, p.div_pivot_left, p.div_pivot_right,
+                        p.div_min_bars, p.div_max_bars, bool(p.include_hidden), r,
+                        np.empty(dsc, dtype=np.int64), np.empty(dsc, dtype=np.int64), out, fs, fi)
+    return a, {key: v[:nlog] for key, v in log.items()}, r, out[:k]
+
+
+def _assert_same(h, lo, c, p: PatternParams):
+    a, log, r, div = _fused(h, lo, c, p)
+    a0 = atr(h, lo, c, p.atr_period)
+    r0 = rsi(c, p.rsi_period)
+    log0 = zigzag(h, lo, a0, p.pivot_left, p.pivot_right, p.min_swing_atr)
+    assert np.array_equal(a, a0, equal_nan=True)
+    assert np.array_equal(r, r0, equal_nan=True)
+    for key in log0:
+        assert np.array_equal(log[key], log0[key]), key
+    assert np.array_equal(div, divergences(r0, h, lo, p))
+    return len(log0["bar"]), len(div)
+
+
+@settings(max_examples=80, deadline=None)
+@given(c=candles(min_size=0, max_size=200), nan=st.integers(0, 30), left=st.integers(1, 6),
+       right=st.integers(1, 6), period=st.integers(1, 20), hidden=st.booleans())
+def test_fused_passes_equal_the_stages_on_short_candles(c, nan, left, right, period, hidden):
+    h, lo, cl = (x.copy() for x in c)
+    k = min(nan, len(cl))
+    h[:k] = lo[:k] = cl[:k] = np.nan  # NaN warm-up
+    p = PatternParams().replace(pivot_left=left, pivot_right=right, div_pivot_left=right,
+                                div_pivot_right=left, atr_period=period, rsi_period=period,
+                                include_hidden=hidden)
+    _assert_same(h, lo, cl, p)
+
+
+def test_fused_passes_equal_the_stages_across_many_blocks():
+    rng = np.random.default_rng(5)
+    n = 5 * batch.FUSED_BLOCK + 123
+    s = random_walk(rng, n)
+    for p in (PatternParams(), PatternParams().replace(pivot_left=2, pivot_right=7,
+                                                       min_swing_atr=0.0, include_hidden=True)):
+        entries, divs = _assert_same(s["high"], s["low"], s["close"], p)
+        assert entries > n // 20 and divs > 50
