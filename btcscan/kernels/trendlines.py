@@ -82,6 +82,33 @@ def _intercept(xs, ys, k, x0, s, upper):
 
 
 @jit
+def _window_slopes(newest_high, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, dur, min_minor,
+                   min_dur, max_dur, move_min, close_min):
+    """(passes the slope rules, upper slope, lower slope) of a window from the running sums
+    of the newest pivot's side (a) and the other side (b); selects, not branches."""
+    kh = ka if newest_high else kb
+    hx = ax if newest_high else bx
+    hy = ay if newest_high else by
+    hxx = axx if newest_high else bxx
+    hxy = axy if newest_high else bxy
+    kl = kb if newest_high else ka
+    lx = bx if newest_high else ax
+    ly = by if newest_high else ay
+    lxx = bxx if newest_high else axx
+    lxy = bxy if newest_high else axy
+    nu = kh * hxy - hx * hy
+    nl = kl * lxy - lx * ly
+    su = _slope(kh, hx, hy, hxx, hxy)
+    sl = _slope(kl, lx, ly, lxx, lxy)
+    same = ((nu < 0.0) & (nl < 0.0)) | ((nu > 0.0) & (nl > 0.0))
+    conv = ((su < 0.0) & (sl < 0.0) & (su < sl)) | ((su > 0.0) & (sl > 0.0) & (sl > su))
+    good = (same & conv & (kh >= min_minor) & (kl >= min_minor) & (dur >= min_dur)
+            & (dur <= max_dur) & (min(abs(su), abs(sl)) * dur >= move_min)
+            & ((sl - su) * dur >= close_min))
+    return good, su, sl
+
+
+@jit
 def _chunk_start(confirm, nlog, e):
     """First log entry at or after ``e`` that starts a confirmation bar (chunks never split
     the entries of one bar); ``nlog`` at the end."""
@@ -260,7 +287,7 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         # the list alternates sides, so window m adds the newest side's pivot when m is odd
         # and the other side's when m is even: two sets of running sums, no branch on the
         # side; a window's rules are combined without branches (they are unpredictable)
-        newest_high = log_side[stack[ns - 1]] > 0
+        nh = log_side[stack[ns - 1]] > 0
         ka = 0.0
         ax = 0.0
         ay = 0.0
@@ -272,48 +299,46 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
         bxx = 0.0
         bxy = 0.0
         any_ok = False
-        for m in range(1, top + 1):
-            q = stack[ns - m]
+        for m in range(1, min_piv):
+            mok[m] = False
+        m = 1
+        while m <= top:
+            q = stack[ns - m]  # odd m: the newest pivot's side
             x = float(log_bar[q] - xref)
             y = log_price[q]
-            if m & 1:
-                ka += 1.0
-                ax += x
-                ay += y
-                axx += x * x
-                axy += x * y
-            else:
-                kb += 1.0
-                bx += x
-                by += y
-                bxx += x * x
-                bxy += x * y
-            mok[m] = False
-            if m < min_piv:
-                continue
-            if newest_high:
-                kh, hx, hy, hxx, hxy = ka, ax, ay, axx, axy
-                kl, lx, ly, lxx, lxy = kb, bx, by, bxx, bxy
-            else:
-                kh, hx, hy, hxx, hxy = kb, bx, by, bxx, bxy
-                kl, lx, ly, lxx, lxy = ka, ax, ay, axx, axy
-            if kh >= min_minor and kl >= min_minor:
-                dur = x1 - log_bar[q]
-                if min_dur <= dur <= max_dur:
-                    nu = kh * hxy - hx * hy
-                    nl = kl * lxy - lx * ly
-                    su = _slope(kh, hx, hy, hxx, hxy)
-                    sl = _slope(kl, lx, ly, lxx, lxy)
-                    same = ((nu < 0.0) & (nl < 0.0)) | ((nu > 0.0) & (nl > 0.0))
-                    conv = (((su < 0.0) & (sl < 0.0) & (su < sl))
-                            | ((su > 0.0) & (sl > 0.0) & (sl > su)))
-                    good = (same & conv
-                            & (min(abs(su), abs(sl)) * dur >= move_min)  # both clearly slope
-                            & ((sl - su) * dur >= close_min))  # and close enough
-                    msu[m] = su
-                    msl[m] = sl
-                    mok[m] = good
-                    any_ok |= good
+            ka += 1.0
+            ax += x
+            ay += y
+            axx += x * x
+            axy += x * y
+            if m >= min_piv:
+                good, su, sl = _window_slopes(nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy,
+                                              -x, min_minor, min_dur, max_dur, move_min,
+                                              close_min)
+                msu[m] = su
+                msl[m] = sl
+                mok[m] = good
+                any_ok |= good
+            m += 1
+            if m > top:
+                break
+            q = stack[ns - m]  # even m: the other side
+            x = float(log_bar[q] - xref)
+            y = log_price[q]
+            kb += 1.0
+            bx += x
+            by += y
+            bxx += x * x
+            bxy += x * y
+            if m >= min_piv:
+                good, su, sl = _window_slopes(nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy,
+                                              -x, min_minor, min_dur, max_dur, move_min,
+                                              close_min)
+                msu[m] = su
+                msl[m] = sl
+                mok[m] = good
+                any_ok |= good
+            m += 1
         if not any_ok:
             continue
         for m in range(top, min_piv - 1, -1):
