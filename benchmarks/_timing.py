@@ -17,3 +17,22 @@ def best(fn: Callable[[], object], repeat: int, *, warm: bool = False) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def paired(fn: Callable[[], object], ref: Callable[[], object], repeat: int
+           ) -> tuple[list[float], list[float]]:
+    """Wall times of ``fn()`` and ``ref()`` run in turn ``repeat`` times (after one untimed
+    run of each), so both see the same machine: on a shared VM whose speed drifts by
+    20-30 % within a minute, timing one after the other can favour either side."""
+    fn()
+    ref()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        a.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        ref()
+        b.append(time.perf_counter() - t)
+    return a, b

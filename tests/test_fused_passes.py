@@ -15,7 +15,7 @@ from tests.strategies import candles
 from tests.synth import random_walk
 
 
-def _fused(h, lo, c, p: PatternParams):
+def _fused(h, lo, c, p: PatternParams, stops=()):
     n = c.shape[0]
     cap = capacity(n, p.pivot_left, p.pivot_right) + 1
     sc = side_capacity(n, p.pivot_left, p.pivot_right)
@@ -33,14 +33,17 @@ def _fused(h, lo, c, p: PatternParams):
                              np.empty(cap, dtype=np.int64), fs, fi)
     r = np.full(n, -7.0)
     out = np.empty((capacity(n, p.div_pivot_left, p.div_pivot_right), 4), dtype=np.int64)
-    k = batch._rsi_pass(c, h, lo, p.rsi_period, p.div_pivot_left, p.div_pivot_right,
-                        p.div_min_bars, p.div_max_bars, bool(p.include_hidden), r,
-                        np.empty(dsc, dtype=np.int64), np.empty(dsc, dtype=np.int64), out, fs, fi)
+    ih, il = np.empty(dsc, dtype=np.int64), np.empty(dsc, dtype=np.int64)
+    state, fstate = np.zeros(8, dtype=np.int64), np.zeros(3)
+    for stop in (*stops, n):  # the pass resumed at each stop, then run to the end
+        k = batch._rsi_pass(c, h, lo, p.rsi_period, p.div_pivot_left, p.div_pivot_right,
+                            p.div_min_bars, p.div_max_bars, bool(p.include_hidden), r, ih, il,
+                            out, fs, fi, state, fstate, stop)
     return a, {key: v[:nlog] for key, v in log.items()}, r, out[:k]
 
 
-def _assert_same(h, lo, c, p: PatternParams):
-    a, log, r, div = _fused(h, lo, c, p)
+def _assert_same(h, lo, c, p: PatternParams, stops=()):
+    a, log, r, div = _fused(h, lo, c, p, stops)
     a0 = atr(h, lo, c, p.atr_period)
     r0 = rsi(c, p.rsi_period)
     log0 = zigzag(h, lo, a0, p.pivot_left, p.pivot_right, p.min_swing_atr)
@@ -54,15 +57,17 @@ def _assert_same(h, lo, c, p: PatternParams):
 
 @settings(max_examples=80, deadline=None)
 @given(c=candles(min_size=0, max_size=200), nan=st.integers(0, 30), left=st.integers(1, 6),
-       right=st.integers(1, 6), period=st.integers(1, 20), hidden=st.booleans())
-def test_fused_passes_equal_the_stages_on_short_candles(c, nan, left, right, period, hidden):
+       right=st.integers(1, 6), period=st.integers(1, 20), hidden=st.booleans(),
+       stop=st.integers(0, 220))
+def test_fused_passes_equal_the_stages_on_short_candles(c, nan, left, right, period, hidden,
+                                                        stop):
     h, lo, cl = (x.copy() for x in c)
     k = min(nan, len(cl))
     h[:k] = lo[:k] = cl[:k] = np.nan  # NaN warm-up
     p = PatternParams().replace(pivot_left=left, pivot_right=right, div_pivot_left=right,
                                 div_pivot_right=left, atr_period=period, rsi_period=period,
                                 include_hidden=hidden)
-    _assert_same(h, lo, cl, p)
+    _assert_same(h, lo, cl, p, (stop,))
 
 
 def test_fused_passes_equal_the_stages_across_many_blocks():
@@ -73,3 +78,7 @@ def test_fused_passes_equal_the_stages_across_many_blocks():
                                                        min_swing_atr=0.0, include_hidden=True)):
         entries, divs = _assert_same(s["high"], s["low"], s["close"], p)
         assert entries > n // 20 and divs > 50
+        # the RSI pass stopped part way (as the batch engine does with long series) and
+        # resumed, once or several times, gives the same
+        for stops in ((n * 4 // 5,), (1, 5000, 5000, 9000, 15000)):
+            _assert_same(s["high"], s["low"], s["close"], p, stops)
