@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from btcscan.kernels import batch
 from btcscan.kernels.divergence import divergences
-from btcscan.kernels.pivots import capacity, pivot_scratch, side_capacity, zigzag
+from btcscan.kernels.pivots import capacity, pivot_scratch, raw_pivots, side_capacity, zigzag
 from btcscan.kernels.rolling import atr, rsi
 from btcscan.patterns import PatternParams
 from tests.strategies import candles
@@ -31,24 +31,31 @@ def _fused(h, lo, c, p: PatternParams, stops=()):
                              np.empty(sc, dtype=np.int64), log["bar"], log["confirm"],
                              log["price"], log["side"], log["superseded_at"],
                              np.empty(cap, dtype=np.int64), fs, fi)
-    r = np.full(n, -7.0)
+    buf = np.full(batch.FUSED_BLOCK + p.div_pivot_left + p.div_pivot_right, -7.0)
     out = np.empty((capacity(n, p.div_pivot_left, p.div_pivot_right), 4), dtype=np.int64)
     ih, il = np.empty(dsc, dtype=np.int64), np.empty(dsc, dtype=np.int64)
-    state, fstate = np.zeros(8, dtype=np.int64), np.zeros(3)
+    vh, vl = np.empty(dsc), np.empty(dsc)
+    state, fstate = np.zeros(10, dtype=np.int64), np.zeros(3)
     for stop in (*stops, n):  # the pass resumed at each stop, then run to the end
         k = batch._rsi_pass(c, h, lo, p.rsi_period, p.div_pivot_left, p.div_pivot_right,
-                            p.div_min_bars, p.div_max_bars, bool(p.include_hidden), r, ih, il,
-                            out, fs, fi, state, fstate, stop)
-    return a, {key: v[:nlog] for key, v in log.items()}, r, out[:k]
+                            p.div_min_bars, p.div_max_bars, bool(p.include_hidden), buf, ih, il,
+                            vh, vl, out, fs, fi, state, fstate, stop)
+    nh, nl = state[3], state[4]
+    return a, {key: v[:nlog] for key, v in log.items()}, (ih[:nh], vh[:nh], il[:nl], vl[:nl]), \
+        out[:k]
 
 
 def _assert_same(h, lo, c, p: PatternParams, stops=()):
-    a, log, r, div = _fused(h, lo, c, p, stops)
+    a, log, (ih, vh, il, vl), div = _fused(h, lo, c, p, stops)
     a0 = atr(h, lo, c, p.atr_period)
     r0 = rsi(c, p.rsi_period)
     log0 = zigzag(h, lo, a0, p.pivot_left, p.pivot_right, p.min_swing_atr)
     assert np.array_equal(a, a0, equal_nan=True)
-    assert np.array_equal(r, r0, equal_nan=True)
+    # the RSI pivots (kept with their RSI values; the pass keeps no whole RSI array)
+    for x, v, is_high in ((ih, vh, True), (il, vl, False)):
+        want = np.flatnonzero(raw_pivots(r0, p.div_pivot_left, p.div_pivot_right, high=is_high))
+        assert np.array_equal(x, want)
+        assert np.array_equal(v, r0[want])
     for key in log0:
         assert np.array_equal(log[key], log0[key]), key
     assert np.array_equal(div, divergences(r0, h, lo, p))

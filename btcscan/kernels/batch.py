@@ -40,7 +40,7 @@ from btcscan.kernels.pivots import (
     pivot_scratch,
     side_capacity,
 )
-from btcscan.kernels.rolling import _atr_seed, _atr_steps, _rsi_seed, _rsi_steps
+from btcscan.kernels.rolling import _atr_seed, _atr_steps, _rsi_start, _rsi_steps, _rsi_value
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
@@ -98,20 +98,25 @@ def _price_pass(high, low, close, atr_n, left, right, min_swing, atr_out, hi_idx
 
 
 @jit
-def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, rsi_out, ih,
-              il, out, fscr, iscr, state, fstate, stop):
+def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, buf, ih, il,
+              vh, vl, out, fscr, iscr, state, fstate, stop):
     """RSI, its raw pivots of both sides and the divergence scan in one pass over blocks
     of ``FUSED_BLOCK`` bars (the same values as the stages run one after the other);
     returns the number of divergence records so far.
 
-    Resumable: ``state`` (int64, 8) and ``fstate`` (float64, 3) carry the pass from one
-    call to the next (``state[0] == 0`` starts it). A call runs the blocks that start
-    before bar ``stop``; once every block is done it also finishes the RSI. So a long
-    series can run most of it beside the price pass and the rest beside the wedge walk.
+    The RSI is kept only for the block being scanned and the ``left + right`` bars around
+    it, in ``buf`` (``FUSED_BLOCK + left + right`` values), and at the pivots (``vh`` /
+    ``vl``): a screen needs no 1e7-value RSI array (whose fresh pages cost as much as the
+    arithmetic). Resumable: ``state`` (int64, 10) and ``fstate`` (float64, 3) carry the
+    pass from one call to the next (``state[0] == 0`` starts it); a call runs the blocks
+    that start before bar ``stop``, so a long series can run most of it beside the price
+    pass and the rest beside the wedge walk.
     """
     n = close.shape[0]
     if state[0] == 0:
-        i, gain, loss, prev = _rsi_seed(close, rsi_n, rsi_out)
+        f, gain, loss, prev = _rsi_start(close, rsi_n)
+        i = 0  # next bar whose RSI goes to buf
+        base = 0  # bar held in buf[0]
         s = left
         nh = 0
         nl = 0
@@ -119,23 +124,40 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
         q = 0
         k = 0
     else:
-        i, s, nh, nl, p, q, k = state[1], state[2], state[3], state[4], state[5], state[6], \
-            state[7]
+        i, s, nh, nl, p, q, k, base, f = (state[1], state[2], state[3], state[4], state[5],
+                                          state[6], state[7], state[8], state[9])
         gain, loss, prev = fstate[0], fstate[1], fstate[2]
     while s < n - right and s < stop:
         e = min(s + FUSED_BLOCK, n - right)
-        if i < e + right:  # the pivots of bars before e need RSI up to e + right - 1
-            gain, loss, prev = _rsi_steps(close, rsi_n, rsi_out, i, e + right, gain, loss,
-                                          prev)
-            i = e + right
-        nh = _raw_block(rsi_out, s - left, e, left, right, True, ih, nh, fscr, iscr)
-        nl = _raw_block(rsi_out, s - left, e, left, right, False, il, nl, fscr, iscr)
-        p, q, k = _divergence_steps(rsi_out, high, low, right, min_bars, max_bars, hidden, ih,
-                                    p, nh, il, q, nl, out, k)
+        a0 = s - left
+        if a0 > base:  # slide: keep the bars from a0 on
+            for b in range(a0, i):
+                buf[b - a0] = buf[b - base]
+            base = a0
+        hi = e + right  # the pivots of bars before e need RSI up to e + right - 1
+        while i < hi and i < f:  # warm-up
+            buf[i - base] = np.nan
+            i += 1
+        if i == f and i < hi:
+            buf[i - base] = _rsi_value(gain, loss)
+            i += 1
+        if i < hi:
+            gain, loss, prev = _rsi_steps(close, rsi_n, buf, i, hi, gain, loss, prev, base)
+            i = hi
+        w = buf[:hi - base]
+        got = _raw_side(w, left, right, True, ih[nh:], fscr, iscr)
+        for j in range(nh, nh + got):
+            vh[j] = w[ih[j]]
+            ih[j] += base
+        nh += got
+        got = _raw_side(w, left, right, False, il[nl:], fscr, iscr)
+        for j in range(nl, nl + got):
+            vl[j] = w[il[j]]
+            il[j] += base
+        nl += got
+        p, q, k = _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, p, nh,
+                                    il, vl, q, nl, out, k)
         s = e
-    if not s < n - right and i < n:  # every block done: the RSI's last bars
-        gain, loss, prev = _rsi_steps(close, rsi_n, rsi_out, i, n, gain, loss, prev)
-        i = n
     state[0] = 1
     state[1] = i
     state[2] = s
@@ -144,6 +166,8 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
     state[5] = p
     state[6] = q
     state[7] = k
+    state[8] = base
+    state[9] = f
     fstate[0] = gain
     fstate[1] = loss
     fstate[2] = prev
@@ -176,8 +200,9 @@ def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
 @pjit
 def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, max_piv, major,
            minor, touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax,
-           hidden, s_atr, s_rsi, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
-           s_mask, s_stack, s_wi, s_wf, s_dh, s_dl, s_div, s_pf, s_pi, s_rst, s_rsf, counts):
+           hidden, s_atr, s_rbuf, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
+           s_mask, s_stack, s_wi, s_wf, s_dh, s_dl, s_dvh, s_dvl, s_div, s_pf, s_pi, s_rst,
+           s_rsf, counts):
     # 1. two independent tasks per series: the price side (ATR, pivots, zig-zag) and the
     # RSI side (RSI, RSI pivots, divergences); each writes only its own scratch row and its
     # own columns of counts, so one long series also uses two cores
@@ -201,8 +226,8 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
             stop = c.shape[0] * RSI_FIRST_PART // 100 if nch > 1 else c.shape[0]
             s_rst[q, 0] = 0
             counts[r, 3] = _rsi_pass(c, h, lo, rsi_p, dleft, dright, dmin, dmax, hidden,
-                                     s_rsi[q], s_dh[q], s_dl[q], s_div[q], s_pf[k], s_pi[k],
-                                     s_rst[q], s_rsf[q], stop)
+                                     s_rbuf[q], s_dh[q], s_dl[q], s_dvh[q], s_dvl[q], s_div[q],
+                                     s_pf[k], s_pi[k], s_rst[q], s_rsf[q], stop)
     if nch == 1:
         return
     # 2. few long series: the wedge windows at every pivot change, in nch chunks of each
@@ -230,8 +255,9 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
                     tl.WALK_MASKED, nch, s_stack, s_wi, s_wf, counts)
         else:
             counts[r, 3] = _rsi_pass(close[r], high[r], low[r], rsi_p, dleft, dright, dmin,
-                                     dmax, hidden, s_rsi[q], s_dh[q], s_dl[q], s_div[q],
-                                     s_pf[k], s_pi[k], s_rst[q], s_rsf[q], close.shape[1])
+                                     dmax, hidden, s_rbuf[q], s_dh[q], s_dl[q], s_dvh[q],
+                                     s_dvl[q], s_div[q], s_pf[k], s_pi[k], s_rst[q], s_rsf[q],
+                                     close.shape[1])
 
 
 def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
@@ -259,9 +285,11 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     if mp > tl.MAX_PIVOTS_LIMIT:
         raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")
     scratch = {
-        "s_atr": np.empty((b, n)), "s_rsi": np.empty((b, n)),
+        "s_atr": np.empty((b, n)),
+        "s_rbuf": np.empty((b, FUSED_BLOCK + p.div_pivot_left + p.div_pivot_right)),
         "s_hf": np.empty((b, sc), dtype=np.int64), "s_lf": np.empty((b, sc), dtype=np.int64),
         "s_dh": np.empty((b, dsc), dtype=np.int64), "s_dl": np.empty((b, dsc), dtype=np.int64),
+        "s_dvh": np.empty((b, dsc)), "s_dvl": np.empty((b, dsc)),
         "s_bar": np.empty((b, cap), dtype=np.int64), "s_conf": np.empty((b, cap), dtype=np.int64),
         "s_price": np.empty((b, cap)), "s_side": np.empty((b, cap), dtype=np.int8),
         "s_sup": np.empty((b, cap), dtype=np.int64), "s_nlog": np.zeros(b, dtype=np.int64),
@@ -276,7 +304,7 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
                            max(p.pivot_right, p.div_pivot_right))
     scratch["s_pf"] = np.empty((2 * b, pf.size))
     scratch["s_pi"] = np.zeros((2 * b, pi.size), dtype=np.int64)
-    scratch["s_rst"] = np.zeros((b, 8), dtype=np.int64)  # the RSI pass between steps 1 and 3
+    scratch["s_rst"] = np.zeros((b, 10), dtype=np.int64)  # the RSI pass between steps 1 and 3
     scratch["s_rsf"] = np.zeros((b, 3))
     counts = np.zeros((rows, 4), dtype=np.int64)
     threads = numba.get_num_threads()

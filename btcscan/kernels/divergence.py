@@ -30,11 +30,12 @@ DI_KIND, DI_FIRST, DI_SECOND, DI_KNOWN = range(4)
 
 
 @jit
-def _divergence_steps(rsi, high, low, right, min_bars, max_bars, hidden, ih, p, nh, il, q, nl,
-                      out, k):
-    """Records for RSI pivots ``ih[p:nh]`` / ``il[q:nl]`` (bar lists, increasing), each
-    compared with the pivot before it on its side, visited in bar order (a high before a
-    low on the same bar); rows are written from ``out[k]`` on. Returns ``(p, q, k)``.
+def _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, p, nh, il, vl, q,
+                      nl, out, k):
+    """Records for RSI pivots ``ih[p:nh]`` / ``il[q:nl]`` (bar lists, increasing; ``vh`` /
+    ``vl`` the RSI at them), each compared with the pivot before it on its side, visited in
+    bar order (a high before a low on the same bar); rows are written from ``out[k]`` on.
+    Returns ``(p, q, k)``.
     Every pivot at an earlier bar than the last one visited must already be in the lists
     (both sides), so a caller that finds pivots block by block can run it after each."""
     while p < nh or q < nl:
@@ -44,9 +45,9 @@ def _divergence_steps(rsi, high, low, right, min_bars, max_bars, hidden, ih, p, 
                 j = ih[p - 1]
                 if min_bars <= i - j <= max_bars:
                     kind = 0
-                    if high[i] > high[j] and rsi[i] < rsi[j]:
+                    if high[i] > high[j] and vh[p] < vh[p - 1]:
                         kind = REGULAR_BEARISH
-                    elif hidden and high[i] < high[j] and rsi[i] > rsi[j]:
+                    elif hidden and high[i] < high[j] and vh[p] > vh[p - 1]:
                         kind = HIDDEN_BEARISH
                     if kind > 0:
                         out[k, 0] = kind
@@ -61,9 +62,9 @@ def _divergence_steps(rsi, high, low, right, min_bars, max_bars, hidden, ih, p, 
                 j = il[q - 1]
                 if min_bars <= i - j <= max_bars:
                     kind = 0
-                    if low[i] < low[j] and rsi[i] > rsi[j]:
+                    if low[i] < low[j] and vl[q] > vl[q - 1]:
                         kind = REGULAR_BULLISH
-                    elif hidden and low[i] > low[j] and rsi[i] < rsi[j]:
+                    elif hidden and low[i] > low[j] and vl[q] < vl[q - 1]:
                         kind = HIDDEN_BULLISH
                     if kind > 0:
                         out[k, 0] = kind
@@ -76,17 +77,22 @@ def _divergence_steps(rsi, high, low, right, min_bars, max_bars, hidden, ih, p, 
 
 
 @jit
-def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, out,
-                      fscr, iscr):
+def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, vh, vl,
+                      out, fscr, iscr):
     """Fill out (rows: kind, earlier pivot bar, later pivot bar, known bar); return the count.
 
-    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``),
-    ``fscr``/``iscr`` for the pivot finder (``pivot_scratch``).
+    ``ih``/``il`` are scratch for the RSI pivot bars of each side and ``vh``/``vl`` for the
+    RSI at them (see ``side_capacity``), ``fscr``/``iscr`` for the pivot finder
+    (``pivot_scratch``).
     """
     nh = _raw_pivot_list(rsi, left, right, True, ih, fscr, iscr)
     nl = _raw_pivot_list(rsi, left, right, False, il, fscr, iscr)
-    return _divergence_steps(rsi, high, low, right, min_bars, max_bars, hidden, ih, 0, nh, il,
-                             0, nl, out, 0)[2]
+    for p in range(nh):
+        vh[p] = rsi[ih[p]]
+    for q in range(nl):
+        vl[q] = rsi[il[q]]
+    return _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, 0, nh, il,
+                             vl, 0, nl, out, 0)[2]
 
 
 def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
@@ -109,9 +115,11 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     if left < 1 or right < 1:
         raise ValueError("left/right must be >= 1")
     n = r.shape[0]
-    ih = np.empty(side_capacity(n, left, right), dtype=np.int64)
-    il = np.empty(side_capacity(n, left, right), dtype=np.int64)
+    sc = side_capacity(n, left, right)
+    ih = np.empty(sc, dtype=np.int64)
+    il = np.empty(sc, dtype=np.int64)
     out = np.empty((capacity(n, left, right), 4), dtype=np.int64)
     k = _divergences_into(r, h, lo, left, right, int(min_bars), int(max_bars),
-                          bool(include_hidden), ih, il, out, *pivot_scratch(left, right))
+                          bool(include_hidden), ih, il, np.empty(sc), np.empty(sc), out,
+                          *pivot_scratch(left, right))
     return out[:k]

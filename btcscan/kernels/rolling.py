@@ -84,13 +84,13 @@ def _rsi_value(gain, loss):
 
 
 @jit
-def _rsi_seed(x, n, out):
-    """RSI warm-up: NaN up to the first value, which is written. Returns ``(i, gain,
-    loss, prev)`` for :func:`_rsi_steps` from bar ``i`` on (``i = len(x)`` when the
-    series is too short for any value)."""
+def _rsi_start(x, n):
+    """RSI warm-up: ``(f, gain, loss, prev)``, ``f`` the bar of the first value (it is
+    ``_rsi_value(gain, loss)``; bars before it are NaN) and the state for
+    :func:`_rsi_steps` from bar ``f + 1`` on. ``f = len(x)`` when the series is too short
+    for any value."""
     size = x.shape[0]
     start = _first_finite(x)
-    _fill_nan(out, start + n)
     if size - start <= n:
         return size, 0.0, 0.0, 0.0
     prev = x[start]
@@ -102,18 +102,27 @@ def _rsi_seed(x, n, out):
         loss += max(-d, 0.0)
         gain += max(d, 0.0)
     inv = 1.0 / n  # TA-Lib multiplies by 1/n; dividing differs in the last bits
-    loss *= inv
-    gain *= inv
-    out[start + n] = _rsi_value(gain, loss)
-    return start + n + 1, gain, loss, prev
+    return start + n, gain * inv, loss * inv, prev
 
 
 @jit
-def _rsi_steps(x, n, out, i0, i1, gain, loss, prev):
-    """Wilder's smoothing for bars ``i0 .. i1-1`` from the state after bar ``i0 - 1``;
-    returns the state after ``i1 - 1``. Branch-free gain/loss updates: adding 0.0 leaves
-    a sum unchanged, so this is bit-identical to TA-Lib's if/else, without a mispredicted
-    branch per bar."""
+def _rsi_seed(x, n, out):
+    """The warm-up written to ``out`` (NaN, then the first value); returns ``(i, gain,
+    loss, prev)`` for :func:`_rsi_steps` from bar ``i`` on."""
+    f, gain, loss, prev = _rsi_start(x, n)
+    _fill_nan(out, f)
+    if f < x.shape[0]:
+        out[f] = _rsi_value(gain, loss)
+        f += 1
+    return f, gain, loss, prev
+
+
+@jit
+def _rsi_steps(x, n, out, i0, i1, gain, loss, prev, off=0):
+    """Wilder's smoothing for bars ``i0 .. i1-1`` from the state after bar ``i0 - 1``,
+    bar ``i`` written to ``out[i - off]``; returns the state after ``i1 - 1``. Branch-free
+    gain/loss updates: adding 0.0 leaves a sum unchanged, so this is bit-identical to
+    TA-Lib's if/else, without a mispredicted branch per bar."""
     inv = 1.0 / n
     nm1 = float(n - 1)
     for i in range(i0, i1):
@@ -121,7 +130,7 @@ def _rsi_steps(x, n, out, i0, i1, gain, loss, prev):
         prev = x[i]
         loss = (loss * nm1 + max(-d, 0.0)) * inv
         gain = (gain * nm1 + max(d, 0.0)) * inv
-        out[i] = _rsi_value(gain, loss)
+        out[i - off] = _rsi_value(gain, loss)
     return gain, loss, prev
 
 
