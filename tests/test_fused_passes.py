@@ -1,6 +1,7 @@
 """The batch engine's fused passes (ATR + pivots + zig-zag; RSI + RSI pivots + divergences,
-block by block) give exactly what the stages give run one after the other, which is what
-the one-series scan (detect_patterns) runs."""
+block by block, keeping each indicator only for the block in hand) give exactly what the
+stages give run one after the other, which is what the one-series scan (detect_patterns)
+runs."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -22,14 +23,14 @@ def _fused(h, lo, c, p: PatternParams, stops=()):
     dsc = side_capacity(n, p.div_pivot_left, p.div_pivot_right)
     fs, fi = pivot_scratch(max(p.pivot_left, p.div_pivot_left),
                            max(p.pivot_right, p.div_pivot_right))
-    a = np.full(n, -7.0)  # garbage where a pass would fail to write
+    abuf = np.full(batch.FUSED_BLOCK + p.pivot_right, -7.0)  # garbage where nothing is written
     log = {k: np.empty(cap, dtype=np.int8 if k == "side" else
-                       (np.float64 if k == "price" else np.int64))
-           for k in ("bar", "confirm", "price", "side", "superseded_at")}
+                       (np.float64 if k in ("price", "atr") else np.int64))
+           for k in ("bar", "confirm", "price", "side", "superseded_at", "atr")}
     nlog = batch._price_pass(h, lo, c, p.atr_period, p.pivot_left, p.pivot_right,
-                             float(p.min_swing_atr), a, np.empty(sc, dtype=np.int64),
+                             float(p.min_swing_atr), abuf, np.empty(sc, dtype=np.int64),
                              np.empty(sc, dtype=np.int64), log["bar"], log["confirm"],
-                             log["price"], log["side"], log["superseded_at"],
+                             log["price"], log["side"], log["superseded_at"], log["atr"],
                              np.empty(cap, dtype=np.int64), fs, fi)
     buf = np.full(batch.FUSED_BLOCK + p.div_pivot_left + p.div_pivot_right, -7.0)
     out = np.empty((capacity(n, p.div_pivot_left, p.div_pivot_right), 4), dtype=np.int64)
@@ -41,23 +42,25 @@ def _fused(h, lo, c, p: PatternParams, stops=()):
                             p.div_min_bars, p.div_max_bars, bool(p.include_hidden), buf, ih, il,
                             vh, vl, out, fs, fi, state, fstate, stop)
     nh, nl = state[3], state[4]
-    return a, {key: v[:nlog] for key, v in log.items()}, (ih[:nh], vh[:nh], il[:nl], vl[:nl]), \
+    return {key: v[:nlog] for key, v in log.items()}, (ih[:nh], vh[:nh], il[:nl], vl[:nl]), \
         out[:k]
 
 
 def _assert_same(h, lo, c, p: PatternParams, stops=()):
-    a, log, (ih, vh, il, vl), div = _fused(h, lo, c, p, stops)
+    log, (ih, vh, il, vl), div = _fused(h, lo, c, p, stops)
     a0 = atr(h, lo, c, p.atr_period)
     r0 = rsi(c, p.rsi_period)
     log0 = zigzag(h, lo, a0, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    assert np.array_equal(a, a0, equal_nan=True)
+    # the pass keeps no whole ATR array: the log holds the ATR at each confirmation bar
+    assert np.array_equal(log0["atr"], a0[log0["confirm"]], equal_nan=True)
     # the RSI pivots (kept with their RSI values; the pass keeps no whole RSI array)
     for x, v, is_high in ((ih, vh, True), (il, vl, False)):
         want = np.flatnonzero(raw_pivots(r0, p.div_pivot_left, p.div_pivot_right, high=is_high))
         assert np.array_equal(x, want)
         assert np.array_equal(v, r0[want])
+    assert set(log) == set(log0)
     for key in log0:
-        assert np.array_equal(log[key], log0[key]), key
+        assert np.array_equal(log[key], log0[key], equal_nan=True), key
     assert np.array_equal(div, divergences(r0, h, lo, p))
     return len(log0["bar"]), len(div)
 

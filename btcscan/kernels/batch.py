@@ -40,7 +40,7 @@ from btcscan.kernels.pivots import (
     pivot_scratch,
     side_capacity,
 )
-from btcscan.kernels.rolling import _atr_seed, _atr_steps, _rsi_start, _rsi_steps, _rsi_value
+from btcscan.kernels.rolling import _atr_fill, _atr_start, _rsi_start, _rsi_steps, _rsi_value
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
@@ -67,13 +67,20 @@ def _raw_block(x, a0, e, left, right, is_high, out, k, fscr, iscr):
 
 
 @jit
-def _price_pass(high, low, close, atr_n, left, right, min_swing, atr_out, hi_idx, lo_idx,
-                log_bar, log_confirm, log_price, log_side, log_sup, stack, fscr, iscr):
+def _price_pass(high, low, close, atr_n, left, right, min_swing, buf, hi_idx, lo_idx,
+                log_bar, log_confirm, log_price, log_side, log_sup, log_atr, stack, fscr, iscr):
     """ATR, raw pivots of both sides and the zig-zag in one pass over blocks of
     ``FUSED_BLOCK`` bars (each stage as its own kernel computes it, in the same order: the
-    same values); returns the number of log entries."""
+    same values); returns the number of log entries.
+
+    The ATR is kept only for the block and the ``right`` bars after it, in ``buf``
+    (``FUSED_BLOCK + right`` values), and at each log entry's confirmation bar
+    (``log_atr``, which is all the wedge scan reads): no whole-series ATR array.
+    """
     n = close.shape[0]
-    i, prev = _atr_seed(high, low, close, atr_n, atr_out)
+    f, prev = _atr_start(high, low, close, atr_n)
+    i = 0  # next bar whose ATR goes to buf
+    base = 0  # bar held in buf[0]
     nh = 0
     nl = 0
     p = 0
@@ -83,17 +90,19 @@ def _price_pass(high, low, close, atr_n, left, right, min_swing, atr_out, hi_idx
     s = left
     while s < n - right:
         e = min(s + FUSED_BLOCK, n - right)
-        if i < e:  # the zig-zag reads ATR at the block's pivots
-            prev = _atr_steps(high, low, close, atr_n, atr_out, i, e, prev)
-            i = e
+        if s > base:  # slide: keep the bars from s on
+            for b in range(s, i):
+                buf[b - s] = buf[b - base]
+            base = s
+        if i < e + right:  # the zig-zag reads ATR at the block's pivots and confirmations
+            prev = _atr_fill(high, low, close, atr_n, buf, base, i, e + right, f, prev)
+            i = e + right
         nh = _raw_block(high, s - left, e, left, right, True, hi_idx, nh, fscr, iscr)
         nl = _raw_block(low, s - left, e, left, right, False, lo_idx, nl, fscr, iscr)
-        p, q, ns, nlog = _zigzag_steps(high, low, atr_out, hi_idx, p, nh, lo_idx, q, nl, right,
-                                       min_swing, log_bar, log_confirm, log_price, log_side,
-                                       log_sup, stack, ns, nlog)
+        p, q, ns, nlog = _zigzag_steps(high, low, buf, base, hi_idx, p, nh, lo_idx, q, nl,
+                                       right, min_swing, log_bar, log_confirm, log_price,
+                                       log_side, log_sup, log_atr, stack, ns, nlog)
         s = e
-    if i < n:
-        _atr_steps(high, low, close, atr_n, atr_out, i, n, prev)
     return nlog
 
 
@@ -176,10 +185,10 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
 
 @jit
 def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv, move, height,
-            s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask, mode, nch, s_stack,
+            s_latr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask, mode, nch, s_stack,
             s_wi, s_wf, counts):
     """Wedge scan of series ``r`` (scratch row ``q``) and its three counts."""
-    nw = tl._scan_wedges_into(c, s_atr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
+    nw = tl._scan_wedges_into(c, s_latr[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
                               s_sup[q], 0, s_nlog[q], max_piv, major, minor, touch, ctol,
                               min_dur, max_dur, conv, move, height, mode, nch, s_mask[q],
                               s_stack[q],
@@ -200,9 +209,9 @@ def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
 @pjit
 def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, max_piv, major,
            minor, touch, ctol, min_dur, max_dur, conv, move, height, dleft, dright, dmin, dmax,
-           hidden, s_atr, s_rbuf, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
-           s_mask, s_stack, s_wi, s_wf, s_dh, s_dl, s_dvh, s_dvl, s_div, s_pf, s_pi, s_rst,
-           s_rsf, counts):
+           hidden, s_abuf, s_latr, s_rbuf, s_hf, s_lf, s_bar, s_conf, s_price, s_side, s_sup,
+           s_nlog, s_mask, s_stack, s_wi, s_wf, s_dh, s_dl, s_dvh, s_dvl, s_div, s_pf, s_pi,
+           s_rst, s_rsf, counts):
     # 1. two independent tasks per series: the price side (ATR, pivots, zig-zag) and the
     # RSI side (RSI, RSI pivots, divergences); each writes only its own scratch row and its
     # own columns of counts, so one long series also uses two cores
@@ -213,12 +222,12 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         lo = low[r]
         c = close[r]
         if k % 2 == 0:
-            s_nlog[q] = _price_pass(h, lo, c, atr_p, left, right, swing, s_atr[q], s_hf[q],
+            s_nlog[q] = _price_pass(h, lo, c, atr_p, left, right, swing, s_abuf[q], s_hf[q],
                                     s_lf[q], s_bar[q], s_conf[q], s_price[q], s_side[q],
-                                    s_sup[q], s_stack[q], s_pf[k], s_pi[k])
+                                    s_sup[q], s_latr[q], s_stack[q], s_pf[k], s_pi[k])
             if nch == 1:  # many series: each one's whole wedge scan in this task
                 _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
-                        move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
+                        move, height, s_latr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog,
                         s_mask, tl.WALK, 1, s_stack, s_wi, s_wf, counts)
         else:
             # few long series: the RSI pass stops short here and finishes in step 3, beside
@@ -238,7 +247,7 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         nlog = s_nlog[q]
         e0 = tl._chunk_start(s_conf[q], nlog, nlog * j // nch)
         e1 = tl._chunk_start(s_conf[q], nlog, nlog * (j + 1) // nch)
-        tl._scan_wedges_into(close[r0 + q], s_atr[q], s_bar[q], s_conf[q], s_price[q],
+        tl._scan_wedges_into(close[r0 + q], s_latr[q], s_bar[q], s_conf[q], s_price[q],
                              s_side[q], s_sup[q], e0, e1, max_piv, major, minor, touch, ctol,
                              min_dur, max_dur, conv, move, height, tl.WINDOWS, nch, s_mask[q],
                              np.empty(max_piv + e1 - e0, dtype=np.int64),
@@ -251,7 +260,7 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         r = r0 + q
         if k % 2 == 0:
             _wedges(close[r], r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
-                    move, height, s_atr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask,
+                    move, height, s_latr, s_bar, s_conf, s_price, s_side, s_sup, s_nlog, s_mask,
                     tl.WALK_MASKED, nch, s_stack, s_wi, s_wf, counts)
         else:
             counts[r, 3] = _rsi_pass(close[r], high[r], low[r], rsi_p, dleft, dright, dmin,
@@ -285,7 +294,7 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     if mp > tl.MAX_PIVOTS_LIMIT:
         raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")
     scratch = {
-        "s_atr": np.empty((b, n)),
+        "s_abuf": np.empty((b, FUSED_BLOCK + p.pivot_right)), "s_latr": np.empty((b, cap)),
         "s_rbuf": np.empty((b, FUSED_BLOCK + p.div_pivot_left + p.div_pivot_right)),
         "s_hf": np.empty((b, sc), dtype=np.int64), "s_lf": np.empty((b, sc), dtype=np.int64),
         "s_dh": np.empty((b, dsc), dtype=np.int64), "s_dl": np.empty((b, dsc), dtype=np.int64),

@@ -225,9 +225,10 @@ def pivot_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @jit
-def _accept(side, i, price, t, atr_i, min_swing, log_bar, log_confirm, log_price, log_side,
-            log_sup, stack, ns, nlog):
-    """Offer one confirmed raw pivot to the zig-zag. Returns (ns, nlog)."""
+def _accept(side, i, price, t, atr_i, atr_t, min_swing, log_bar, log_confirm, log_price,
+            log_side, log_sup, log_atr, stack, ns, nlog):
+    """Offer one confirmed raw pivot to the zig-zag (``atr_i`` / ``atr_t``: ATR at its bar
+    and at its confirmation bar). Returns (ns, nlog)."""
     if ns > 0:
         last = stack[ns - 1]
         if log_side[last] == side:
@@ -244,16 +245,19 @@ def _accept(side, i, price, t, atr_i, min_swing, log_bar, log_confirm, log_price
     log_price[nlog] = price
     log_side[nlog] = side
     log_sup[nlog] = -1
+    log_atr[nlog] = atr_t
     stack[ns] = nlog
     return ns + 1, nlog + 1
 
 
 @jit
-def _zigzag_steps(high, low, atr, hi_idx, p, nh, lo_idx, q, nl, right, min_swing,
-                  log_bar, log_confirm, log_price, log_side, log_sup, stack, ns, nlog):
+def _zigzag_steps(high, low, atr, aoff, hi_idx, p, nh, lo_idx, q, nl, right, min_swing,
+                  log_bar, log_confirm, log_price, log_side, log_sup, log_atr, stack, ns, nlog):
     """The zig-zag over raw pivots ``hi_idx[p:nh]`` and ``lo_idx[q:nl]`` (bar lists,
     increasing), in confirmation order, from the state ``(ns, nlog)`` left by the pivots
-    before them; returns the new ``(p, q, ns, nlog)``. Every raw pivot at an earlier bar
+    before them; returns the new ``(p, q, ns, nlog)``. The ATR of bar ``b`` is
+    ``atr[b - aoff]`` (a caller may hold only a window of it); each entry's ATR at its
+    confirmation bar goes to ``log_atr``. Every raw pivot at an earlier bar
     than the last one offered must already be in the lists (both sides), so a caller that
     finds pivots block by block can run it after each block."""
     while p < nh or q < nl:
@@ -270,37 +274,45 @@ def _zigzag_steps(high, low, atr, hi_idx, p, nh, lo_idx, q, nl, right, min_swing
             p += 1
             q += 1
         t = i + right
-        a = atr[i]
+        a = atr[i - aoff]
+        at = atr[t - aoff]
         if min_swing <= 0.0:
             a = 0.0
         if h and lo:
             high_first = ns == 0 or log_side[stack[ns - 1]] < 0
             if high_first:
-                ns, nlog = _accept(1, i, high[i], t, a, min_swing, log_bar, log_confirm,
-                                   log_price, log_side, log_sup, stack, ns, nlog)
-                ns, nlog = _accept(-1, i, low[i], t, a, min_swing, log_bar, log_confirm,
-                                   log_price, log_side, log_sup, stack, ns, nlog)
+                ns, nlog = _accept(1, i, high[i], t, a, at, min_swing, log_bar,
+                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
+                                   ns, nlog)
+                ns, nlog = _accept(-1, i, low[i], t, a, at, min_swing, log_bar,
+                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
+                                   ns, nlog)
             else:
-                ns, nlog = _accept(-1, i, low[i], t, a, min_swing, log_bar, log_confirm,
-                                   log_price, log_side, log_sup, stack, ns, nlog)
-                ns, nlog = _accept(1, i, high[i], t, a, min_swing, log_bar, log_confirm,
-                                   log_price, log_side, log_sup, stack, ns, nlog)
+                ns, nlog = _accept(-1, i, low[i], t, a, at, min_swing, log_bar,
+                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
+                                   ns, nlog)
+                ns, nlog = _accept(1, i, high[i], t, a, at, min_swing, log_bar,
+                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
+                                   ns, nlog)
         elif h:
-            ns, nlog = _accept(1, i, high[i], t, a, min_swing, log_bar, log_confirm,
-                               log_price, log_side, log_sup, stack, ns, nlog)
+            ns, nlog = _accept(1, i, high[i], t, a, at, min_swing, log_bar,
+                               log_confirm, log_price, log_side, log_sup, log_atr, stack, ns,
+                               nlog)
         else:
-            ns, nlog = _accept(-1, i, low[i], t, a, min_swing, log_bar, log_confirm,
-                               log_price, log_side, log_sup, stack, ns, nlog)
+            ns, nlog = _accept(-1, i, low[i], t, a, at, min_swing, log_bar,
+                               log_confirm, log_price, log_side, log_sup, log_atr, stack, ns,
+                               nlog)
     return p, q, ns, nlog
 
 
 @jit
 def _zigzag_into(high, low, atr, hi_idx, nh, lo_idx, nl, right, min_swing,
-                 log_bar, log_confirm, log_price, log_side, log_sup, stack):
+                 log_bar, log_confirm, log_price, log_side, log_sup, log_atr, stack):
     """Run the causal zig-zag over the raw pivots (bar lists, increasing), in confirmation
     order; returns the number of log entries."""
-    return _zigzag_steps(high, low, atr, hi_idx, 0, nh, lo_idx, 0, nl, right, min_swing,
-                         log_bar, log_confirm, log_price, log_side, log_sup, stack, 0, 0)[3]
+    return _zigzag_steps(high, low, atr, 0, hi_idx, 0, nh, lo_idx, 0, nl, right, min_swing,
+                         log_bar, log_confirm, log_price, log_side, log_sup, log_atr, stack, 0,
+                         0)[3]
 
 
 def _f64(x, name: str) -> np.ndarray:
@@ -354,9 +366,10 @@ def zigzag(high, low, atr, left: int, right: int, min_swing_atr: float) -> dict[
     Returns arrays of equal length, one entry per pivot ever accepted, in acceptance order:
     ``bar`` (pivot bar index), ``confirm`` (bar at which it became known = bar + right),
     ``price`` (high or low at the pivot bar), ``side`` (+1 high, -1 low) and
-    ``superseded_at`` (bar at which a more extreme same-side pivot replaced it, or -1).
-    ``atr`` is in price units (NaN during warm-up: opposite-side pivots are then rejected
-    unless ``min_swing_atr <= 0``).
+    ``superseded_at`` (bar at which a more extreme same-side pivot replaced it, or -1) and
+    ``atr`` (the ATR at the confirmation bar: what the wedge scan measures tolerances in
+    when the entry arrives). The ``atr`` argument is in price units (NaN during warm-up:
+    opposite-side pivots are then rejected unless ``min_swing_atr <= 0``).
     """
     h, lo, a = _f64(high, "high"), _f64(low, "low"), _f64(atr, "atr")
     if not (h.shape == lo.shape == a.shape):
@@ -375,11 +388,12 @@ def zigzag(high, low, atr, left: int, right: int, min_swing_atr: float) -> dict[
     price = np.empty(cap, dtype=np.float64)
     side = np.empty(cap, dtype=np.int8)
     sup = np.empty(cap, dtype=np.int64)
+    log_atr = np.empty(cap, dtype=np.float64)
     stack = np.empty(cap, dtype=np.int64)
     k = _zigzag_into(h, lo, a, hi_idx, nh, lo_idx, nl, right, float(min_swing_atr), bar,
-                     confirm, price, side, sup, stack)
+                     confirm, price, side, sup, log_atr, stack)
     return {"bar": bar[:k], "confirm": confirm[:k], "price": price[:k], "side": side[:k],
-            "superseded_at": sup[:k]}
+            "superseded_at": sup[:k], "atr": log_atr[:k]}
 
 
 def pivots_asof(log: dict[str, np.ndarray], t: int) -> np.ndarray:

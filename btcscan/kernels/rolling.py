@@ -148,51 +148,69 @@ def _true_range(h, l, prev_close):
 
 
 @jit(fastmath={"contract"})
-def _atr_seed(high, low, close, n, out):
-    """ATR warm-up: NaN up to the first value, which is written. Returns ``(i, prev)``
-    for :func:`_atr_steps` from bar ``i`` on (``i = len(close)`` when nothing is left:
-    a series too short, or ``n == 1``, which is done here)."""
+def _atr_start(high, low, close, n):
+    """ATR warm-up: ``(f, value)``, ``f`` the bar of the first value (NaN before it;
+    ``f = len(close)`` when the series is too short). With ``n > 1`` :func:`_atr_steps`
+    goes on from ``f + 1``; with ``n == 1`` every later bar is its own true range."""
     size = close.shape[0]
     start = 0
     while start < size and (
         np.isnan(high[start]) or np.isnan(low[start]) or np.isnan(close[start])
     ):
         start += 1
-    _fill_nan(out, start + n + (1 if n == 1 else 0))
     if size - start <= n:
         return size, 0.0
     if n == 1:
-        for i in range(start + 1, size):
-            out[i] = _true_range(high[i], low[i], close[i - 1])
-        return size, 0.0
+        return start + 1, _true_range(high[start + 1], low[start + 1], close[start])
     # seed: running-sum SMA of the first n true ranges (bars start+1 .. start+n)
     total = 0.0
     for i in range(start + 1, start + n + 1):
         total += _true_range(high[i], low[i], close[i - 1])
-    prev = total / n
-    out[start + n] = prev
-    return start + n + 1, prev
+    return start + n, total / n
 
 
 @jit(fastmath={"contract"})
-def _atr_steps(high, low, close, n, out, i0, i1, prev):
-    """Wilder's smoothing for bars ``i0 .. i1-1`` from the value at ``i0 - 1``; returns
-    the value at ``i1 - 1``. The step is written as prev*((n-1)/n) + tr/n so consecutive
-    bars do not wait on a division; it stays within ~3e-15 (relative) of talib.ATR, which
-    no operation order tried here reproduced bit for bit."""
+def _atr_fill(high, low, close, n, out, off, i0, i1, f, prev):
+    """ATR of bars ``i0 .. i1-1`` into ``out[i - off]`` given the warm-up ``(f, value)``
+    of :func:`_atr_start` (``prev``: the value at bar ``i0 - 1``, or the first value while
+    ``i0 <= f``); returns the value at ``i1 - 1``."""
+    i = i0
+    while i < i1 and i < f:
+        out[i - off] = np.nan
+        i += 1
+    if i == f and i < i1:
+        out[i - off] = prev
+        i += 1
+    if i < i1:
+        if n == 1:
+            for b in range(i, i1):
+                prev = _true_range(high[b], low[b], close[b - 1])
+                out[b - off] = prev
+        else:
+            prev = _atr_steps(high, low, close, n, out, i, i1, prev, off)
+    return prev
+
+
+@jit(fastmath={"contract"})
+def _atr_steps(high, low, close, n, out, i0, i1, prev, off=0):
+    """Wilder's smoothing for bars ``i0 .. i1-1`` from the value at ``i0 - 1``, bar ``i``
+    written to ``out[i - off]``; returns the value at ``i1 - 1``. The step is written as
+    prev*((n-1)/n) + tr/n so consecutive bars do not wait on a division; it stays within
+    ~3e-15 (relative) of talib.ATR, which no operation order tried here reproduced bit for
+    bit."""
     inv = 1.0 / n
     keep = float(n - 1) * inv
     for i in range(i0, i1):
         tr = _true_range(high[i], low[i], close[i - 1])
         prev = prev * keep + tr * inv
-        out[i] = prev
+        out[i - off] = prev
     return prev
 
 
 @jit
 def _atr_into(high, low, close, n, out):
-    i, prev = _atr_seed(high, low, close, n, out)
-    _atr_steps(high, low, close, n, out, i, close.shape[0], prev)
+    f, prev = _atr_start(high, low, close, n)
+    _atr_fill(high, low, close, n, out, 0, 0, close.shape[0], f, prev)
 
 
 def sma(x, n: int, out: np.ndarray | None = None) -> np.ndarray:

@@ -47,8 +47,8 @@ if TYPE_CHECKING:  # kernels never import the patterns package at run time
 # column layout of the integer and float wedge records
 WI_KIND, WI_KNOWN, WI_STATE, WI_STATE_BAR, WI_X0, WI_X1, WI_TU, WI_TL, WI_NPIV = range(9)
 WI_PIV0 = 9  # pivot log indices of the window follow
-WF_SU, WF_CU, WF_SL, WF_CL, WF_APEX, WF_TOL = range(6)
-WF_COLS = 6
+WF_SU, WF_CU, WF_SL, WF_CL, WF_APEX, WF_TOL, WF_ATR = range(7)
+WF_COLS = 7
 WALK, WINDOWS, WALK_MASKED = range(3)  # modes of _scan_wedges_into
 MAX_PIVOTS_LIMIT = 62  # window masks are int64 bit sets
 
@@ -137,14 +137,18 @@ def _list_before(log_confirm, log_sup, e, max_pivots, stack):
 
 
 @jit
-def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log_sup, e0, e1,
+def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side, log_sup, e0,
+                      e1,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
                       conv_ratio, min_move, min_height, mode, nchunks, masks, stack, slopes, ok,
                       wi, wf):
     """The scan over log entries ``e0 .. e1-1`` (whole confirmation bars), in one of three
-    modes; ``stack`` is scratch for ``max_pivots + e1 - e0`` entries, ``slopes`` (float,
-    ``2 x (max_pivots + 1)``) and ``ok`` (bool, ``max_pivots + 1``) for the windows'
-    slopes (the kernel allocates nothing, see :func:`btcscan.kernels.pivots._raw_side`).
+    modes. ``log_atr`` is the ATR at each entry's confirmation bar (the zig-zag log's
+    ``atr``): tolerances at a bar with a change use it, and each record keeps it
+    (``WF_ATR``) for the close tolerance while the wedge is followed. ``stack`` is scratch
+    for ``max_pivots + e1 - e0`` entries, ``slopes`` (float, ``2 x (max_pivots + 1)``) and
+    ``ok`` (bool, ``max_pivots + 1``) for the windows' slopes (the kernel allocates
+    nothing, see :func:`btcscan.kernels.pivots._raw_side`).
 
     * ``WALK``: from the start (``e0`` = 0), every change examined, wedges recorded and
       followed; returns the number of records written into wi/wf, or -1 when they hold
@@ -214,7 +218,7 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             dx = t - wi[forming, WI_X0]
             up = wf[forming, WF_CU] + wf[forming, WF_SU] * dx
             lo = wf[forming, WF_CL] + wf[forming, WF_SL] * dx
-            ctol = close_tol * atr[wi[forming, WI_KNOWN]]
+            ctol = close_tol * wf[forming, WF_ATR]
             st = -1
             if t >= wf[forming, WF_APEX]:  # past the apex the lines have crossed
                 st = STATE_EXPIRED
@@ -272,7 +276,7 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
                 continue
             if bits == np.int64(1) << mb:  # the only window redraws the last wedge
                 continue
-        atr_t = atr[t]
+        atr_t = log_atr[e - 1]  # the ATR at this bar (entry e - 1 is confirmed at t)
         tol = touch_tol * atr_t
         if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
             continue
@@ -425,6 +429,7 @@ def _scan_wedges_into(close, atr, log_bar, log_confirm, log_price, log_side, log
             wf[nw, WF_CL] = cl
             wf[nw, WF_APEX] = apex
             wf[nw, WF_TOL] = tol
+            wf[nw, WF_ATR] = atr_t
             if windows:
                 continue
             forming = nw
@@ -493,13 +498,14 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
             int(p.max_duration_bars), float(p.convergence_ratio), float(p.min_line_move_atr),
             float(p.min_height_atr))
     log_arrays = (log["bar"], log["confirm"], log["price"], log["side"], log["superseded_at"])
+    log_atr = np.ascontiguousarray(a[log_arrays[1]])  # the ATR at each confirmation bar
     if chunks > 0:  # phase one writes a record per bar with a window: room for every entry
         wi = np.empty((cap, WI_PIV0 + max_pivots), dtype=np.int64)
         wf = np.empty((cap, WF_COLS), dtype=np.float64)
     for j in range(chunks):
         e0 = _chunk_start(log["confirm"], nlog, nlog * j // chunks)
         e1 = _chunk_start(log["confirm"], nlog, nlog * (j + 1) // chunks)
-        _scan_wedges_into(c, a, *log_arrays, e0, e1, *args, WINDOWS, chunks, masks, stack,
+        _scan_wedges_into(c, log_atr, *log_arrays, e0, e1, *args, WINDOWS, chunks, masks, stack,
                           slopes, ok, wi, wf)
     # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
     # with the proven bound (one wedge per pivot change at most) if that is not enough
@@ -509,7 +515,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
         if chunks == 0:
             wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
             wf = np.empty((rows, WF_COLS), dtype=np.float64)
-        k = _scan_wedges_into(c, a, *log_arrays, 0, nlog, *args, mode, max(chunks, 1), masks,
+        k = _scan_wedges_into(c, log_atr, *log_arrays, 0, nlog, *args, mode, max(chunks, 1), masks,
                               stack, slopes, ok, wi, wf)
         if k >= 0:
             return wi[:k], wf[:k]
