@@ -294,8 +294,10 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     if mp > tl.MAX_PIVOTS_LIMIT:
         raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")
     scratch = {
-        "s_abuf": np.empty((b, FUSED_BLOCK + p.pivot_right)), "s_latr": np.empty((b, cap)),
-        "s_rbuf": np.empty((b, FUSED_BLOCK + p.div_pivot_left + p.div_pivot_right)),
+        # the fused passes' windows of ATR and RSI (a block is never longer than a series)
+        "s_abuf": np.empty((b, min(FUSED_BLOCK, n) + p.pivot_right)),
+        "s_latr": np.empty((b, cap)),
+        "s_rbuf": np.empty((b, min(FUSED_BLOCK, n) + p.div_pivot_left + p.div_pivot_right)),
         "s_hf": np.empty((b, sc), dtype=np.int64), "s_lf": np.empty((b, sc), dtype=np.int64),
         "s_dh": np.empty((b, dsc), dtype=np.int64), "s_dl": np.empty((b, dsc), dtype=np.int64),
         "s_dvh": np.empty((b, dsc)), "s_dvl": np.empty((b, dsc)),
