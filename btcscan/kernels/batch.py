@@ -57,11 +57,14 @@ RSI_FIRST_PART = 80
 
 
 @jit
-def _raw_block(x, a0, e, left, right, is_high, out, k, fscr, iscr):
-    """Raw pivots at bars ``a0 + left .. e - 1`` appended to ``out`` from ``k`` on (bars
-    up to ``e + right - 1`` are read); returns the new count."""
-    got = _raw_side(x[a0:e + right], left, right, is_high, out[k:], fscr, iscr)
+def _raw_window(w, a0, left, right, is_high, out, vals, k, fscr, iscr):
+    """Raw pivots of the window ``w`` (bars ``a0 ..``; pivots at its bars ``left ..
+    len(w) - right - 1``) appended to ``out`` from ``k`` on, with their values in ``vals``
+    unless it is empty; returns the new count."""
+    got = _raw_side(w, left, right, is_high, out[k:], fscr, iscr)
     for j in range(k, k + got):
+        if vals.shape[0] > 0:
+            vals[j] = w[out[j]]
         out[j] += a0
     return k + got
 
@@ -97,8 +100,10 @@ def _price_pass(high, low, close, atr_n, left, right, min_swing, buf, hi_idx, lo
         if i < e + right:  # the zig-zag reads ATR at the block's pivots and confirmations
             prev = _atr_fill(high, low, close, atr_n, buf, base, i, e + right, f, prev)
             i = e + right
-        nh = _raw_block(high, s - left, e, left, right, True, hi_idx, nh, fscr, iscr)
-        nl = _raw_block(low, s - left, e, left, right, False, lo_idx, nl, fscr, iscr)
+        nh = _raw_window(high[s - left:e + right], s - left, left, right, True, hi_idx,
+                         buf[:0], nh, fscr, iscr)
+        nl = _raw_window(low[s - left:e + right], s - left, left, right, False, lo_idx,
+                         buf[:0], nl, fscr, iscr)
         p, q, ns, nlog = _zigzag_steps(high, low, buf, base, hi_idx, p, nh, lo_idx, q, nl,
                                        right, min_swing, log_bar, log_confirm, log_price,
                                        log_side, log_sup, log_atr, stack, ns, nlog)
@@ -153,17 +158,8 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
         if i < hi:
             gain, loss, prev = _rsi_steps(close, rsi_n, buf, i, hi, gain, loss, prev, base)
             i = hi
-        w = buf[:hi - base]
-        got = _raw_side(w, left, right, True, ih[nh:], fscr, iscr)
-        for j in range(nh, nh + got):
-            vh[j] = w[ih[j]]
-            ih[j] += base
-        nh += got
-        got = _raw_side(w, left, right, False, il[nl:], fscr, iscr)
-        for j in range(nl, nl + got):
-            vl[j] = w[il[j]]
-            il[j] += base
-        nl += got
+        nh = _raw_window(buf[:hi - base], base, left, right, True, ih, vh, nh, fscr, iscr)
+        nl = _raw_window(buf[:hi - base], base, left, right, False, il, vl, nl, fscr, iscr)
         p, q, k = _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, p, nh,
                                     il, vl, q, nl, out, k)
         s = e

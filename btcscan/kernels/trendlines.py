@@ -82,10 +82,11 @@ def _intercept(xs, ys, k, x0, s, upper):
 
 
 @jit
-def _window_slopes(newest_high, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, dur, min_minor,
-                   min_dur, max_dur, move_min, close_min):
-    """(passes the slope rules, upper slope, lower slope) of a window from the running sums
-    of the newest pivot's side (a) and the other side (b); selects, not branches."""
+def _window_slopes(m, newest_high, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, dur, min_minor,
+                   min_dur, max_dur, move_min, close_min, msu, msl, mok):
+    """Window ``m`` from the running sums of the newest pivot's side (a) and the other side
+    (b): its upper and lower slopes into ``msu[m]`` / ``msl[m]`` and whether they pass the
+    slope rules into ``mok[m]`` (returned too); selects, not branches."""
     kh = ka if newest_high else kb
     hx = ax if newest_high else bx
     hy = ay if newest_high else by
@@ -105,7 +106,10 @@ def _window_slopes(newest_high, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, dur,
     good = (same & conv & (kh >= min_minor) & (kl >= min_minor) & (dur >= min_dur)
             & (dur <= max_dur) & (min(abs(su), abs(sl)) * dur >= move_min)
             & ((sl - su) * dur >= close_min))
-    return good, su, sl
+    msu[m] = su
+    msl[m] = sl
+    mok[m] = good
+    return good
 
 
 @jit
@@ -316,13 +320,9 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
             axx += x * x
             axy += x * y
             if m >= min_piv:
-                good, su, sl = _window_slopes(nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy,
-                                              -x, min_minor, min_dur, max_dur, move_min,
-                                              close_min)
-                msu[m] = su
-                msl[m] = sl
-                mok[m] = good
-                any_ok |= good
+                any_ok |= _window_slopes(m, nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, -x,
+                                         min_minor, min_dur, max_dur, move_min, close_min,
+                                         msu, msl, mok)
             m += 1
             if m > top:
                 break
@@ -335,13 +335,9 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
             bxx += x * x
             bxy += x * y
             if m >= min_piv:
-                good, su, sl = _window_slopes(nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy,
-                                              -x, min_minor, min_dur, max_dur, move_min,
-                                              close_min)
-                msu[m] = su
-                msl[m] = sl
-                mok[m] = good
-                any_ok |= good
+                any_ok |= _window_slopes(m, nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, -x,
+                                         min_minor, min_dur, max_dur, move_min, close_min,
+                                         msu, msl, mok)
             m += 1
         if not any_ok:
             continue
