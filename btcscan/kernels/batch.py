@@ -5,14 +5,16 @@ scan -- the same kernels :func:`btcscan.patterns.detect_patterns` uses, in three
 steps (``prange``), each task writing only its own scratch row and its own columns of the
 counts:
 
-1. two tasks per series: the price side (ATR, pivots, zig-zag) and the RSI side (RSI, RSI
-   pivots, divergences);
+1. two tasks per series, each one pass over blocks of ``FUSED_BLOCK`` bars: the price
+   side (ATR, raw pivots, zig-zag: :func:`_price_pass`) and the RSI side (RSI, RSI pivots,
+   divergences: :func:`_rsi_pass`). Neither keeps a whole-series indicator array; with few
+   long series the RSI pass stops at ``RSI_FIRST_PART`` percent of the bars;
 2. the wedge windows at every pivot change (the costly part of the wedge scan), in chunks
    of each series' pivot log: one chunk per series when there are many series, several
    per series when there are few long ones, so one long series uses every core
    (:func:`btcscan.kernels.trendlines._scan_wedges_into` in ``WINDOWS`` mode);
-3. per series, the walk that resolves wedges in order, examining again only the bars
-   where step 2 found a window.
+3. per series, the walk that resolves wedges in order from step 2's records, and beside
+   it the rest of the RSI pass.
 
 The result is the same as scanning each series alone. Series are processed in blocks of
 ``block`` rows with scratch allocated once per call and reused, so peak memory depends
@@ -138,9 +140,8 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
         q = 0
         k = 0
     else:
-        i, s, nh, nl, p, q, k, base, f = (state[1], state[2], state[3], state[4], state[5],
-                                          state[6], state[7], state[8], state[9])
-        gain, loss, prev = fstate[0], fstate[1], fstate[2]
+        i, s, nh, nl, p, q, k, base, f = state[1:10]
+        gain, loss, prev = fstate
     while s < n - right and s < stop:
         e = min(s + FUSED_BLOCK, n - right)
         a0 = s - left
@@ -163,19 +164,10 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
         p, q, k = _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, p, nh,
                                     il, vl, q, nl, out, k)
         s = e
-    state[0] = 1
-    state[1] = i
-    state[2] = s
-    state[3] = nh
-    state[4] = nl
-    state[5] = p
-    state[6] = q
-    state[7] = k
-    state[8] = base
-    state[9] = f
-    fstate[0] = gain
-    fstate[1] = loss
-    fstate[2] = prev
+    saved = (1, i, s, nh, nl, p, q, k, base, f)
+    for j in range(10):
+        state[j] = saved[j]
+    fstate[0], fstate[1], fstate[2] = gain, loss, prev
     return k
 
 
