@@ -386,15 +386,11 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
                 continue
             ctl = close_tol * atr_t
             inside = True
-            b1 = t + 1
-            while inside and b1 > x0:  # blocks of 16 bars, newest first; each block branch-free
-                b0 = max(x0, b1 - 16)
-                out = False
-                for b in range(b0, b1):
-                    dx = b - x0
-                    out |= (close[b] > cu + su * dx + ctl) | (close[b] < cl + sl * dx - ctl)
-                inside = not out
-                b1 = b0
+            for b in range(t, x0 - 1, -1):  # newest first: a recent close outside fails fastest
+                dx = b - x0
+                if close[b] > cu + su * dx + ctl or close[b] < cl + sl * dx - ctl:
+                    inside = False
+                    break
             if not inside:
                 continue
             if windows:  # every window that passes; the largest one's record
