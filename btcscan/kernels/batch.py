@@ -180,8 +180,7 @@ def _wedges(c, r, q, max_piv, major, minor, touch, ctol, min_dur, max_dur, conv,
                               s_sup[q], 0, s_nlog[q], max_piv, major, minor, touch, ctol,
                               min_dur, max_dur, conv, move, height, mode, nch, s_mask[q],
                               s_stack[q],
-                              np.empty((2, max_piv + 1)), np.zeros(max_piv + 1, np.bool_),
-                              s_wi[q], s_wf[q])
+                              np.empty((4, max_piv + 1)), s_wi[q], s_wf[q])
     up = 0
     down = 0
     for w in range(nw):
@@ -239,8 +238,7 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
                              s_side[q], s_sup[q], e0, e1, max_piv, major, minor, touch, ctol,
                              min_dur, max_dur, conv, move, height, tl.WINDOWS, nch, s_mask[q],
                              np.empty(max_piv + e1 - e0, dtype=np.int64),
-                             np.empty((2, max_piv + 1)), np.zeros(max_piv + 1, np.bool_),
-                             s_wi[q], s_wf[q])
+                             np.empty((4, max_piv + 1)), s_wi[q], s_wf[q])
     # 3. per series, the walk that resolves wedges in order (cheap: only bars where step 2
     # found a window are examined again), and beside it the rest of the RSI pass
     for k in prange(2 * nrows):

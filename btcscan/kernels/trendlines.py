@@ -82,33 +82,24 @@ def _intercept(xs, ys, k, x0, s, upper):
 
 
 @jit
-def _window_slopes(m, newest_high, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, dur, min_minor,
-                   min_dur, max_dur, move_min, close_min, msu, msl, mok):
-    """Window ``m`` from the running sums of the newest pivot's side (a) and the other side
-    (b): its upper and lower slopes into ``msu[m]`` / ``msl[m]`` and whether they pass the
-    slope rules into ``mok[m]`` (returned too); selects, not branches."""
-    kh = ka if newest_high else kb
-    hx = ax if newest_high else bx
-    hy = ay if newest_high else by
-    hxx = axx if newest_high else bxx
-    hxy = axy if newest_high else bxy
-    kl = kb if newest_high else ka
-    lx = bx if newest_high else ax
-    ly = by if newest_high else ay
-    lxx = bxx if newest_high else axx
-    lxy = bxy if newest_high else axy
-    nu = kh * hxy - hx * hy
-    nl = kl * lxy - lx * ly
-    su = _slope(kh, hx, hy, hxx, hxy)
-    sl = _slope(kl, lx, ly, lxx, lxy)
-    same = ((nu < 0.0) & (nl < 0.0)) | ((nu > 0.0) & (nl > 0.0))
-    conv = ((su < 0.0) & (sl < 0.0) & (su < sl)) | ((su > 0.0) & (sl > 0.0) & (sl > su))
-    good = (same & conv & (kh >= min_minor) & (kl >= min_minor) & (dur >= min_dur)
-            & (dur <= max_dur) & (min(abs(su), abs(sl)) * dur >= move_min)
-            & ((sl - su) * dur >= close_min))
+def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu, msl):
+    """Whether window ``m`` passes the rules that need only its slopes, from the slope of
+    the newest pivot's side (``sa``) and of the other side (``sb``); ``up``: the newest
+    pivot is a high. The upper and lower slopes go to ``msu[m]`` / ``msl[m]``. Selects,
+    not branches.
+
+    The windows hold at least ``min_minor`` pivots of each side (``m >= min_major +
+    min_minor`` alternating), and slopes of one sign have numerators of that sign (the
+    denominators are sums of integers, exact and >= 0), so converging slopes of one sign
+    are all that is left of the rules on sides and signs.
+    """
+    su = sa if up else sb
+    sl = sb if up else sa
+    conv = (su < sl) & ((sl < 0.0) | (su > 0.0))  # both falling or both rising, converging
+    good = (conv & (dur >= min_dur) & (dur <= max_dur)
+            & (min(abs(su), abs(sl)) * dur >= move_min) & ((sl - su) * dur >= close_min))
     msu[m] = su
     msl[m] = sl
-    mok[m] = good
     return good
 
 
@@ -144,15 +135,15 @@ def _list_before(log_confirm, log_sup, e, max_pivots, stack):
 def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side, log_sup, e0,
                       e1,
                       max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, min_move, min_height, mode, nchunks, masks, stack, slopes, ok,
+                      conv_ratio, min_move, min_height, mode, nchunks, masks, stack, scratch,
                       wi, wf):
     """The scan over log entries ``e0 .. e1-1`` (whole confirmation bars), in one of three
     modes. ``log_atr`` is the ATR at each entry's confirmation bar (the zig-zag log's
     ``atr``): tolerances at a bar with a change use it, and each record keeps it
     (``WF_ATR``) for the close tolerance while the wedge is followed. ``stack`` is scratch
-    for ``max_pivots + e1 - e0`` entries, ``slopes`` (float, ``2 x (max_pivots + 1)``) and
-    ``ok`` (bool, ``max_pivots + 1``) for the windows' slopes (the kernel allocates
-    nothing, see :func:`btcscan.kernels.pivots._raw_side`).
+    for ``max_pivots + e1 - e0`` entries, ``scratch`` (:func:`window_scratch`) for the
+    windows' slopes and pivots (the kernel allocates nothing, see
+    :func:`btcscan.kernels.pivots._raw_side`).
 
     * ``WALK``: from the start (``e0`` = 0), every change examined, wedges recorded and
       followed; returns the number of records written into wi/wf, or -1 when they hold
@@ -195,9 +186,10 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
     forming = -1
     last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
     min_piv = min_major + min_minor
-    msu = slopes[0]
-    msl = slopes[1]
-    mok = ok
+    msu = scratch[0]  # the windows' slopes
+    msl = scratch[1]
+    px = scratch[2]  # the newest pivots, newest first from index 1: bar - xref, price
+    py = scratch[3]
     t = -1
     while True:
         t += 1
@@ -292,9 +284,11 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
         close_min = (1.0 - conv_ratio) * min_height * atr_t * (1.0 - 1e-9)
         xref = log_bar[stack[ns - 1]]
         x1 = xref
-        # the list alternates sides, so window m adds the newest side's pivot when m is odd
-        # and the other side's when m is even: two sets of running sums, no branch on the
-        # side; a window's rules are combined without branches (they are unpredictable)
+        # the list alternates sides, so window m adds the newest side's pivot (a) when m
+        # is odd and the other side's (b) when m is even: two sets of running sums, no
+        # branch on the side, and each side's slope computed once per pivot it gains; a
+        # window's rules are combined without branches (they are unpredictable), into the
+        # bit set okbits
         nh = log_side[stack[ns - 1]] > 0
         ka = 0.0
         ax = 0.0
@@ -306,60 +300,79 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
         by = 0.0
         bxx = 0.0
         bxy = 0.0
-        any_ok = False
-        for m in range(1, min_piv):
-            mok[m] = False
+        sa = 0.0
+        sb = 0.0
+        okbits = np.int64(0)
         m = 1
         while m <= top:
             q = stack[ns - m]  # odd m: the newest pivot's side
             x = float(log_bar[q] - xref)
             y = log_price[q]
+            px[m] = x
+            py[m] = y
             ka += 1.0
             ax += x
             ay += y
             axx += x * x
             axy += x * y
+            sa = _slope(ka, ax, ay, axx, axy)
             if m >= min_piv:
-                any_ok |= _window_slopes(m, nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, -x,
-                                         min_minor, min_dur, max_dur, move_min, close_min,
-                                         msu, msl, mok)
+                okbits |= np.int64(_window_rules(m, nh, sa, sb, -x, min_dur, max_dur,
+                                                 move_min, close_min, msu, msl)) << m
             m += 1
             if m > top:
                 break
             q = stack[ns - m]  # even m: the other side
             x = float(log_bar[q] - xref)
             y = log_price[q]
+            px[m] = x
+            py[m] = y
             kb += 1.0
             bx += x
             by += y
             bxx += x * x
             bxy += x * y
+            sb = _slope(kb, bx, by, bxx, bxy)
             if m >= min_piv:
-                any_ok |= _window_slopes(m, nh, ka, ax, ay, axx, axy, kb, bx, by, bxx, bxy, -x,
-                                         min_minor, min_dur, max_dur, move_min, close_min,
-                                         msu, msl, mok)
+                okbits |= np.int64(_window_rules(m, nh, sa, sb, -x, min_dur, max_dur,
+                                                 move_min, close_min, msu, msl)) << m
             m += 1
-        if not any_ok:
+        if okbits == 0:
             continue
-        for m in range(top, min_piv - 1, -1):
+        # the windows that passed, largest first: a loop over set bits, so no branch on
+        # the windows that failed. Envelope intercepts, convergence, apex, touches and the
+        # close check; pivot j of the window (newest first) is on side a when j is odd
+        ga = 1.0 if nh else -1.0
+        m = top
+        while okbits != 0:
+            while (okbits >> m) & 1 == 0:
+                m -= 1
+            okbits ^= np.int64(1) << m
             r0 = ns - m
             x0 = log_bar[stack[r0]]
-            if not mok[m] or x0 <= last_x0:  # last_x0 stays -1 in WINDOWS mode
+            if x0 <= last_x0:  # last_x0 stays -1 in WINDOWS mode
                 continue
-            # envelope intercepts, convergence and apex; the pivots alternate sides, so
-            # the highs are every other entry from rh and the lows from rl
             su = msu[m]
             sl = msl[m]
-            rh = r0 if log_side[stack[r0]] > 0 else r0 + 1
-            rl = r0 + 1 if rh == r0 else r0
-            cu = -np.inf
-            for r in range(rh, ns, 2):
-                q = stack[r]
-                cu = max(cu, log_price[q] - su * (log_bar[q] - x0))
-            cl = np.inf
-            for r in range(rl, ns, 2):
-                q = stack[r]
-                cl = min(cl, log_price[q] - sl * (log_bar[q] - x0))
+            sa = su if nh else sl
+            sb = sl if nh else su
+            # intercepts: the extreme of each side's offsets, the lows' negated so both
+            # sides take a max in one loop (a negation is exact); bars relative to x0 are
+            # the exact integers bar - x0
+            xm = px[m]
+            ra = -np.inf
+            rb = -np.inf
+            j = 1
+            while j < m:
+                ra = max(ra, ga * (py[j] - sa * (px[j] - xm)))
+                rb = max(rb, -ga * (py[j + 1] - sb * (px[j + 1] - xm)))
+                j += 2
+            if j == m:
+                ra = max(ra, ga * (py[j] - sa * (px[j] - xm)))
+            ca = ga * ra
+            cb = -ga * rb
+            cu = ca if nh else cb
+            cl = cb if nh else ca
             w0 = cu - cl
             w1 = w0 + (su - sl) * (x1 - x0)
             if not (w0 > 0.0 and w1 > 0.0 and w1 <= conv_ratio * w0):
@@ -371,16 +384,17 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
                 continue
             # every remaining rule, inline (a call per window with a dozen array arguments
             # and row views cost more than the checks themselves)
-            tu = 0
-            for r in range(rh, ns, 2):
-                q = stack[r]
-                if abs(log_price[q] - (cu + su * (log_bar[q] - x0))) <= tol:
-                    tu += 1
-            tl = 0
-            for r in range(rl, ns, 2):
-                q = stack[r]
-                if abs(log_price[q] - (cl + sl * (log_bar[q] - x0))) <= tol:
-                    tl += 1
+            ta = 0
+            tb = 0
+            j = 1
+            while j < m:
+                ta += abs(py[j] - (ca + sa * (px[j] - xm))) <= tol
+                tb += abs(py[j + 1] - (cb + sb * (px[j + 1] - xm))) <= tol
+                j += 2
+            if j == m:
+                ta += abs(py[j] - (ca + sa * (px[j] - xm))) <= tol
+            tu = ta if nh else tb
+            tl = tb if nh else ta
             if not ((tu >= min_major and tl >= min_minor)
                     or (tl >= min_major and tu >= min_minor)):
                 continue
@@ -430,9 +444,9 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
     return 0 if windows else nw
 
 
-def window_scratch(max_pivots: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scratch of :func:`_scan_wedges_into` for the windows' slopes."""
-    return np.empty((2, max_pivots + 1)), np.zeros(max_pivots + 1, dtype=np.bool_)
+def window_scratch(max_pivots: int) -> np.ndarray:
+    """Scratch of :func:`_scan_wedges_into` for the windows' slopes and pivots."""
+    return np.empty((4, max_pivots + 1))
 
 
 def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[float, float]:
@@ -484,7 +498,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
     cap = nlog + 1
     masks = np.zeros(max(1, nlog), dtype=np.int64)
     stack = np.empty(cap + max_pivots, dtype=np.int64)
-    slopes, ok = window_scratch(max_pivots)
+    scratch = window_scratch(max_pivots)
     args = (max_pivots, int(min_touches_major), int(min_touches_minor),
             float(p.touch_tolerance_atr), float(p.close_tolerance_atr), int(p.min_duration_bars),
             int(p.max_duration_bars), float(p.convergence_ratio), float(p.min_line_move_atr),
@@ -498,7 +512,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
         e0 = _chunk_start(log["confirm"], nlog, nlog * j // chunks)
         e1 = _chunk_start(log["confirm"], nlog, nlog * (j + 1) // chunks)
         _scan_wedges_into(c, log_atr, *log_arrays, e0, e1, *args, WINDOWS, chunks, masks, stack,
-                          slopes, ok, wi, wf)
+                          scratch, wi, wf)
     # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
     # with the proven bound (one wedge per pivot change at most) if that is not enough
     rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
@@ -508,7 +522,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
             wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
             wf = np.empty((rows, WF_COLS), dtype=np.float64)
         k = _scan_wedges_into(c, log_atr, *log_arrays, 0, nlog, *args, mode, max(chunks, 1), masks,
-                              stack, slopes, ok, wi, wf)
+                              stack, scratch, wi, wf)
         if k >= 0:
             return wi[:k], wf[:k]
         rows = cap
