@@ -98,8 +98,8 @@ def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu
     conv = (su < sl) & ((sl < 0.0) | (su > 0.0))  # both falling or both rising, converging
     good = (conv & (dur >= min_dur) & (dur <= max_dur)
             & (min(abs(su), abs(sl)) * dur >= move_min) & ((sl - su) * dur >= close_min))
-    msu[m] = su
-    msl[m] = sl
+    msu[np.uint64(m)] = su
+    msl[np.uint64(m)] = sl
     return good
 
 
@@ -303,13 +303,16 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
         sa = 0.0
         sb = 0.0
         okbits = np.int64(0)
+        # (indices cast to uint64 here: numba adds a negative-index fix-up to every signed
+        # index it cannot prove >= 0, a third of this loop's instructions otherwise)
         m = 1
         while m <= top:
-            q = stack[ns - m]  # odd m: the newest pivot's side
+            q = np.uint64(stack[np.uint64(ns - m)])  # odd m: the newest pivot's side
+            um = np.uint64(m)
             x = float(log_bar[q] - xref)
             y = log_price[q]
-            px[m] = x
-            py[m] = y
+            px[um] = x
+            py[um] = y
             ka += 1.0
             ax += x
             ay += y
@@ -322,11 +325,12 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
             m += 1
             if m > top:
                 break
-            q = stack[ns - m]  # even m: the other side
+            q = np.uint64(stack[np.uint64(ns - m)])  # even m: the other side
+            um = np.uint64(m)
             x = float(log_bar[q] - xref)
             y = log_price[q]
-            px[m] = x
-            py[m] = y
+            px[um] = x
+            py[um] = y
             kb += 1.0
             bx += x
             by += y
