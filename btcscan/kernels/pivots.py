@@ -228,9 +228,14 @@ def pivot_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
 def _accept(side, i, price, t, atr_i, atr_t, min_swing, log_bar, log_confirm, log_price,
             log_side, log_sup, log_atr, stack, ns, nlog):
     """Offer one confirmed raw pivot to the zig-zag (``atr_i`` / ``atr_t``: ATR at its bar
-    and at its confirmation bar). Returns (ns, nlog)."""
+    and at its confirmation bar). Returns (ns, nlog).
+
+    Here and in :func:`_zigzag_steps` indices are cast to uint64: numba adds a
+    negative-index fix-up to every signed index it cannot prove >= 0, and in this branchy
+    per-pivot code those were a large share of the instructions (the zig-zag ran about a
+    fifth faster without them)."""
     if ns > 0:
-        last = stack[ns - 1]
+        last = np.uint64(stack[np.uint64(ns - 1)])
         if log_side[last] == side:
             more = price > log_price[last] if side > 0 else price < log_price[last]
             if not more:
@@ -240,13 +245,14 @@ def _accept(side, i, price, t, atr_i, atr_t, min_swing, log_bar, log_confirm, lo
         else:
             if not (abs(price - log_price[last]) >= min_swing * atr_i):  # NaN ATR -> rejected
                 return ns, nlog
-    log_bar[nlog] = i
-    log_confirm[nlog] = t
-    log_price[nlog] = price
-    log_side[nlog] = side
-    log_sup[nlog] = -1
-    log_atr[nlog] = atr_t
-    stack[ns] = nlog
+    u = np.uint64(nlog)
+    log_bar[u] = i
+    log_confirm[u] = t
+    log_price[u] = price
+    log_side[u] = side
+    log_sup[u] = -1
+    log_atr[u] = atr_t
+    stack[np.uint64(ns)] = nlog
     return ns + 1, nlog + 1
 
 
@@ -261,8 +267,8 @@ def _zigzag_steps(high, low, atr, aoff, hi_idx, p, nh, lo_idx, q, nl, right, min
     than the last one offered must already be in the lists (both sides), so a caller that
     finds pivots block by block can run it after each block."""
     while p < nh or q < nl:
-        ih = hi_idx[p] if p < nh else -1
-        il = lo_idx[q] if q < nl else -1
+        ih = hi_idx[np.uint64(p)] if p < nh else -1
+        il = lo_idx[np.uint64(q)] if q < nl else -1
         if il < 0 or (ih >= 0 and ih < il):
             h, lo, i = True, False, ih
             p += 1
@@ -274,32 +280,33 @@ def _zigzag_steps(high, low, atr, aoff, hi_idx, p, nh, lo_idx, q, nl, right, min
             p += 1
             q += 1
         t = i + right
-        a = atr[i - aoff]
-        at = atr[t - aoff]
+        a = atr[np.uint64(i - aoff)]
+        at = atr[np.uint64(t - aoff)]
+        ui = np.uint64(i)
         if min_swing <= 0.0:
             a = 0.0
         if h and lo:
             high_first = ns == 0 or log_side[stack[ns - 1]] < 0
             if high_first:
-                ns, nlog = _accept(1, i, high[i], t, a, at, min_swing, log_bar,
+                ns, nlog = _accept(1, i, high[ui], t, a, at, min_swing, log_bar,
                                    log_confirm, log_price, log_side, log_sup, log_atr, stack,
                                    ns, nlog)
-                ns, nlog = _accept(-1, i, low[i], t, a, at, min_swing, log_bar,
+                ns, nlog = _accept(-1, i, low[ui], t, a, at, min_swing, log_bar,
                                    log_confirm, log_price, log_side, log_sup, log_atr, stack,
                                    ns, nlog)
             else:
-                ns, nlog = _accept(-1, i, low[i], t, a, at, min_swing, log_bar,
+                ns, nlog = _accept(-1, i, low[ui], t, a, at, min_swing, log_bar,
                                    log_confirm, log_price, log_side, log_sup, log_atr, stack,
                                    ns, nlog)
-                ns, nlog = _accept(1, i, high[i], t, a, at, min_swing, log_bar,
+                ns, nlog = _accept(1, i, high[ui], t, a, at, min_swing, log_bar,
                                    log_confirm, log_price, log_side, log_sup, log_atr, stack,
                                    ns, nlog)
         elif h:
-            ns, nlog = _accept(1, i, high[i], t, a, at, min_swing, log_bar,
+            ns, nlog = _accept(1, i, high[ui], t, a, at, min_swing, log_bar,
                                log_confirm, log_price, log_side, log_sup, log_atr, stack, ns,
                                nlog)
         else:
-            ns, nlog = _accept(-1, i, low[i], t, a, at, min_swing, log_bar,
+            ns, nlog = _accept(-1, i, low[ui], t, a, at, min_swing, log_bar,
                                log_confirm, log_price, log_side, log_sup, log_atr, stack, ns,
                                nlog)
     return p, q, ns, nlog
