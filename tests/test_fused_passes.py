@@ -1,7 +1,7 @@
 """The batch engine's fused passes (ATR + pivots + zig-zag; RSI + RSI pivots + divergences,
-block by block, keeping each indicator only for the block in hand) give exactly what the
-stages give run one after the other, which is what the one-series scan (detect_patterns)
-runs."""
+block by block, keeping each indicator and the raw pivots only for the block in hand) give
+exactly what the stages give run one after the other, which is what the one-series scan
+(detect_patterns) runs."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -9,18 +9,28 @@ from hypothesis import strategies as st
 
 from btcscan.kernels import batch
 from btcscan.kernels.divergence import divergences
-from btcscan.kernels.pivots import capacity, pivot_scratch, raw_pivots, side_capacity, zigzag
+from btcscan.kernels.pivots import capacity, pivot_scratch, raw_pivots, zigzag
 from btcscan.kernels.rolling import atr, rsi
 from btcscan.patterns import PatternParams
 from tests.strategies import candles
 from tests.synth import random_walk
 
+GUARD = 16  # entries past each raw pivot list, which no pass may write
+
+
+def _lists(size, k, dtype):
+    """``k`` lists of the size the engine allocates, each followed by GUARD sentinel
+    entries (the kernels do not check bounds: a list too small would write past it)."""
+    full = [np.full(size + GUARD, -9, dtype=dtype) for _ in range(k)]
+    return full, [f[:size] for f in full]
+
 
 def _fused(h, lo, c, p: PatternParams, stops=()):
     n = c.shape[0]
     cap = capacity(n, p.pivot_left, p.pivot_right) + 1
-    sc = side_capacity(n, p.pivot_left, p.pivot_right)
-    dsc = side_capacity(n, p.div_pivot_left, p.div_pivot_right)
+    sc = batch.block_side_capacity(n, p.pivot_left, p.pivot_right)
+    dsc = batch.block_side_capacity(n, p.div_pivot_left, p.div_pivot_right)
+    pfull, (hf, lf) = _lists(sc, 2, np.int64)
     fs, fi = pivot_scratch(max(p.pivot_left, p.div_pivot_left),
                            max(p.pivot_right, p.div_pivot_right))
     abuf = np.full(batch.FUSED_BLOCK + p.pivot_right, -7.0)  # garbage where nothing is written
@@ -28,19 +38,20 @@ def _fused(h, lo, c, p: PatternParams, stops=()):
                        (np.float64 if k in ("price", "atr") else np.int64))
            for k in ("bar", "confirm", "price", "side", "superseded_at", "atr")}
     nlog = batch._price_pass(h, lo, c, p.atr_period, p.pivot_left, p.pivot_right,
-                             float(p.min_swing_atr), abuf, np.empty(sc, dtype=np.int64),
-                             np.empty(sc, dtype=np.int64), log["bar"], log["confirm"],
+                             float(p.min_swing_atr), abuf, hf, lf, log["bar"], log["confirm"],
                              log["price"], log["side"], log["superseded_at"], log["atr"],
                              np.empty(cap, dtype=np.int64), fs, fi)
     buf = np.full(batch.FUSED_BLOCK + p.div_pivot_left + p.div_pivot_right, -7.0)
     out = np.empty((capacity(n, p.div_pivot_left, p.div_pivot_right), 4), dtype=np.int64)
-    ih, il = np.empty(dsc, dtype=np.int64), np.empty(dsc, dtype=np.int64)
-    vh, vl = np.empty(dsc), np.empty(dsc)
+    dfull, (ih, il) = _lists(dsc, 2, np.int64)
+    vfull, (vh, vl) = _lists(dsc, 2, np.float64)
     state, fstate = np.zeros(10, dtype=np.int64), np.zeros(3)
     for stop in (*stops, n):  # the pass resumed at each stop, then run to the end
         k = batch._rsi_pass(c, h, lo, p.rsi_period, p.div_pivot_left, p.div_pivot_right,
                             p.div_min_bars, p.div_max_bars, bool(p.include_hidden), buf, ih, il,
                             vh, vl, out, fs, fi, state, fstate, stop)
+    for f in pfull + dfull + vfull:
+        assert (f[-GUARD:] == -9).all()  # nothing written past the lists
     nh, nl = state[3], state[4]
     return {key: v[:nlog] for key, v in log.items()}, (ih[:nh], vh[:nh], il[:nl], vl[:nl]), \
         out[:k]
@@ -53,11 +64,12 @@ def _assert_same(h, lo, c, p: PatternParams, stops=()):
     log0 = zigzag(h, lo, a0, p.pivot_left, p.pivot_right, p.min_swing_atr)
     # the pass keeps no whole ATR array: the log holds the ATR at each confirmation bar
     assert np.array_equal(log0["atr"], a0[log0["confirm"]], equal_nan=True)
-    # the RSI pivots (kept with their RSI values; the pass keeps no whole RSI array)
+    # the RSI pivots are kept with their RSI values (the pass keeps no whole RSI array),
+    # and only for the block: what is left at the end is each side's last pivot
     for x, v, is_high in ((ih, vh, True), (il, vl, False)):
         want = np.flatnonzero(raw_pivots(r0, p.div_pivot_left, p.div_pivot_right, high=is_high))
-        assert np.array_equal(x, want)
-        assert np.array_equal(v, r0[want])
+        assert np.array_equal(x, want[-1:])
+        assert np.array_equal(v, r0[want[-1:]])
     assert set(log) == set(log0)
     for key in log0:
         assert np.array_equal(log[key], log0[key], equal_nan=True), key

@@ -80,7 +80,9 @@ def _price_pass(high, low, close, atr_n, left, right, min_swing, buf, hi_idx, lo
 
     The ATR is kept only for the block and the ``right`` bars after it, in ``buf``
     (``FUSED_BLOCK + right`` values), and at each log entry's confirmation bar
-    (``log_atr``, which is all the wedge scan reads): no whole-series ATR array.
+    (``log_atr``, which is all the wedge scan reads): no whole-series ATR array. The raw
+    pivots too are kept only for the block (``hi_idx`` / ``lo_idx`` hold a block's worth,
+    :func:`block_side_capacity`): the zig-zag has taken all of them when the block ends.
     """
     n = close.shape[0]
     f, prev = _atr_start(high, low, close, atr_n)
@@ -109,6 +111,7 @@ def _price_pass(high, low, close, atr_n, left, right, min_swing, buf, hi_idx, lo
         p, q, ns, nlog = _zigzag_steps(high, low, buf, base, hi_idx, p, nh, lo_idx, q, nl,
                                        right, min_swing, log_bar, log_confirm, log_price,
                                        log_side, log_sup, log_atr, stack, ns, nlog)
+        nh = nl = p = q = 0  # every raw pivot so far went to the zig-zag
         s = e
     return nlog
 
@@ -123,7 +126,10 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
     The RSI is kept only for the block being scanned and the ``left + right`` bars around
     it, in ``buf`` (``FUSED_BLOCK + left + right`` values), and at the pivots (``vh`` /
     ``vl``): a screen needs no 1e7-value RSI array (whose fresh pages cost as much as the
-    arithmetic). Resumable: ``state`` (int64, 10) and ``fstate`` (float64, 3) carry the
+    arithmetic). The RSI pivots are kept only for the block, after the last pivot of each
+    side before it (all a divergence compares with), in ``ih`` / ``il`` / ``vh`` / ``vl``
+    (a block's worth and one more, :func:`block_side_capacity`): no whole-series pivot
+    lists either. Resumable: ``state`` (int64, 10) and ``fstate`` (float64, 3) carry the
     pass from one call to the next (``state[0] == 0`` starts it); a call runs the blocks
     that start before bar ``stop``, so a long series can run most of it beside the price
     pass and the rest beside the wedge walk.
@@ -163,6 +169,15 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
         nl = _raw_window(buf[:hi - base], base, left, right, False, il, vl, nl, fscr, iscr)
         p, q, k = _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, p, nh,
                                     il, vl, q, nl, out, k)
+        # keep only each side's last pivot, the one the next block's first is compared with
+        if nh > 1:
+            ih[0] = ih[nh - 1]
+            vh[0] = vh[nh - 1]
+            nh = p = 1
+        if nl > 1:
+            il[0] = il[nl - 1]
+            vl[0] = vl[nl - 1]
+            nl = q = 1
         s = e
     saved = (1, i, s, nh, nl, p, q, k, base, f)
     for j in range(10):
@@ -234,11 +249,12 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
         nlog = s_nlog[q]
         e0 = tl._chunk_start(s_conf[q], nlog, nlog * j // nch)
         e1 = tl._chunk_start(s_conf[q], nlog, nlog * (j + 1) // nch)
+        # the chunk's stack: a part of the series' own, of max_piv + e1 - e0 entries
+        stack = s_stack[q, e0 + j * max_piv:e1 + (j + 1) * max_piv]
         tl._scan_wedges_into(close[r0 + q], s_latr[q], s_bar[q], s_conf[q], s_price[q],
                              s_side[q], s_sup[q], e0, e1, max_piv, major, minor, touch, ctol,
                              min_dur, max_dur, conv, move, height, tl.WINDOWS, nch, s_mask[q],
-                             np.empty(max_piv + e1 - e0, dtype=np.int64),
-                             np.empty((4, max_piv + 1)), s_wi[q], s_wf[q])
+                             stack, np.empty((4, max_piv + 1)), s_wi[q], s_wf[q])
     # 3. per series, the walk that resolves wedges in order (cheap: only bars where step 2
     # found a window are examined again), and beside it the rest of the RSI pass
     for k in prange(2 * nrows):
@@ -253,6 +269,13 @@ def _block(high, low, close, r0, nrows, nch, atr_p, rsi_p, left, right, swing, m
                                      dmax, hidden, s_rbuf[q], s_dh[q], s_dl[q], s_dvh[q],
                                      s_dvl[q], s_div[q], s_pf[k], s_pi[k], s_rst[q], s_rsf[q],
                                      close.shape[1])
+
+
+def block_side_capacity(n: int, left: int, right: int) -> int:
+    """Room for the raw pivots of one side that a fused pass keeps: one block's window
+    (at most ``FUSED_BLOCK + left + right`` bars, see
+    :func:`btcscan.kernels.pivots.side_capacity`) and the one pivot kept from before."""
+    return side_capacity(min(FUSED_BLOCK, n) + left + right, left, right) + 1
 
 
 def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
@@ -274,8 +297,9 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     b = max(1, min(int(block), rows))
     cap = capacity(n, p.pivot_left, p.pivot_right) + 1
     dcap = capacity(n, p.div_pivot_left, p.div_pivot_right)
-    sc = side_capacity(n, p.pivot_left, p.pivot_right)
-    dsc = side_capacity(n, p.div_pivot_left, p.div_pivot_right)
+    sc = block_side_capacity(n, p.pivot_left, p.pivot_right)
+    dsc = block_side_capacity(n, p.div_pivot_left, p.div_pivot_right)
+    threads = numba.get_num_threads()
     mp = p.max_pivots
     if mp > tl.MAX_PIVOTS_LIMIT:
         raise ValueError(f"max_pivots must be <= {tl.MAX_PIVOTS_LIMIT}")
@@ -291,7 +315,9 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
         "s_price": np.empty((b, cap)), "s_side": np.empty((b, cap), dtype=np.int8),
         "s_sup": np.empty((b, cap), dtype=np.int64), "s_nlog": np.zeros(b, dtype=np.int64),
         "s_mask": np.empty((b, cap), dtype=np.int64),
-        "s_stack": np.empty((b, cap + mp), dtype=np.int64),
+        # the zig-zag's stack, then the wedge windows' chunks' (each max_piv more) and the
+        # walk's
+        "s_stack": np.empty((b, cap + mp * (4 * threads + 1)), dtype=np.int64),
         "s_wi": np.empty((b, cap, tl.WI_PIV0 + mp), dtype=np.int64),
         "s_wf": np.empty((b, cap, tl.WF_COLS)),
         "s_div": np.empty((b, dcap, 4), dtype=np.int64),
@@ -304,7 +330,6 @@ def batch_patterns(high2d, low2d, close2d, params: PatternParams, *,
     scratch["s_rst"] = np.zeros((b, 10), dtype=np.int64)  # the RSI pass between steps 1 and 3
     scratch["s_rsf"] = np.zeros((b, 3))
     counts = np.zeros((rows, 4), dtype=np.int64)
-    threads = numba.get_num_threads()
     for r0 in range(0, rows, b):
         nb = min(b, rows - r0)
         # few long series: split each one's wedge windows into chunks for every core
