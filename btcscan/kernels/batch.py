@@ -7,8 +7,9 @@ counts:
 
 1. two tasks per series, each one pass over blocks of ``FUSED_BLOCK`` bars: the price
    side (ATR, raw pivots, zig-zag: :func:`_price_pass`) and the RSI side (RSI, RSI pivots,
-   divergences: :func:`_rsi_pass`). Neither keeps a whole-series indicator array; with few
-   long series the RSI pass stops at ``RSI_FIRST_PART`` percent of the bars;
+   divergences: :func:`_rsi_pass`). Neither keeps a whole-series indicator array or raw
+   pivot list; with few long series the RSI pass stops at ``RSI_FIRST_PART`` percent of the
+   bars;
 2. the wedge windows at every pivot change (the costly part of the wedge scan), in chunks
    of each series' pivot log: one chunk per series when there are many series, several
    per series when there are few long ones, so one long series uses every core
