@@ -82,6 +82,27 @@ def _intercept(xs, ys, k, x0, s, upper):
 
 
 @jit
+def _add_pivot(stack, ns, m, xref, log_bar, log_price, px, py, k, sx, sy, sxx, sxy):
+    """The ``m``-th newest pivot of the list (``stack[:ns]``) into ``px[m]`` / ``py[m]``
+    (bar - ``xref``, price) and into its side's running sums; returns ``(x, k, sx, sy, sxx,
+    sxy, slope)``. Indices are cast to uint64: numba adds a negative-index fix-up to every
+    signed index it cannot prove >= 0, a third of the window loop's instructions otherwise.
+    """
+    q = np.uint64(stack[np.uint64(ns - m)])
+    um = np.uint64(m)
+    x = float(log_bar[q] - xref)
+    y = log_price[q]
+    px[um] = x
+    py[um] = y
+    k += 1.0
+    sx += x
+    sy += y
+    sxx += x * x
+    sxy += x * y
+    return x, k, sx, sy, sxx, sxy, _slope(k, sx, sy, sxx, sxy)
+
+
+@jit
 def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu, msl):
     """Whether window ``m`` passes the rules that need only its slopes, from the slope of
     the newest pivot's side (``sa``) and of the other side (``sb``); ``up``: the newest
@@ -303,40 +324,18 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
         sa = 0.0
         sb = 0.0
         okbits = np.int64(0)
-        # (indices cast to uint64 here: numba adds a negative-index fix-up to every signed
-        # index it cannot prove >= 0, a third of this loop's instructions otherwise)
         m = 1
-        while m <= top:
-            q = np.uint64(stack[np.uint64(ns - m)])  # odd m: the newest pivot's side
-            um = np.uint64(m)
-            x = float(log_bar[q] - xref)
-            y = log_price[q]
-            px[um] = x
-            py[um] = y
-            ka += 1.0
-            ax += x
-            ay += y
-            axx += x * x
-            axy += x * y
-            sa = _slope(ka, ax, ay, axx, axy)
+        while m <= top:  # odd m: the newest pivot's side
+            x, ka, ax, ay, axx, axy, sa = _add_pivot(stack, ns, m, xref, log_bar, log_price, px,
+                                                     py, ka, ax, ay, axx, axy)
             if m >= min_piv:
                 okbits |= np.int64(_window_rules(m, nh, sa, sb, -x, min_dur, max_dur,
                                                  move_min, close_min, msu, msl)) << m
             m += 1
             if m > top:
                 break
-            q = np.uint64(stack[np.uint64(ns - m)])  # even m: the other side
-            um = np.uint64(m)
-            x = float(log_bar[q] - xref)
-            y = log_price[q]
-            px[um] = x
-            py[um] = y
-            kb += 1.0
-            bx += x
-            by += y
-            bxx += x * x
-            bxy += x * y
-            sb = _slope(kb, bx, by, bxx, bxy)
+            x, kb, bx, by, bxx, bxy, sb = _add_pivot(stack, ns, m, xref, log_bar, log_price, px,
+                                                     py, kb, bx, by, bxx, bxy)  # the other side
             if m >= min_piv:
                 okbits |= np.int64(_window_rules(m, nh, sa, sb, -x, min_dur, max_dur,
                                                  move_min, close_min, msu, msl)) << m
