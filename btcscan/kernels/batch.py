@@ -43,7 +43,7 @@ from btcscan.kernels.pivots import (
     pivot_scratch,
     side_capacity,
 )
-from btcscan.kernels.rolling import _atr_fill, _atr_start, _rsi_start, _rsi_steps, _rsi_value
+from btcscan.kernels.rolling import _atr_fill, _atr_start, _rsi_fill, _rsi_start
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
@@ -157,14 +157,8 @@ def _rsi_pass(close, high, low, rsi_n, left, right, min_bars, max_bars, hidden, 
                 buf[b - a0] = buf[b - base]
             base = a0
         hi = e + right  # the pivots of bars before e need RSI up to e + right - 1
-        while i < hi and i < f:  # warm-up
-            buf[i - base] = np.nan
-            i += 1
-        if i == f and i < hi:
-            buf[i - base] = _rsi_value(gain, loss)
-            i += 1
         if i < hi:
-            gain, loss, prev = _rsi_steps(close, rsi_n, buf, i, hi, gain, loss, prev, base)
+            gain, loss, prev = _rsi_fill(close, rsi_n, buf, base, i, hi, f, gain, loss, prev)
             i = hi
         nh = _raw_window(buf[:hi - base], base, left, right, True, ih, vh, nh, fscr, iscr)
         nl = _raw_window(buf[:hi - base], base, left, right, False, il, vl, nl, fscr, iscr)

@@ -106,18 +106,6 @@ def _rsi_start(x, n):
 
 
 @jit
-def _rsi_seed(x, n, out):
-    """The warm-up written to ``out`` (NaN, then the first value); returns ``(i, gain,
-    loss, prev)`` for :func:`_rsi_steps` from bar ``i`` on."""
-    f, gain, loss, prev = _rsi_start(x, n)
-    _fill_nan(out, f)
-    if f < x.shape[0]:
-        out[f] = _rsi_value(gain, loss)
-        f += 1
-    return f, gain, loss, prev
-
-
-@jit
 def _rsi_steps(x, n, out, i0, i1, gain, loss, prev, off=0):
     """Wilder's smoothing for bars ``i0 .. i1-1`` from the state after bar ``i0 - 1``,
     bar ``i`` written to ``out[i - off]``; returns the state after ``i1 - 1``. Branch-free
@@ -135,9 +123,26 @@ def _rsi_steps(x, n, out, i0, i1, gain, loss, prev, off=0):
 
 
 @jit
+def _rsi_fill(x, n, out, off, i0, i1, f, gain, loss, prev):
+    """RSI of bars ``i0 .. i1-1`` into ``out[i - off]`` given the warm-up ``(f, gain, loss,
+    prev)`` of :func:`_rsi_start` (or, from ``i0 > f`` on, the state after bar ``i0 - 1``);
+    returns the state after ``i1 - 1``."""
+    i = i0
+    while i < i1 and i < f:
+        out[i - off] = np.nan
+        i += 1
+    if i == f and i < i1:
+        out[i - off] = _rsi_value(gain, loss)
+        i += 1
+    if i < i1:
+        gain, loss, prev = _rsi_steps(x, n, out, i, i1, gain, loss, prev, off)
+    return gain, loss, prev
+
+
+@jit
 def _rsi_into(x, n, out):
-    i, gain, loss, prev = _rsi_seed(x, n, out)
-    _rsi_steps(x, n, out, i, x.shape[0], gain, loss, prev)
+    f, gain, loss, prev = _rsi_start(x, n)
+    _rsi_fill(x, n, out, 0, 0, x.shape[0], f, gain, loss, prev)
 
 
 @jit(inline="always")
