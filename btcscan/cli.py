@@ -43,6 +43,10 @@ class BtcscanGroup(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = _debug_requested(args)
         try:
+            if not {"-h", "--help", "-V", "--version"} & set(args):
+                from btcscan.config import check_environment
+
+                check_environment()  # an unknown BTCSCAN_* or a bad value: exit 8
             rv = super().main(args, prog_name or "btcscan", complete_var, False, **extra)
             code = rv if isinstance(rv, int) else 0
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -124,7 +128,9 @@ def cli() -> None:
                    "wedge-breakdown[:N], bearish-divergence[:N], bullish-divergence[:N] (on one "
                    "of the last N closed candles, default 1), below-sma:N, above-sma:N, "
                    "crossed-below-sma:N, crossed-above-sma:N (SMA of N candles), drawdown:PCT "
-                   "(at least PCT % below the all-time high).")
+                   "(at least PCT % below the all-time high), rsi-below:RSI, rsi-above:RSI, "
+                   "close-below:PRICE, close-above:PRICE, near-level:PCT (the close within PCT "
+                   "% of a ladder level). An empty list is a usage error.")
 @click.option("--new-only", is_flag=True,
               help="Report only signals that no earlier run with the same --state reported "
                    "(for cron). Needs --state.")
@@ -223,13 +229,20 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     signals = tuple(s for r in result.series for s in signals_of(r))
 
     hook = Webhook(notify, notify_timeout, notify_retries) if notify else None
+    tables: list[bool] = []  # whether the report (with its verdicts) was printed as a table
+
+    def show(shown) -> None:
+        _emit(result, fmt, shown, verdicts, new_only, quiet, events=show_events,
+              confirmed=signals, detail=detail)
+        tables.append(fmt == "table" and not (quiet and not shown))
+
     notify_error = run_alerts(
-        signals, lambda shown: _emit(result, fmt, shown, verdicts, new_only, quiet,
-                                     events=show_events, confirmed=signals, detail=detail),
+        signals, show,
         state=state, new_only=new_only, hook=hook,
         stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    for v in verdicts:
-        if v.holds:
+    shown_in_table = any(tables)
+    for v in verdicts:  # once: the table lists verdicts itself, machine formats need the line
+        if v.holds and not shown_in_table:
             click.echo(f"btcscan: condition met: {v.condition} on {v.market}: {v.detail}", err=True)
     if notify_error is not None:
         raise notify_error  # exit 10 wins over 3: the run did not do all it was asked

@@ -68,6 +68,12 @@ def _check_exchanges(value: Any, where: str) -> None:
                     f"BTCSCAN_{env_id(ex_id)}_{_ENV_SUFFIX.get(key, key.upper())} "
                     "in the environment (candles need no API key)"
                 )
+        if table.get("verbose", False) is not False:
+            raise ConfigError(
+                f"{where}: exchanges.{ex_id}.verbose: ccxt's verbose mode prints every request "
+                "and its headers (API keys included) to stdout, which breaks machine output; "
+                "remove it (--debug shows tracebacks)"
+            )
         for key, kind in (("timeout", (int, float)), ("rateLimit", (int, float)),
                           ("options", dict), ("urls", dict), ("headers", dict)):
             if key in table and (not isinstance(table[key], kind) or isinstance(table[key], bool)):
@@ -117,10 +123,10 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     Raises :class:`ConfigError` naming the file and key for unreadable TOML, unknown
     top-level keys and values of the wrong type.
     """
-    explicit = path is not None
-    path = Path(path) if explicit else default_config_path()
+    explicit = path is not None or bool(os.environ.get("BTCSCAN_CONFIG"))
+    path = Path(path) if path is not None else default_config_path()
     if not path.exists():
-        if explicit:
+        if explicit:  # --config or $BTCSCAN_CONFIG: a typo must not drop the settings
             raise ConfigError(f"{path}: config file not found; check --config or BTCSCAN_CONFIG")
         return {}
     where = str(path)
@@ -131,6 +137,14 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(
             f"{where}: not valid TOML ({exc}); fix the file or pass another --config"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{where}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8: re-save it so"
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{where}: tables or arrays nested too deeply to read; flatten the file"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read the config file ({exc.strerror})") from exc
     for key, value in data.items():
@@ -140,6 +154,40 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
             )
         _SECTIONS[key](value, where)
     return data
+
+
+#: ``BTCSCAN_*`` variables besides ``BTCSCAN_SCAN_<KEY>``, ``BTCSCAN_PATTERNS_<KEY>`` and
+#: credentials (``BTCSCAN_<ID>_API_KEY`` ...): name -> what a value must be
+ENV_VARIABLES: dict[str, str] = {
+    "BTCSCAN_CONFIG": "path", "BTCSCAN_CACHE_DIR": "path",
+    "BTCSCAN_WORKERS": "count", "BTCSCAN_PROCESSES": "count",
+    "BTCSCAN_DEBUG": "switch", "BTCSCAN_NORMAL_EXIT": "switch",
+    "BTCSCAN_NUMBA_EAGER_INIT": "switch",
+}
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """Refuse a ``BTCSCAN_*`` variable btcscan does not read, or one with a bad value
+    (:class:`ConfigError`, exit 8): a typo would otherwise be silence. Values of secret
+    variables are never shown."""
+    env = os.environ if environ is None else environ
+    from btcscan.effective import resolve
+
+    for name in sorted(k for k in env if k.startswith("BTCSCAN_")):
+        value = env[name]
+        kind = ENV_VARIABLES.get(name)
+        if kind == "count" and value.strip() and not (
+                value.strip().isdigit() and int(value) >= 1):
+            raise ConfigError(f"environment {name}={value!r}: must be a whole number >= 1")
+        if kind == "switch" and value.strip() not in ("", "0", "1"):
+            raise ConfigError(f"environment {name}={value!r}: use 1 (on) or 0 (off)")
+        if kind is None and not name.startswith(("BTCSCAN_SCAN_", "BTCSCAN_PATTERNS_")) \
+                and not name.endswith(tuple(f"_{v}" for v in _ENV_SUFFIX.values())):
+            known = ", ".join([*ENV_VARIABLES, "BTCSCAN_SCAN_<KEY>", "BTCSCAN_PATTERNS_<KEY>",
+                               "BTCSCAN_<EXCHANGE>_API_KEY/_SECRET/_PASSWORD"])
+            raise ConfigError(f"environment {name}: btcscan reads no such variable; "
+                              f"known: {known}")
+    resolve({}, "", env)  # BTCSCAN_SCAN_* and BTCSCAN_PATTERNS_*: names and values
 
 
 def env_id(exchange: str) -> str:

@@ -13,6 +13,7 @@ remembers the layer that set each key (``btcscan config show`` prints it).
 
 from __future__ import annotations
 
+import math
 import os
 import typing
 from collections.abc import Mapping
@@ -64,6 +65,12 @@ def _kind(key: str) -> str:
     return "floats"
 
 
+#: ranges of numeric scan settings beyond their type: key -> (low, high, low inclusive)
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "round_proximity_pct": (0.0, 100.0, False),
+    "decline_min_pct": (0.0, 100.0, False),
+}
+
 _ALLOWED = {"str": "a string", "int": "an integer", "float": "a number",
             "bool": "true or false", "ints": "a list of integers, e.g. [50, 100]",
             "floats": "a list of numbers, e.g. [-1.0, 1.0]"}
@@ -91,6 +98,16 @@ def check_scan_value(key: str, value: Any, where: str) -> Any:
         value = float(value)
     if kind in ("ints", "floats"):
         value = tuple(float(v) if kind == "floats" else v for v in value)
+    if kind in ("float", "floats") and not all(
+            math.isfinite(v) for v in (value if kind == "floats" else (value,))):
+        raise ConfigError(f"{where}: scan.{key} = {value!r} must be a finite number "
+                          "(not nan or inf)")
+    if key in _RANGES:
+        low, high, closed = _RANGES[key]
+        if not ((low <= value if closed else low < value) and value <= high):
+            raise ConfigError(f"{where}: scan.{key} = {value!r} must be "
+                              f"{'at least' if closed else 'above'} {low:g} and at most "
+                              f"{high:g}")
     if kind == "int" and value < 1:
         raise ConfigError(f"{where}: scan.{key} = {value} must be at least 1")
     if kind == "ints" and (not value or any(v < 2 for v in value)):
@@ -160,6 +177,12 @@ def resolve(config: Mapping[str, Any] | None = None, config_where: str = "",
     pat_vals: dict[str, Any] = dict(config.get("patterns", {}) or {})
     for k in pat_vals:
         sources[f"patterns.{k}"] = file_src
+    for var in env:
+        for prefix, keys in (("BTCSCAN_SCAN_", SCAN_KEYS), ("BTCSCAN_PATTERNS_", PATTERN_KEYS)):
+            if var.startswith(prefix) and var[len(prefix):].lower() not in keys:
+                raise ConfigError(
+                    f"environment {var}: no such setting; known: "
+                    + ", ".join(prefix + k.upper() for k in keys))
     for k in SCAN_KEYS:
         var = f"BTCSCAN_SCAN_{k.upper()}"
         if env.get(var, "") != "":
@@ -191,7 +214,16 @@ def resolve(config: Mapping[str, Any] | None = None, config_where: str = "",
         sources["scan.timeframe"] = "flag --timeframe"
     if power_law is not None:
         scan_vals["power_law"], sources["scan.power_law"] = power_law, "flag --power-law"
-    params = PatternParams.from_mapping(pat_vals).with_strings(pattern_params)
+    try:
+        params = PatternParams.from_mapping(pat_vals)
+    except ConfigError as exc:  # the file's or the environment's value
+        raise ConfigError(f"{config_where or 'environment'}: {exc}") from None
+    try:
+        params = params.with_strings(pattern_params)
+    except ConfigError as exc:  # a flag: a usage error (2), as --set
+        msg = str(exc)
+        raise UsageError(msg if msg.startswith("--pattern-param") else
+                         f"--pattern-param {' '.join(pattern_params)}: {msg}") from None
     for item in pattern_params:
         sources[f"patterns.{item.partition('=')[0].strip()}"] = "flag --pattern-param"
     if hidden_divergences:

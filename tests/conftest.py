@@ -101,7 +101,9 @@ def kraken(server):
 def _no_user_dirs(tmp_path, monkeypatch):
     """Never read or write the developer's real candle cache or config."""
     monkeypatch.setenv("BTCSCAN_CACHE_DIR", str(tmp_path / "btcscan-cache"))
-    monkeypatch.setenv("BTCSCAN_CONFIG", str(tmp_path / "no-config.toml"))
+    # the default config location, empty (BTCSCAN_CONFIG naming a missing file is an error)
+    monkeypatch.delenv("BTCSCAN_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 
 
 # --- pattern engine fixtures (issue #4) --------------------------------------------------

@@ -96,11 +96,13 @@ def test_invalid_config_names_the_file_and_key(tmp_path, text, needle):
 
 
 def test_missing_explicit_file_is_an_error_missing_default_is_empty(tmp_path, monkeypatch):
+    assert load_config(None) == {}  # the default location (empty XDG dir of conftest)
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
     monkeypatch.setenv("BTCSCAN_CONFIG", str(tmp_path / "absent.toml"))
     assert default_config_path() == tmp_path / "absent.toml"
-    assert load_config(None) == {}
+    with pytest.raises(ConfigError, match="absent.toml: config file not found"):
+        load_config(None)  # a variable naming a missing file is as explicit as --config
     write(tmp_path, "[exchanges.kraken]\ntimeout = 5\n").rename(tmp_path / "absent.toml")
     assert load_config(None) == {"exchanges": {"kraken": {"timeout": 5}}}
     monkeypatch.delenv("BTCSCAN_CONFIG")

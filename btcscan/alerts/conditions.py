@@ -6,6 +6,7 @@ says whether any holds (:attr:`btcscan.errors.ExitCode.CONDITION_MET`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,9 +31,18 @@ class Condition:
 
 @dataclass(frozen=True)
 class _Spec:
-    arg: str  # "" (none), "N" (whole number >= 1, optional with a default), "PCT"
+    arg: str  # "" (none), "N" (candles), "PCT" (percent), "RSI" (0..100), "PRICE"
     default: float | None
     help: str
+    #: smallest and largest argument allowed (the range the help and errors state)
+    low: float = 1
+    high: float = 10_000
+    example: str = "200"
+
+
+#: how each kind of argument is worded in an error
+_ARG_WORDS = {"N": "a whole number of candles", "PCT": "a percentage", "RSI": "an RSI value",
+              "PRICE": "a price in the quote currency"}
 
 
 #: every condition, its argument and what it means (the help and docs print this)
@@ -45,13 +55,26 @@ CONDITIONS: dict[str, _Spec] = {
                                         "of the last N closed candles (default 1)"),
     "bullish-divergence": _Spec("N", 1, "a regular bullish RSI divergence became known on one "
                                         "of the last N closed candles (default 1)"),
-    "below-sma": _Spec("N", None, "the last closed candle closed below its SMA N"),
-    "above-sma": _Spec("N", None, "the last closed candle closed at or above its SMA N"),
+    "below-sma": _Spec("N", None, "the last closed candle closed below its SMA N", low=2),
+    "above-sma": _Spec("N", None, "the last closed candle closed at or above its SMA N", low=2),
     "crossed-below-sma": _Spec("N", None, "the last closed candle crossed below SMA N "
-                                          "(the one before closed at or above it)"),
-    "crossed-above-sma": _Spec("N", None, "the last closed candle crossed above SMA N"),
+                                          "(the one before closed at or above it)", low=2),
+    "crossed-above-sma": _Spec("N", None, "the last closed candle crossed above SMA N", low=2),
     "drawdown": _Spec("PCT", None, "the last closed price is at least PCT % below the "
-                                   "all-time high (drawdown:30 holds at -30 % or deeper)"),
+                                   "all-time high (drawdown:30 holds at -30 % or deeper)",
+                      low=0, high=100, example="30"),
+    "rsi-below": _Spec("RSI", None, "the RSI of the last closed candle is below N "
+                                    "(the scan's RSI: Wilder, scan.rsi_period)",
+                       low=0, high=100, example="30"),
+    "rsi-above": _Spec("RSI", None, "the RSI of the last closed candle is above N",
+                       low=0, high=100, example="70"),
+    "close-below": _Spec("PRICE", None, "the last closed candle closed below PRICE",
+                         low=0, high=math.inf, example="60000"),
+    "close-above": _Spec("PRICE", None, "the last closed candle closed at or above PRICE",
+                         low=0, high=math.inf, example="100000"),
+    "near-level": _Spec("PCT", None, "the last close is within PCT % of a level of the "
+                                     "report's ladder (SMA, round number, ATH, wedge line, "
+                                     "target...)", low=0, high=100, example="1"),
 }
 PATTERN_CONDITIONS = ("wedge-breakout", "wedge-breakdown", "bearish-divergence",
                       "bullish-divergence")
@@ -62,14 +85,45 @@ def _known() -> str:
                           f"[:{s.arg}]" if s.arg else "") for n, s in CONDITIONS.items())
 
 
+def _argument(spec: _Spec, name: str, item: str, text: str) -> float:
+    """The argument of ``item`` as a number inside the condition's range, or UsageError."""
+    t = text.strip().rstrip("%") if spec.arg == "PCT" else text.strip()
+    try:
+        value = float(t.replace("_", ""))
+    except ValueError:
+        value = math.nan
+    whole = spec.arg == "N"
+    # N counts candles (low..high inclusive); the others are open below: 0 < x (<= high)
+    ok = math.isfinite(value) and (
+        (spec.low <= value <= spec.high and value == int(value)) if whole
+        else spec.low < value <= spec.high and not (spec.arg == "RSI" and value >= 100))
+    if not ok:
+        if whole:
+            rng = f"{spec.low:g}..{spec.high:g}"
+        elif math.isinf(spec.high):
+            rng = f"above {spec.low:g}"
+        elif spec.arg == "RSI":
+            rng = f"between {spec.low:g} and {spec.high:g} (exclusive)"
+        else:
+            rng = f"above {spec.low:g} and at most {spec.high:g}"
+        raise UsageError(f"--fail-on {item!r}: {spec.arg} must be {_ARG_WORDS[spec.arg]} "
+                         f"{rng}, e.g. {name}:{spec.example}")
+    return value
+
+
 def parse_conditions(text: str | None) -> tuple[Condition, ...]:
     """``"below-sma:200,drawdown:30"`` -> conditions; a bad one is a :class:`UsageError`
-    that lists the conditions that exist."""
-    if not text:
+    that lists the conditions that exist. ``None`` (the option not given) is no condition;
+    a given but empty or blank list (``--fail-on=``, ``--fail-on ,,``: what an unset CI
+    variable produces) is a usage error, so a gate cannot pass by checking nothing."""
+    if text is None:
         return ()
+    items = [raw.strip() for raw in text.split(",")]
+    if not any(items):
+        raise UsageError(f"--fail-on {text!r} names no condition (an unset CI variable?): "
+                         f"give one or more of {_known()}, comma-separated")
     out = []
-    for raw in text.split(","):
-        item = raw.strip()
+    for item in items:
         if not item:
             continue
         name, _, arg = item.partition(":")
@@ -82,17 +136,9 @@ def parse_conditions(text: str | None) -> tuple[Condition, ...]:
         if arg.strip():
             if not spec.arg:
                 raise UsageError(f"--fail-on {name} takes no argument (got {item!r})")
-            try:
-                value = float(arg.strip().rstrip("%"))
-            except ValueError:
-                value = None
-            if value is None or value <= 0 or (spec.arg == "N" and value != int(value)):
-                what = "a whole number of candles >= 1" if spec.arg == "N" else \
-                    "a percentage > 0, e.g. 30"
-                raise UsageError(f"--fail-on {item!r}: {spec.arg} must be {what}")
+            value = _argument(spec, name, item, arg)
         elif value is None:
-            raise UsageError(f"--fail-on {name} needs {spec.arg}, e.g. {name}:"
-                             + ("200" if spec.arg == "N" else "30"))
+            raise UsageError(f"--fail-on {name} needs {spec.arg}, e.g. {name}:{spec.example}")
         out.append(Condition(text=item, name=name, arg=value))
     return tuple(out)
 
@@ -150,12 +196,53 @@ def _pattern(c: Condition, r: SeriesReport) -> ConditionResult:
                            ("; ".join(what) if what else "none") + f" (within {window})")
 
 
+def _rsi(c: Condition, r: SeriesReport) -> ConditionResult:
+    assert c.arg is not None
+    v = r.rsi.value
+    if v is None:
+        return ConditionResult(c.text, r.source.label, False,
+                               f"{r.rsi.name} is warming up ({r.candles} {r.timeframe} candles)")
+    holds = v < c.arg if c.name == "rsi-below" else v > c.arg
+    return ConditionResult(
+        c.text, r.source.label, holds,
+        f"{r.rsi.name} {v:.2f} at the close of the {r.timeframe} candle of "
+        f"{r.last_closed.open_time:%Y-%m-%d} ({r.rsi.method})")
+
+
+def _close(c: Condition, r: SeriesReport) -> ConditionResult:
+    assert c.arg is not None
+    close = r.last_closed.close
+    holds = close < c.arg if c.name == "close-below" else close >= c.arg
+    return ConditionResult(
+        c.text, r.source.label, holds,
+        f"{r.timeframe} close {price_text(close)} of the candle of "
+        f"{r.last_closed.open_time:%Y-%m-%d} vs {price_text(c.arg)}")
+
+
+def _near_level(c: Condition, r: SeriesReport) -> ConditionResult:
+    assert c.arg is not None
+    close = r.last_closed.close
+    if not r.levels:
+        return ConditionResult(c.text, r.source.label, False, "the ladder has no level")
+    nearest = min(r.levels, key=lambda lv: abs(lv.price / close - 1))
+    pct = (nearest.price / close - 1) * 100
+    return ConditionResult(
+        c.text, r.source.label, abs(pct) <= c.arg,
+        f"{r.timeframe} close {price_text(close)} of the candle of "
+        f"{r.last_closed.open_time:%Y-%m-%d} is {abs(pct):.2f}% "
+        f"{'below' if pct > 0 else 'above'} {nearest.label} {price_text(nearest.price)} "
+        f"({nearest.source})")
+
+
 def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 _JUDGES: dict[str, Callable[[Condition, SeriesReport], ConditionResult]] = {
     "drawdown": _drawdown,
+    "rsi-below": _rsi, "rsi-above": _rsi,
+    "close-below": _close, "close-above": _close,
+    "near-level": _near_level,
     **{n: _pattern for n in PATTERN_CONDITIONS},
     **{n: _sma for n in ("below-sma", "above-sma", "crossed-below-sma", "crossed-above-sma")},
 }

@@ -8,6 +8,7 @@ values raise :class:`btcscan.errors.ConfigError`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -82,9 +83,11 @@ class PatternParams:
         for name in ("min_swing_atr", "touch_tolerance_atr", "close_tolerance_atr",
                      "min_line_move_atr", "min_height_atr"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-                raise ConfigError(f"patterns.{name} must be a number >= 0, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (
+                    v >= 0 and math.isfinite(v)):
+                raise ConfigError(f"patterns.{name} must be a finite number >= 0, got {v!r}")
         if not (isinstance(self.convergence_ratio, (int, float))
+                and not isinstance(self.convergence_ratio, bool)
                 and 0 < self.convergence_ratio < 1):
             raise ConfigError(
                 "patterns.convergence_ratio must be between 0 and 1, "
