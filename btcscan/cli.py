@@ -278,16 +278,29 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
     exchange = market["exchange"]
     if exchange == "binance" and wl.get("exchange") and not symbols:
         exchange = wl["exchange"]  # the option's default gives way to the config's
+    offline = sample or market["offline"]  # no network connection, whatever else is given
+    if top and offline:
+        raise click.UsageError("--top N asks the exchange for its most traded markets: it "
+                               "needs the network, so not with --sample or --offline")
     specs = specs_of(symbols, "SYMBOL")
-    if sample:  # --sample with a watchlist: bare symbols are bundled markets
-        specs = [s if s.exchange else replace_exchange(s, "sample") for s in specs]
     for f in symbols_files:
         specs += read_symbols_file(f)
+    if sample:  # --sample with a watchlist: bare symbols are bundled markets
+        specs = [s if s.exchange else replace_exchange(s, "sample") for s in specs]
+        live = [s.text() for s in specs if s.exchange != "sample"]
+        if live:
+            raise click.UsageError(f"--sample scans the bundled markets only, but {live[0]} "
+                                   "names an exchange: drop --sample, or use --offline to "
+                                   "read that market from the cache")
     if top:
         specs += specs_of(fetch_top(exchange, top, quote, exchange_options(config, exchange)))
     if not specs and not sample:
         specs = specs_of(wl.get("markets", []), "watchlist.markets")
         if wl.get("top"):
+            if offline:
+                raise click.UsageError("the config's watchlist.top asks the exchange for its "
+                                       "most traded markets: not with --offline; list the "
+                                       "markets instead")
             specs += specs_of(fetch_top(exchange, wl["top"], wl.get("quote"),
                                         exchange_options(config, exchange)))
     if not specs:

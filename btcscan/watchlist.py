@@ -60,6 +60,9 @@ def read_symbols_file(path: str | Path) -> list[MarketSpec]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--symbols-file {p}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--symbols-file {p}: not UTF-8 text (byte {exc.start}); re-save it "
+                         "as UTF-8") from None
     out: list[MarketSpec] = []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0]

@@ -123,7 +123,9 @@ def make_client(exchange: str, options: dict | None = None, *,
     if "apiKey" in config:  # keys make ccxt load currencies privately; candles need none of it
         config["options"] = {"fetchCurrencies": False, "fetchMargins": False,
                              **(config.get("options") or {})}
-        config["verbose"] = False  # ccxt's verbose mode prints request headers, keys included
+    # ccxt's verbose mode prints every request with its headers (keys included) to stdout:
+    # machine output would break and secrets leak (the config refuses it too)
+    config["verbose"] = False
     config["enableRateLimit"] = False
     config["enableLastJsonResponse"] = True  # tells a non-JSON body (HTML, cut JSON) apart
     client = (factory or default_client_factory)(exchange, config)
