@@ -318,10 +318,15 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
                                   processes=processes,
                                   on_series=(lambda c, r: kept.append((c, r))) if keep
                                   else None)
+    lines = []
     for e in result.errors:
         named = e["error"].startswith(e["source"].split(":", 1)[0] + " ")  # "binance X/Y: ..."
-        _say_error(e["error"] if named else f"{e['source']}: {e['error']}")
+        lines.append(e["error"] if named else f"{e['source']}: {e['error']}")
     codes = {e["exit_code"] for e in result.errors}
+    if not result.series and len(lines) == 1:  # one market, one line: its own error
+        raise _AllFailed(result.errors, codes.pop(), lines[0])
+    for line in lines:
+        _say_error(line)
     if not result.series:
         if not result.errors:
             raise click.UsageError("nothing was scanned")
@@ -338,8 +343,8 @@ def replace_exchange(spec, exchange: str):
 class _AllFailed(BtcscanError):
     """Every market of a watchlist failed (each was reported on stderr)."""
 
-    def __init__(self, errors, code) -> None:
-        super().__init__(f"all {len(errors)} market(s) failed (see the lines above)")
+    def __init__(self, errors, code, message: str | None = None) -> None:
+        super().__init__(message or f"all {len(errors)} market(s) failed (see the lines above)")
         self.exit_code = ExitCode(code)
 
 

@@ -51,6 +51,14 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir("btcscan")) / "config.toml"
 
 
+def _keys(table: dict, prefix: str):
+    """(dotted name, key) of every key in a nested table (values are never looked at)."""
+    for key, value in table.items():
+        yield f"{prefix}.{key}", key
+        if isinstance(value, dict):
+            yield from _keys(value, f"{prefix}.{key}")
+
+
 def _check_exchanges(value: Any, where: str) -> None:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: [exchanges] must be a table of [exchanges.<id>] tables")
@@ -60,10 +68,10 @@ def _check_exchanges(value: Any, where: str) -> None:
                 f"{where}: exchanges.{ex_id} must be a table of ccxt constructor options, "
                 f"e.g. [exchanges.{ex_id}] timeout = 10000"
             )
-        for key in table:
-            if key in SECRET_KEYS:
+        for dotted, key in _keys(table, f"exchanges.{ex_id}"):
+            if key in SECRET_KEYS:  # at any depth: options = { apiKey = ... } too
                 raise ConfigError(
-                    f"{where}: exchanges.{ex_id}.{key}: secrets do not belong in the config file; "
+                    f"{where}: {dotted}: secrets do not belong in the config file; "
                     f"remove it and set "
                     f"BTCSCAN_{env_id(ex_id)}_{_ENV_SUFFIX.get(key, key.upper())} "
                     "in the environment (candles need no API key)"

@@ -69,6 +69,7 @@ class Request:
     status: int = 200
     fault: str | None = None
     at: float = 0.0
+    headers: dict = field(default_factory=dict)  # as the client sent them
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        req = Request(parts.path, query, at=time.monotonic())
+        req = Request(parts.path, query, at=time.monotonic(), headers=dict(self.headers))
         srv = self.server
         with srv.lock:
             srv.requests.append(req)
