@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from btcscan.analysis.context import long_run_context, with_context
@@ -36,9 +36,9 @@ def parse_asof(text: str | datetime | None) -> int | None:
         return int(dt.timestamp() * 1000)
     s = text.strip()
     try:
-        if len(s) == 10:
+        if len(s) == 10:  # + one day in ms: the day after 9999-12-31 is no datetime
             day = datetime.strptime(s, "%Y-%m-%d").replace(tzinfo=UTC)
-            return int((day + timedelta(days=1)).timestamp() * 1000)
+            return int(day.timestamp() * 1000) + 86_400_000
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(

@@ -17,7 +17,7 @@ from btcscan import __version__
 from btcscan.cli_data import data_options, source_options
 from btcscan.cli_data import register as register_data_commands
 from btcscan.cli_stats import register as register_stats_command
-from btcscan.errors import BtcscanError, ExitCode
+from btcscan.errors import BtcscanError, ExitCode, UsageError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 internal error (a bug: rerun with --debug); 2 usage error; "
@@ -201,6 +201,8 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         raise click.UsageError("--new-only needs --state PATH to remember what was reported")
     if chart and not chart.lower().endswith((".png", ".svg")):
         raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
+    if chart:
+        _check_chart_path(chart)  # before the scan: a typo costs nothing
     if quote and not top:
         raise click.UsageError("--quote picks among the --top N markets: add --top N")
     config, where = _config(market.get("config_path"))
@@ -223,8 +225,6 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
             market, keep=bool(chart), processes=processes)
         charts = list(result[1])
         result = result[0]
-    if charts:
-        _charts(charts, settings, chart, quiet)
     verdicts = evaluate(conditions, result.series)
     signals = tuple(s for r in result.series for s in signals_of(r))
 
@@ -240,12 +240,16 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         signals, show,
         state=state, new_only=new_only, hook=hook,
         stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    chart_error = _charts(charts, settings, chart, quiet) if charts else None  # after the
+    # report and the state: a chart that cannot be written loses neither
     shown_in_table = any(tables)
     for v in verdicts:  # once: the table lists verdicts itself, machine formats need the line
         if v.holds and not shown_in_table:
             click.echo(f"btcscan: condition met: {v.condition} on {v.market}: {v.detail}", err=True)
     if notify_error is not None:
         raise notify_error  # exit 10 wins over 3: the run did not do all it was asked
+    if chart_error is not None:
+        raise chart_error
     if load_code:
         return load_code  # some markets failed (9): an error wins over a condition
     return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK
@@ -420,7 +424,23 @@ def _toml_value(v) -> str:
     return repr(v)
 
 
-def _charts(pairs, settings, path: str, quiet: bool) -> None:
+def _check_chart_path(path: str) -> None:
+    """Refuse a --chart path that cannot be a file: a folder, or under a file."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"--chart {path}: is a folder; give a file name ending in .png or .svg")
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--chart {path}: {parent} is a file, not a folder")
+
+
+def _charts(pairs, settings, path: str, quiet: bool) -> UsageError | None:
+    """Write the charts; the first that cannot be written is returned (exit 2), not raised,
+    so the report already printed and the state already recorded stand."""
     from dataclasses import replace
     from pathlib import Path
 
@@ -430,9 +450,14 @@ def _charts(pairs, settings, path: str, quiet: bool) -> None:
     for c, r in pairs:
         out = p if len(pairs) == 1 else p.with_name(
             f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
-        write_chart(c, r, replace(settings, timeframe=r.timeframe), out)
+        try:
+            write_chart(c, r, replace(settings, timeframe=r.timeframe), out)
+        except OSError as exc:
+            return UsageError(f"--chart {out}: cannot write it ({exc.strerror or exc}); the "
+                              "scan's output is unaffected")
         if not quiet:
             click.echo(f"btcscan: chart written to {out}", err=True)
+    return None
 
 
 def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,

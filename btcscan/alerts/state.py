@@ -75,6 +75,9 @@ def locked_state(path: str | os.PathLike, timeout: float = 60.0) -> Iterator[Ale
     except Timeout:
         raise CacheError(f"state file {p} is locked by another btcscan run for more than "
                          f"{timeout:g} s; try again later") from None
+    except OSError as exc:  # e.g. PermissionError: the folder is not writable
+        raise CacheError(f"cannot create the lock file {p}.lock of --state ({exc.strerror}); "
+                         "give a --state path in a writable folder") from None
     try:
         state = _read(p)
         yield state

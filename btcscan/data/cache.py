@@ -239,10 +239,11 @@ def store(cache_dir: Path, exchange: str, symbol: str, timeframe: str,
             f"{path}: another btcscan run holds the cache lock for over {LOCK_TIMEOUT_S:.0f}s; "
             "wait for it to finish or remove the stale .lock file"
         ) from exc
-    except OSError as exc:
+    except (OSError, pl.exceptions.ComputeError) as exc:  # polars words ENOSPC as ComputeError
+        why = getattr(exc, "strerror", None) or (str(exc).strip().splitlines() or [""])[0]
         raise CacheError(
-            f"{path}: cannot write the cache ({exc.strerror}); choose a writable --cache-dir "
-            "or set BTCSCAN_CACHE_DIR"
+            f"{path}: cannot write the cache ({why[:160]}); the old file is unchanged; free "
+            "some space or choose a writable --cache-dir (or BTCSCAN_CACHE_DIR)"
         ) from exc
 
 

@@ -144,6 +144,9 @@ def read_ohlcv_file(path: Path) -> pl.DataFrame:
     out = {TIME: _to_time(raw[cols[TIME]], where)}
     for c in (*PRICES, "volume"):
         s = raw[cols[c]]
+        if not (s.dtype.is_numeric() or s.dtype in (pl.String, pl.Null)):
+            raise DataError(f"{where}: column {cols[c]} holds {s.dtype} values, not numbers; "
+                            "each row needs one number per column")
         if s.dtype == pl.String:
             num = s.str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
             bad = num.is_null() & s.is_not_null()
