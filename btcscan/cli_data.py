@@ -204,7 +204,9 @@ def fetch_command(ctx: click.Context, symbols: tuple[str, ...], **options: Any) 
         line = (f"{result.source.exchange} {symbol} {result.timeframe}: {len(result)} closed "
                 f"candles {_day(int(arr[0]))}..{_day(int(arr[-1]))}")
         if rep is not None and not kwargs["offline"]:
-            line += f"; {rep.new_rows} new, {rep.requests} request(s)"
+            line += f"; {rep.new_rows} new, " + (
+                f"{rep.changed} changed upstream (cached kept), " if rep.changed else "") + (
+                f"{rep.requests} request(s)")
         click.echo(line)
         for note in result.notes:
             click.echo(f"  note: {note}")

@@ -160,11 +160,38 @@ def load_many(cache_dir: Path, exchange: str, symbols: list[str], timeframe: str
 
 
 def merge(old: pl.DataFrame | None, new: pl.DataFrame) -> pl.DataFrame:
-    """Union of two canonical frames by open time; on a clash the newer row wins."""
+    """Union of two canonical frames by open time; on a clash the cached (``old``) row wins:
+    a closed candle, once cached, is never rewritten (see :func:`changed_candles`)."""
     if old is None or old.height == 0:
         return new.select(COLUMNS).sort(TIME)
     return (pl.concat([old.select(COLUMNS), new.select(COLUMNS)])
-            .unique(subset=[TIME], keep="last", maintain_order=True).sort(TIME))
+            .unique(subset=[TIME], keep="first", maintain_order=True).sort(TIME))
+
+
+def changed_candles(old: pl.DataFrame | None, new: pl.DataFrame, where: str,
+                    limit: int = 3) -> tuple[int, str] | None:
+    """Candles ``new`` has with a cached open time but other values: how many, and one line
+    naming the first few (time, field: cached -> exchange) and saying the cache kept its
+    own. The rule is the same for every refresh (forward, or back-filling before
+    ``--since``). ``None`` when there are none."""
+    if old is None or old.height == 0 or new.height == 0:
+        return None
+    both = old.select(COLUMNS).join(new.select(COLUMNS), on=TIME, suffix="_new")
+    fields = [c for c in COLUMNS[1:]]
+    differs = pl.any_horizontal([pl.col(c) != pl.col(f"{c}_new") for c in fields])
+    hits = both.filter(differs).sort(TIME)
+    if hits.height == 0:
+        return None
+    shown = []
+    for row in hits.head(limit).iter_rows(named=True):
+        diffs = ", ".join(f"{c} {row[c]:g} -> {row[c + '_new']:g}" for c in fields
+                          if row[c] != row[c + "_new"])
+        shown.append(f"{row[TIME]:%Y-%m-%d %H:%M} ({diffs})")
+    more = f" and {hits.height - limit} more" if hits.height > limit else ""
+    return hits.height, (
+        f"{where}: the exchange now reports {hits.height} already cached closed candle(s) "
+        f"differently: {'; '.join(shown)}{more}; kept the cached values (clear the cache of "
+        "this market and fetch again to take the exchange's)")
 
 
 def _write_atomic(df: pl.DataFrame, path: Path) -> None:
@@ -210,13 +237,16 @@ def _split(both: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], bool]:
 
 
 def store(cache_dir: Path, exchange: str, symbol: str, timeframe: str,
-          frame: pl.DataFrame) -> pl.DataFrame:
+          frame: pl.DataFrame, changed: list[tuple[int, str]] | None = None
+          ) -> pl.DataFrame:
     """Merge closed candles into the cache file and return the merged frame.
 
-    Under a file lock: read what is there, merge (no duplicate open times), write to a
-    temporary file and rename it over the old one. Writes nothing when nothing changes,
-    so the old file stays byte-identical. Raises :class:`CacheError` when the directory is
-    not writable or the lock is held for more than :data:`LOCK_TIMEOUT_S` seconds.
+    Under a file lock: read what is there, merge (no duplicate open times; a cached candle
+    is kept over a differing new one, and ``changed``, if given, receives the line of
+    :func:`changed_candles`), write to a temporary file and rename it over the old one.
+    Writes nothing when nothing changes, so the old file stays byte-identical. Raises
+    :class:`CacheError` when the directory is not writable or the lock is held for more
+    than :data:`LOCK_TIMEOUT_S` seconds.
     """
     from filelock import Timeout
 
@@ -229,6 +259,9 @@ def store(cache_dir: Path, exchange: str, symbol: str, timeframe: str,
             old = load(cache_dir, exchange, symbol, timeframe)
             if frame.height == 0:
                 return old if old is not None else frame
+            clash = changed_candles(old, frame, f"{exchange} {symbol} {timeframe}")
+            if clash is not None and changed is not None:
+                changed.append(clash)
             merged = merge(old, frame)
             if old is not None and merged.equals(old):
                 return old

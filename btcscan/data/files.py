@@ -2,7 +2,8 @@
 
 Columns are matched case-insensitively, with common aliases (``timestamp``, ``date``,
 ``time``, ``open_time``, ``Volume BTC``...). Timestamps may be integers in seconds,
-milliseconds, microseconds or nanoseconds (told apart by magnitude), ISO-8601 text
+milliseconds, microseconds or nanoseconds (told apart by magnitude, see :data:`_UNITS`; a
+file mixing units is refused, naming the rows), ISO-8601 text
 (``2024-01-01``, ``2024-01-01T00:00:00Z``...), or native datetimes; naive times are UTC.
 """
 
@@ -78,6 +79,38 @@ def _pick_columns(columns: list[str], where: str) -> dict[str, str]:
     return chosen
 
 
+#: integer timestamps: (name, milliseconds per unit). Each value is read in the coarsest unit
+#: that puts it before the year 10000 (the last year a date can be written), so seconds run
+#: to 253,402,300,799, milliseconds 1000 times further, and so on: milliseconds of any year
+#: up to 9999 are milliseconds (a fixed 1e14 cut read those after 5138 as microseconds).
+_UNITS = (("seconds", 1000.0), ("milliseconds", 1.0), ("microseconds", 1e-3),
+          ("nanoseconds", 1e-6))
+_YEAR_10000_S = 253_402_300_800
+
+
+def _unit_index(magnitude: pl.Series) -> pl.Series:
+    """The index in :data:`_UNITS` of each timestamp's unit, told by its magnitude."""
+    return pl.select(
+        pl.when(pl.lit(magnitude) < _YEAR_10000_S).then(0)
+        .when(pl.lit(magnitude) < _YEAR_10000_S * 1e3).then(1)
+        .when(pl.lit(magnitude) < _YEAR_10000_S * 1e6).then(2)
+        .otherwise(3).alias("unit")
+    )["unit"]
+
+
+def _mixed_units(unit: pl.Series, where: str, limit: int = 5) -> str:
+    """One line naming the rows whose unit is not the file's most common one."""
+    counts = unit.value_counts(sort=True)
+    main = int(counts["unit"][0])
+    odd = (unit != main).arg_true()
+    rows = ", ".join(str(int(i) + 1) for i in odd.head(limit))
+    more = f" and {odd.len() - limit} more" if odd.len() > limit else ""
+    kinds = sorted({_UNITS[int(u)][0] for u in unit.gather(odd).unique()})
+    return (f"{where}: timestamps mix units: most are {_UNITS[main][0]}, but row(s) {rows}"
+            f"{more} look like {' or '.join(kinds)}; write every timestamp in one unit "
+            "(or as ISO-8601)")
+
+
 def _to_time(s: pl.Series, where: str) -> pl.Series:
     if s.dtype == pl.Datetime or s.dtype == pl.Date:
         if s.dtype == pl.Date:
@@ -89,9 +122,11 @@ def _to_time(s: pl.Series, where: str) -> pl.Series:
         if s.null_count():
             raise DataError(f"{where}: row {int(s.is_null().arg_max()) + 1} has no timestamp")
         v = s.cast(pl.Float64)
-        mx = v.abs().max() or 0.0
-        unit_ms = 1000.0 if mx < 1e11 else 1.0 if mx < 1e14 else 1e-3 if mx < 1e17 else 1e-6
-        return (v * unit_ms).round(0).cast(pl.Int64).cast(TIME_DTYPE)
+        unit = _unit_index(v.abs())
+        used = unit.unique().sort().to_list()
+        if len(used) > 1:
+            raise DataError(_mixed_units(unit, where))
+        return (v * _UNITS[used[0]][1]).round(0).cast(pl.Int64).cast(TIME_DTYPE)
     if s.dtype == pl.String:
         txt = s.str.strip_chars()
         # numbers stored as text (e.g. a CSV with quoted epochs)

@@ -51,6 +51,8 @@ class FetchReport:
     requests: int = 0
     new_rows: int = 0
     retries: list[str] = field(default_factory=list)
+    #: cached closed candles the exchange now reports otherwise (kept as cached)
+    changed: int = 0
 
 
 class _Session:
@@ -173,8 +175,11 @@ def _refresh(session: _Session, symbol: str, tf: Timeframe, since_ms: int | None
     checked = validate_rows(rows, tf, where)
     warnings.extend(checked.notes)
     fresh = _closed(checked.frame, tf, now_ms)
-    merged = cache.store(cache_dir, ex, symbol, tf.text, fresh)
+    changed: list[tuple[int, str]] = []
+    merged = cache.store(cache_dir, ex, symbol, tf.text, fresh, changed)
     report.new_rows = merged.height - (old.height if old is not None else 0)
+    report.changed = sum(n for n, _ in changed)
+    warnings.extend(line for _, line in changed)
     if stats.retries:
         notes.append(f"{where}: {len(stats.retries)} request(s) retried ("
                      + ", ".join(sorted(set(stats.retries))) + ")")
