@@ -243,7 +243,7 @@ def test_failed_delivery_wins_over_a_condition_but_both_are_said(tmp_path, waits
         res = scan("--asof", D1, "--fail-on", "crossed-below-sma:50", "--notify", hook.url,
                    "--notify-retries", "0", "--state", str(tmp_path / "s.json"))
         assert res.exit_code == ExitCode.NOTIFY
-        assert "condition met: crossed-below-sma:50" in res.stderr
+        assert "HOLDS  crossed-below-sma:50" in res.stdout  # said once: in the table
         assert "HTTP 500" in res.stderr and "kept in --state" in res.stderr
     finally:
         hook.close()

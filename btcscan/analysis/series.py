@@ -10,7 +10,8 @@ from btcscan.analysis.levels import ladder, round_levels, round_step, sma_state
 from btcscan.data.resample import closed_by, resample
 from btcscan.data.schema import Candles, epoch_ms, gaps
 from btcscan.errors import DataError
-from btcscan.kernels.rolling import atr, rsi, sma
+from btcscan.indicators import rsi, scale_note
+from btcscan.kernels.rolling import atr, sma
 from btcscan.models import CandleRef, Indicator, PricePoint, SeriesReport
 from btcscan.settings import ScanSettings
 from btcscan.timeframes import DAY_MS, Timeframe
@@ -197,7 +198,8 @@ def analyse(
             name=f"RSI {settings.rsi_period}",
             value=None if np.isnan(r[-1]) else float(r[-1]),
             method=f"Wilder RSI({settings.rsi_period}) on {tf_label} closes, seeded with the "
-            f"simple mean of the first {settings.rsi_period} changes (TA-Lib convention)",
+            f"simple mean of the first {settings.rsi_period} changes (TA-Lib convention)"
+            + scale_note(close),
         ),
         atr=Indicator(
             name=f"ATR {settings.atr_period}",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from btcscan.indicators import rsi as _rsi  # any price scale (satoshi pairs)
 from btcscan.kernels.rolling import atr as _atr
-from btcscan.kernels.rolling import rsi as _rsi
 from btcscan.patterns.divergences import divergence_event, find_divergences
 from btcscan.patterns.params import PatternParams
 from btcscan.patterns.types import Deferred, Divergence, Event, Level, PatternReport, Wedge

@@ -19,7 +19,8 @@ import numpy as np
 from btcscan.analysis.powerlaw import days_since_genesis
 from btcscan.data.resample import resample
 from btcscan.data.schema import Candles
-from btcscan.kernels.rolling import rsi, sma
+from btcscan.indicators import rsi
+from btcscan.kernels.rolling import sma
 from btcscan.models import SeriesReport
 from btcscan.render.table import asof_text
 from btcscan.settings import ScanSettings
