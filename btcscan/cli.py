@@ -14,7 +14,7 @@ import traceback
 import click
 
 from btcscan import __version__
-from btcscan.cli_data import data_options, source_options
+from btcscan.cli_data import check_chart_path, data_options, source_options
 from btcscan.cli_data import register as register_data_commands
 from btcscan.cli_stats import register as register_stats_command
 from btcscan.errors import BtcscanError, ExitCode, UsageError
@@ -202,7 +202,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     if chart and not chart.lower().endswith((".png", ".svg")):
         raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
     if chart:
-        _check_chart_path(chart)  # before the scan: a typo costs nothing
+        check_chart_path(chart)  # before the scan: a typo costs nothing
     if quote and not top:
         raise click.UsageError("--quote picks among the --top N markets: add --top N")
     config, where = _config(market.get("config_path"))
@@ -422,20 +422,6 @@ def _toml_value(v) -> str:
     if isinstance(v, str):
         return f'"{v}"'
     return repr(v)
-
-
-def _check_chart_path(path: str) -> None:
-    """Refuse a --chart path that cannot be a file: a folder, or under a file."""
-    from pathlib import Path
-
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"--chart {path}: is a folder; give a file name ending in .png or .svg")
-    parent = p.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"--chart {path}: {parent} is a file, not a folder")
 
 
 def _charts(pairs, settings, path: str, quiet: bool) -> UsageError | None:

@@ -147,6 +147,18 @@ def progress_for(symbols: Sequence[str], stream=None):
         yield update
 
 
+def check_chart_path(path: str) -> None:
+    """Refuse a --chart path that cannot be a file: a folder, or under a file (exit 2)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"--chart {path}: is a folder; give a file name ending in .png or .svg")
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--chart {path}: {parent} is a file, not a folder")
+
+
 def fail(ctx: click.Context, exc: BtcscanError) -> None:
     """One stderr line and the error's exit code."""
     click.echo(f"btcscan: error: {exc}", err=True)

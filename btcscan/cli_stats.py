@@ -12,7 +12,7 @@ import sys
 import click
 
 from btcscan.cli_data import data_options, source_options
-from btcscan.errors import BtcscanError
+from btcscan.errors import BtcscanError, ConfigError, UsageError
 
 
 @click.command("stats")
@@ -59,6 +59,10 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
     timeframe = timeframe or ScanSettings().timeframe  # the one default
     if chart and not chart.lower().endswith((".png", ".svg")):
         raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
+    if chart:
+        from btcscan.cli_data import check_chart_path
+
+        check_chart_path(chart)  # before the work: a typo costs nothing
     if files:
         files, symbols = files + symbols, ()
     errors: tuple[dict, ...] = ()
@@ -83,8 +87,6 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
     settings = _settings(timeframe, market.get("config_path"), pattern_params)
     result = replace(stats_candles(series, timeframe=timeframe, asof=asof,
                                    params=settings.patterns, horizon=horizon), errors=errors)
-    if chart:
-        _charts(series, result, settings, timeframe, asof, chart)
     if fmt == "json":
         from btcscan.render.stats import write_stats_json
 
@@ -95,6 +97,8 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
         from btcscan.render.stats import render_stats
 
         render_stats(result, Console(file=sys.stdout, highlight=False), events=show_events)
+    if chart:  # after the table: a chart that cannot be written does not lose it
+        _charts(series, result, settings, timeframe, asof, chart)
     return code
 
 
@@ -108,7 +112,10 @@ def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...]):
     from btcscan.settings import ScanSettings
 
     params = PatternParams.from_mapping(load_config(config_path).get("patterns"))
-    params = params.with_strings(pattern_params).replace(include_hidden=True)
+    try:
+        params = params.with_strings(pattern_params).replace(include_hidden=True)
+    except ConfigError as exc:  # a flag: a usage error (2), as scan's
+        raise UsageError(str(exc)) from None
     return replace(ScanSettings(), timeframe=timeframe, patterns=params)
 
 
@@ -123,7 +130,11 @@ def _charts(series, result, settings, timeframe, asof, path: str) -> None:
     for c, r, s in zip(series, scan.series, result.series, strict=True):
         out = p if len(series) == 1 else p.with_name(
             f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
-        write_chart(c, r, settings, out, past_events=s.events, bars=r.candles)
+        try:
+            write_chart(c, r, settings, out, past_events=s.events, bars=r.candles)
+        except OSError as exc:
+            raise UsageError(f"--chart {out}: cannot write it ({exc.strerror or exc}); the "
+                             "output above is complete") from None
         click.echo(f"btcscan: chart written to {out}", err=True)
 
 

@@ -220,3 +220,27 @@ def test_asof_at_the_end_of_the_calendar_is_after_the_data(asof):
     assert res.exit_code == ExitCode.DATA
     one_error_line(res, "is after the data ends")
     assert res.stdout == ""
+
+
+def test_stats_chart_that_fails_to_write_keeps_the_table(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def no_space(self, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", no_space)
+    res = run("stats", "--sample", "--format", "json", "--chart", str(tmp_path / "s.png"))
+    assert res.exit_code == ExitCode.USAGE
+    one_error_line(res, f"--chart {tmp_path / 's.png'}: cannot write it")
+    assert json.loads(res.stdout)["series"]  # the whole stats document came first
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_stats_impossible_chart_path_and_bad_pattern_param_exit_2(tmp_path):
+    (tmp_path / "f").write_text("x")
+    res = run("stats", "--sample", "--chart", str(tmp_path / "f" / "s.png"))
+    assert res.exit_code == ExitCode.USAGE and res.stdout == ""
+    one_error_line(res, "is a file, not a folder")
+    res = run("stats", "--sample", "--pattern-param", "touch_tolerance_atr=inf")
+    assert res.exit_code == ExitCode.USAGE and res.stdout == ""
+    one_error_line(res, "touch_tolerance_atr", "finite")
