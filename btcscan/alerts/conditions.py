@@ -34,10 +34,12 @@ class _Spec:
     arg: str  # "" (none), "N" (candles), "PCT" (percent), "RSI" (0..100), "PRICE"
     default: float | None
     help: str
-    #: smallest and largest argument allowed (the range the help and errors state)
+    #: the range allowed: N (candles) is low..high; any other argument is above low and up
+    #: to high (below high when not ``high_allowed``)
     low: float = 1
     high: float = 10_000
     example: str = "200"
+    high_allowed: bool = True
 
 
 #: how each kind of argument is worded in an error
@@ -63,11 +65,11 @@ CONDITIONS: dict[str, _Spec] = {
     "drawdown": _Spec("PCT", None, "the last closed price is at least PCT % below the "
                                    "all-time high (drawdown:30 holds at -30 % or deeper)",
                       low=0, high=100, example="30"),
-    "rsi-below": _Spec("RSI", None, "the RSI of the last closed candle is below N "
+    "rsi-below": _Spec("RSI", None, "the RSI of the last closed candle is below RSI "
                                     "(the scan's RSI: Wilder, scan.rsi_period)",
-                       low=0, high=100, example="30"),
-    "rsi-above": _Spec("RSI", None, "the RSI of the last closed candle is above N",
-                       low=0, high=100, example="70"),
+                       low=0, high=100, example="30", high_allowed=False),
+    "rsi-above": _Spec("RSI", None, "the RSI of the last closed candle is above RSI",
+                       low=0, high=100, example="70", high_allowed=False),
     "close-below": _Spec("PRICE", None, "the last closed candle closed below PRICE",
                          low=0, high=math.inf, example="60000"),
     "close-above": _Spec("PRICE", None, "the last closed candle closed at or above PRICE",
@@ -93,19 +95,15 @@ def _argument(spec: _Spec, name: str, item: str, text: str) -> float:
     except ValueError:
         value = math.nan
     whole = spec.arg == "N"
-    # N counts candles (low..high inclusive); the others are open below: 0 < x (<= high)
-    ok = math.isfinite(value) and (
-        (spec.low <= value <= spec.high and value == int(value)) if whole
-        else spec.low < value <= spec.high and not (spec.arg == "RSI" and value >= 100))
-    if not ok:
-        if whole:
-            rng = f"{spec.low:g}..{spec.high:g}"
-        elif math.isinf(spec.high):
-            rng = f"above {spec.low:g}"
-        elif spec.arg == "RSI":
-            rng = f"between {spec.low:g} and {spec.high:g} (exclusive)"
-        else:
-            rng = f"above {spec.low:g} and at most {spec.high:g}"
+    if whole:
+        ok = spec.low <= value <= spec.high and value == int(value)  # False for nan
+        rng = f"{spec.low:g}..{spec.high:g}"
+    else:
+        ok = spec.low < value and (value <= spec.high if spec.high_allowed else value < spec.high)
+        rng = f"above {spec.low:g}" + ("" if math.isinf(spec.high) else
+                                        f" and {'at most' if spec.high_allowed else 'below'} "
+                                        f"{spec.high:g}")
+    if not (ok and math.isfinite(value)):
         raise UsageError(f"--fail-on {item!r}: {spec.arg} must be {_ARG_WORDS[spec.arg]} "
                          f"{rng}, e.g. {name}:{spec.example}")
     return value
