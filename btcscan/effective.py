@@ -65,10 +65,10 @@ def _kind(key: str) -> str:
     return "floats"
 
 
-#: ranges of numeric scan settings beyond their type: key -> (low, high, low inclusive)
-_RANGES: dict[str, tuple[float, float, bool]] = {
-    "round_proximity_pct": (0.0, 100.0, False),
-    "decline_min_pct": (0.0, 100.0, False),
+#: ranges of numeric scan settings beyond their type: key -> (low, high), low < value <= high
+_RANGES: dict[str, tuple[float, float]] = {
+    "round_proximity_pct": (0.0, 100.0),
+    "decline_min_pct": (0.0, 100.0),
 }
 
 _ALLOWED = {"str": "a string", "int": "an integer", "float": "a number",
@@ -103,11 +103,10 @@ def check_scan_value(key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: scan.{key} = {value!r} must be a finite number "
                           "(not nan or inf)")
     if key in _RANGES:
-        low, high, closed = _RANGES[key]
-        if not ((low <= value if closed else low < value) and value <= high):
-            raise ConfigError(f"{where}: scan.{key} = {value!r} must be "
-                              f"{'at least' if closed else 'above'} {low:g} and at most "
-                              f"{high:g}")
+        low, high = _RANGES[key]
+        if not low < value <= high:
+            raise ConfigError(f"{where}: scan.{key} = {value!r} must be above {low:g} and at "
+                              f"most {high:g}")
     if kind == "int" and value < 1:
         raise ConfigError(f"{where}: scan.{key} = {value} must be at least 1")
     if kind == "ints" and (not value or any(v < 2 for v in value)):

@@ -177,7 +177,7 @@ def changed_candles(old: pl.DataFrame | None, new: pl.DataFrame, where: str,
     if old is None or old.height == 0 or new.height == 0:
         return None
     both = old.select(COLUMNS).join(new.select(COLUMNS), on=TIME, suffix="_new")
-    fields = [c for c in COLUMNS[1:]]
+    fields = COLUMNS[1:]
     differs = pl.any_horizontal([pl.col(c) != pl.col(f"{c}_new") for c in fields])
     hits = both.filter(differs).sort(TIME)
     if hits.height == 0:
