@@ -17,7 +17,7 @@ from btcscan import __version__
 from btcscan.cli_data import check_chart_path, data_options, source_options
 from btcscan.cli_data import register as register_data_commands
 from btcscan.cli_stats import register as register_stats_command
-from btcscan.errors import BtcscanError, ExitCode, UsageError
+from btcscan.errors import BtcscanError, CacheError, ExitCode, UsageError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 internal error (a bug: rerun with --debug); 2 usage error; "
@@ -236,10 +236,15 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
               confirmed=signals, detail=detail)
         tables.append(fmt == "table" and not (quiet and not shown))
 
-    notify_error = run_alerts(
-        signals, show,
-        state=state, new_only=new_only, hook=hook,
-        stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    try:
+        notify_error = run_alerts(
+            signals, show,
+            state=state, new_only=new_only, hook=hook,
+            stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    except CacheError:  # the --state file cannot be locked, read or written (exit 7)
+        if not new_only and not tables:  # the report does not depend on it: keep it
+            show(signals)
+        raise
     chart_error = _charts(charts, settings, chart, quiet) if charts else None  # after the
     # report and the state: a chart that cannot be written loses neither
     shown_in_table = any(tables)
