@@ -34,15 +34,20 @@ def _records(signals: Sequence[Signal], records: Mapping[str, dict] | None) -> l
 
 def _send_all(dests: Sequence[Destination], owed: Callable[[Destination], list],
               delivered: Callable[[Destination, list], None]) -> list[BtcscanError]:
+    """Each destination gets its owed items, batch by batch (``delivered`` records each
+    accepted batch); its first failure stops it, never the others."""
     failures: list[BtcscanError] = []
     for d in dests:
-        for batch in d.batches(owed(d)):
+        items = owed(d)
+        recs = [i if isinstance(i, dict) else i.record for i in items]
+        by_id = {r["id"]: i for r, i in zip(recs, items, strict=True)}
+        for batch in d.batches(recs):
             try:
-                d.send([item if isinstance(item, dict) else item.record for item in batch])
+                d.send(batch)
             except (NotifyError, UsageError) as exc:
                 failures.append(exc)
                 break
-            delivered(d, batch)
+            delivered(d, [by_id[r["id"]] for r in batch])
     return failures
 
 

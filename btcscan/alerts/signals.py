@@ -105,7 +105,7 @@ def sma_alerts(r: SeriesReport) -> list[Alert]:
                    f"{s.state.replace('_', ' ')} SMA {s.period} ({price_text(s.value)})",
             key=_key(r, f"{kind}:{s.period}", _iso(t)),
         ), level, (), Mark(s.value, f"a {r.timeframe} close back {back} SMA {s.period} "
-                                    "(its value at this close)"), f"SMA {s.period}: {s.method}"))
+                                    "at its value at this close"), f"SMA {s.period}: {s.method}"))
     return out
 
 
@@ -185,10 +185,11 @@ def divergence_alert(r: SeriesReport, d: Divergence) -> Alert:
     rule = (f"a close {side} the price at the second pivot"
             + (f" (already passed: last {r.timeframe} close {price_text(last)})" if passed
                else ""))
-    return _alert(r, s, Mark(d.second_price, f"price at the second RSI pivot "
-                                            f"({_iso(_dt(d.second_ms))[:10]})"),
+    return _alert(r, s, Mark(d.second_price, f"price at the second RSI pivot, "
+                                            f"{_iso(_dt(d.second_ms))[:10]}"),
                   (), Mark(d.second_price, rule),
-                  f"RSI divergence detector: pivots on the RSI, {r.rsi.method}")
+                  f"RSI divergence detector: pivots on {r.rsi.name} of {r.timeframe} closes "
+                  "(TradingView's rules, docs/patterns.md)")
 
 
 def pattern_alerts(r: SeriesReport, p: PatternReport) -> list[Alert]:
