@@ -444,3 +444,37 @@ def test_apprise_is_imported_only_for_apprise_urls():
                            timeout=300)
         got.append(p.stderr.strip().splitlines()[-1])
     assert got == ["10 False", "10 True"]
+
+
+# --- the lines for people, on hand-built wedges and divergences ---------------------------
+
+def test_wedge_and_divergence_lines_name_level_targets_invalidation_and_source():
+    from btcscan.alerts.message import line, record, record_problem
+    from btcscan.alerts.signals import alerts_of
+    from tests.pattern_fakes import divergence, pattern_report, report_with, wedge
+
+    r = report_with(pattern_report(
+        last_bar=100, wedges=(wedge("rising", "broke_down", state_at_bar=99),),
+        divergences=(divergence("regular_bullish", known_at_bar=100),
+                     divergence("hidden_bearish", known_at_bar=98))))
+    recs = {a.signal.kind: record(a) for a in alerts_of(r)}
+    assert all(record_problem(rec) is None for rec in recs.values())
+    # rising wedge: lower line 50,000 at bar 60 -> 62,500 at bar 90, broken at bar 99;
+    # touches: 3 on the upper line + 2 on the lower
+    brk = line(recs["wedge-breakdown"])
+    assert "| level 66,250 (breakdown level: the lower line at the breakdown close) |" in brk
+    assert "| target 50,000 (lowest valley of the pattern (Bulkowski)) |" in brk
+    assert "| invalidation 67,200 (highest peak of the pattern) |" in brk
+    assert "| source wedge detector: rising wedge, lines through 2 pivots, 5 touches" in brk
+    bull = line(recs["bullish-divergence"])
+    assert " at 49,000 | level 49,000 (price at the second RSI pivot, " in bull
+    assert "| target none (this signal's rule sets none) |" in bull
+    assert "| invalidation 49,000 (a close below the price at the second pivot) |" in bull
+    assert "| source RSI divergence detector: pivots on RSI 14 of 1w closes" in bull
+    last = r.last_closed.close
+    assert last > 61_000  # the sample's last weekly close is above the hidden bearish pivot
+    hid = line(recs["hidden-bearish-divergence"])
+    assert (f"| invalidation 61,000 (a close above the price at the second pivot (already "
+            f"passed: last 1w close {last:,.0f})) |") in hid
+    for rec in recs.values():
+        assert line(rec).endswith(f"| id {hashlib.sha256(rec['key'].encode()).hexdigest()[:16]}")
