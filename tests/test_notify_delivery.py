@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -478,3 +478,32 @@ def test_wedge_and_divergence_lines_name_level_targets_invalidation_and_source()
             f"passed: last 1w close {last:,.0f})) |") in hid
     for rec in recs.values():
         assert line(rec).endswith(f"| id {hashlib.sha256(rec['key'].encode()).hexdigest()[:16]}")
+
+
+def test_a_new_signal_that_cannot_be_sent_is_quarantined_not_sent(tmp_path, peer):
+    """A record with a NaN (a bug upstream) never reaches a peer and never blocks the
+    others: it is put in quarantine with its reason, the good one is delivered."""
+    from btcscan.alerts.delivery import run_alerts
+    from btcscan.alerts.message import record
+    from btcscan.alerts.notify import destinations
+    from btcscan.alerts.signals import Alert, Mark
+    from btcscan.models import Signal
+
+    t = datetime(2021, 12, 13, tzinfo=UTC)
+    bad = Alert(Signal(MARKET, "BTC/USD", "1w", "crossed-below-sma", t, 46_000.0, "d", KEY),
+                Mark(float("nan"), "SMA 50"), (), None, "SMA 50", t)
+    good = Alert(Signal(MARKET, "BTC/USD", "1w", "crossed-above-sma", t, 50_000.0, "d", KEY2),
+                 Mark(49_000.0, "SMA 50"), (), None, "SMA 50", t)
+    state, said, shown = tmp_path / "s.json", [], []
+    dests = destinations([f"http://127.0.0.1:{peer.port}/hook"])
+    signals = (bad.signal, good.signal)
+    assert run_alerts(signals, shown.append, state=str(state), new_only=True,
+                      destinations=dests, records={a.signal.key: record(a) for a in (bad, good)},
+                      warn=said.append) == []
+    assert shown == [signals]  # both are reported on stdout
+    assert said == [f"--state {state}: signal {KEY} cannot be sent (level.price is nan, not a "
+                    "finite number); put in its \"quarantine\" list, the others go on"]
+    assert [r["key"] for r in peer.json()["signals"]] == [KEY2]
+    doc = state_doc(state)
+    assert doc["outbox"] == [] and sorted(doc["reported"]) == sorted([KEY, KEY2])
+    assert [q["reason"] for q in doc["quarantine"]] == ["level.price is nan, not a finite number"]

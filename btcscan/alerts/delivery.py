@@ -21,15 +21,23 @@ from btcscan.errors import BtcscanError, NotifyError, UsageError
 from btcscan.models import Signal
 
 
-def _records(signals: Sequence[Signal], records: Mapping[str, dict] | None) -> list[dict]:
+def _records(signals: Sequence[Signal], records: Mapping[str, dict] | None
+             ) -> tuple[list[dict], list[tuple[dict, str]]]:
+    """(records that can be sent, [(record, why not)]): a NaN never reaches a peer."""
+    from btcscan.alerts.message import record_problem
     from btcscan.alerts.signals import signal_id
     from btcscan.render.serial import to_jsonable
 
-    out = []
+    good, bad = [], []
     for s in signals:
         rec = (records or {}).get(s.key)
-        out.append(rec if rec is not None else {**to_jsonable(s), "id": signal_id(s.key)})
-    return out
+        rec = rec if rec is not None else {**to_jsonable(s), "id": signal_id(s.key)}
+        why = record_problem(rec)
+        if why:
+            bad.append((rec, why))
+        else:
+            good.append(rec)
+    return good, bad
 
 
 def _send_all(dests: Sequence[Destination], owed: Callable[[Destination], list],
@@ -61,23 +69,30 @@ def run_alerts(signals: tuple[Signal, ...], show: Callable[[tuple[Signal, ...]],
     :mod:`btcscan.alerts.message`). Returns the delivery failures instead of raising them,
     so every destination is tried and the state is written; the caller raises them.
     ``warn`` gets one line per broken outbox item moved to quarantine."""
+    say = warn or (lambda _: None)
     if state is None:
         show(signals)
-        recs = _records(signals, records)
+        recs, bad = _records(signals, records) if destinations else ([], [])
+        for rec, why in bad:
+            say(f"signal {rec.get('key')} cannot be sent ({why}); not sent")
         return _send_all(destinations, lambda d: recs, lambda d, batch: None)
     from btcscan.alerts.state import OutboxItem, locked_state
 
     with locked_state(state) as st:
         for line in st.problems:
-            (warn or (lambda _: None))(line)
+            say(line)
         shown = tuple(s for s in signals if s.key not in st.reported) if new_only else signals
         show(shown)
         for s in shown:
             st.reported.setdefault(s.key, stamp)
         if destinations:
             queued = {item.id for item in st.outbox}
-            st.outbox += [OutboxItem(r["id"], r) for r in _records(shown, records)
-                          if r["id"] not in queued]
+            recs, bad = _records(shown, records)
+            st.outbox += [OutboxItem(r["id"], r) for r in recs if r["id"] not in queued]
+            for rec, why in bad:
+                st.put_in_quarantine(rec, why)
+                say(f"--state {st.path}: signal {rec.get('key')} cannot be sent ({why}); "
+                    "put in its \"quarantine\" list, the others go on")
         st.save(force=bool(st.outbox) and bool(destinations))  # before anything is sent
         here = {d.id for d in destinations}
 

@@ -139,9 +139,11 @@ def _apprise_target(url: str, timeout: float, retries: int) -> AppriseTarget | N
     if not logger.handlers:                 # never let logging print them (or a URL)
         logger.addHandler(logging.NullHandler())
         logger.propagate = False
+    # each attempt: connect + read timeouts, then a 1 s wait: the service's whole budget
     asset = apprise.AppriseAsset(app_id="btcscan", app_desc=f"btcscan {__version__}",
                                  http_redirects=False, default_service_retry=retries,
-                                 default_service_wait=1.0)
+                                 default_service_wait=1.0,
+                                 service_timeout=(retries + 1) * (2 * timeout + 1))
     plugin = apprise.Apprise.instantiate(url, asset=asset)
     if plugin is None:
         return None

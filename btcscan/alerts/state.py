@@ -63,6 +63,11 @@ class AlertState:
                "quarantine": self.quarantine}
         return json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n"
 
+    def put_in_quarantine(self, item: object, why: str) -> None:
+        """Keep ``item`` (as JSON text: it may hold a NaN) with the reason it is there."""
+        self.quarantine.append({"raw": json.dumps(item, sort_keys=True, default=str),
+                                "reason": why})
+
     def save(self, *, force: bool = False) -> None:
         """Write the state now (atomically); unchanged state is not rewritten unless
         ``force`` (a write before sending proves the state can be recorded)."""
@@ -92,7 +97,7 @@ def _item_problem(item: object) -> str | None:
 
 
 def _quarantine(state: AlertState, path: Path, n: int, raw: object, why: str) -> None:
-    state.quarantine.append({"raw": json.dumps(raw, sort_keys=True), "reason": why})
+    state.put_in_quarantine(raw, why)
     state.problems.append(f"--state {path}: notification {n} of its outbox cannot be sent "
                           f"({why}); moved to its \"quarantine\" list, the others go on")
 
