@@ -196,6 +196,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     from btcscan import api
     from btcscan.alerts.conditions import evaluate, parse_conditions, sma_periods_needed
     from btcscan.alerts.delivery import run_alerts
+    from btcscan.alerts.message import record
     from btcscan.alerts.signals import alerts_of
 
     conditions = parse_conditions(fail_on)
@@ -230,8 +231,6 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     if charts:
         _charts(charts, settings, chart, quiet)
     verdicts = evaluate(conditions, result.series)
-    from btcscan.alerts.message import record
-
     alerts = tuple(a for r in result.series for a in alerts_of(r))
     signals = tuple(a.signal for a in alerts)
 
@@ -248,12 +247,11 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     for v in verdicts:
         if v.holds:
             click.echo(f"btcscan: condition met: {v.condition} on {v.market}: {v.detail}", err=True)
-    if failures:
+    if failures:  # exit 10 (or 2) wins over 3 and 9: the run did not do all it was asked
         kept = "; kept in --state's outbox, sent again next run" if state else ""
         for f in failures[1:]:
-            _say_error(f"{f}{kept if f.exit_code == ExitCode.NOTIFY else ''}")
-        first = failures[0]
-        raise type(first)(f"{first}{kept if first.exit_code == ExitCode.NOTIFY else ''}")
+            _say_error(f"{f}{kept}")
+        raise type(failures[0])(f"{failures[0]}{kept}")
     if load_code:
         return load_code  # some markets failed (9): an error wins over a condition
     return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK

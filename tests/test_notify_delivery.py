@@ -507,3 +507,30 @@ def test_a_new_signal_that_cannot_be_sent_is_quarantined_not_sent(tmp_path, peer
     doc = state_doc(state)
     assert doc["outbox"] == [] and sorted(doc["reported"]) == sorted([KEY, KEY2])
     assert [q["reason"] for q in doc["quarantine"]] == ["level.price is nan, not a finite number"]
+
+
+def test_a_failing_destination_never_blocks_the_others_nor_gets_them_twice(tmp_path):
+    good, flaky = Peer(), Peer(["fail"])
+    state = tmp_path / "s.json"
+    args = ["--asof", D1, "--new-only", "--state", str(state), "--notify-retries", "0",
+            "--notify", f"json://127.0.0.1:{flaky.port}/a",
+            "--notify", f"http://127.0.0.1:{good.port}/b", "--format", "json"]
+    try:
+        r1 = scan(*args)
+        assert r1.exit_code == ExitCode.NOTIFY and report_signals(r1) == [KEY]
+        [line] = r1.stderr.splitlines()
+        assert line.startswith(f"btcscan: error: --notify json://127.0.0.1:{flaky.port}/a: "
+                               "delivery failed after 1 attempt(s) (")
+        assert "error=500" in line
+        assert line.endswith("kept in --state's outbox, sent again next run")
+        assert (len(flaky.got), len(good.got)) == (1, 1)
+        [item] = state_doc(state)["outbox"]
+        good_id = hashlib.sha256(f"http://127.0.0.1:{good.port}/b".encode()).hexdigest()[:12]
+        assert item["delivered_to"] == [good_id]
+        r2 = scan(*args)  # only the destination that lacks it gets it
+        assert (r2.exit_code, r2.stderr, report_signals(r2)) == (0, "", [])
+        assert (len(flaky.got), len(good.got)) == (2, 1)
+        assert flaky.json()["signals"][0]["id"] == ID and state_doc(state)["outbox"] == []
+    finally:
+        good.close()
+        flaky.close()
