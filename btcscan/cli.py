@@ -260,8 +260,6 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
 def _notify_destinations(config, where, urls, off, timeout, retries):
     """--notify URLs (else the config's [notify] urls), checked now: a bad one exits 2 from
     the command line, 8 from the config. Timeouts and retries: flag > config > default."""
-    from btcscan.alerts.notify import DEFAULT_RETRIES, DEFAULT_TIMEOUT, destinations
-
     table = config.get("notify", {})
     if off:
         if urls:
@@ -270,6 +268,10 @@ def _notify_destinations(config, where, urls, off, timeout, retries):
     given = list(urls)
     if any(not u.strip() for u in given):
         raise click.UsageError("--notify needs a URL (got an empty one)")
+    if not (given or table.get("urls")):
+        return []  # no notification: urllib and apprise stay unloaded
+    from btcscan.alerts.notify import DEFAULT_RETRIES, DEFAULT_TIMEOUT, destinations
+
     return destinations(
         given or table.get("urls", []), where=None if given else where,
         timeout=timeout if timeout is not None else table.get("timeout", DEFAULT_TIMEOUT),

@@ -15,10 +15,13 @@ The order is what makes cron safe, with ``--state``:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from btcscan.alerts.notify import Destination
 from btcscan.errors import BtcscanError, NotifyError, UsageError
 from btcscan.models import Signal
+
+if TYPE_CHECKING:  # notify.py loads urllib: only runs that notify import it
+    from btcscan.alerts.notify import Destination
 
 
 def _records(signals: Sequence[Signal], records: Mapping[str, dict] | None
