@@ -127,6 +127,16 @@ def weekly_sma50(btc_rows, week_open: str) -> tuple[float, float]:
     return closes[weeks[-1]], sum(last50) / 50
 
 
+def check_schema(doc: dict) -> None:
+    """``doc`` is valid against the package's schemas/notify.schema.json."""
+    from importlib import resources
+
+    import jsonschema
+
+    jsonschema.validate(doc, json.loads(resources.files("btcscan").joinpath(
+        "schemas", "notify.schema.json").read_text(encoding="utf-8")))
+
+
 def state_doc(path: Path) -> dict:
     return json.loads(path.read_text())
 
@@ -182,6 +192,8 @@ def test_json_form_ntfy_and_webhook_get_title_lines_records_and_ids(tmp_path, pe
     assert sorted(h) == ["idempotency_key", "schema_version", "signals"]
     assert h["idempotency_key"] == ID == by_path["/hook"]["headers"]["idempotency-key"]
     assert h["signals"] == j["signals"]
+    check_schema(h)
+    check_schema({k: j[k] for k in ("schema_version", "idempotency_key", "signals")})
 
     doc = state_doc(state)
     assert (doc["version"], doc["outbox"], doc["quarantine"]) == (2, [], [])
@@ -332,6 +344,8 @@ def test_a_broken_outbox_item_is_quarantined_and_the_others_go(tmp_path, peer, v
     assert "notification 2 of its outbox cannot be sent (a list, not" in lines[1]
     assert report_signals(res) == []
     assert [r["id"] for r in peer.json()["signals"]] == [good["id"]]
+    check_schema(peer.json())  # an older record is completed before it is sent
+    assert peer.json()["signals"][0]["level"] is None
     after = state_doc(state)
     assert after["version"] == 2 and after["outbox"] == []
     assert [q["reason"] for q in after["quarantine"]][0].startswith("price is nan")

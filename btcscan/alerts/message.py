@@ -72,6 +72,14 @@ def record_problem(rec: object) -> str | None:
     return None
 
 
+def completed(rec: dict, asof: str) -> dict:
+    """A stored record with the fields an older btcscan did not write (no level, target or
+    invalidation then); ``asof``: when it was first reported."""
+    return {"id": signal_id(rec["key"]), "level": None, "targets": [], "invalidation": None,
+            "source": "recorded by an earlier btcscan (no level, target or invalidation)",
+            "asof": asof, **rec}
+
+
 def batch_key(records: Sequence[dict]) -> str:
     """The idempotency key of one delivery: the signal's id when it carries one signal,
     else 32 hex digits of the SHA-256 of the ids in order (the same batch, resent after a

@@ -103,6 +103,7 @@ def _quarantine(state: AlertState, path: Path, n: int, raw: object, why: str) ->
 
 
 def _read(path: Path) -> AlertState:
+    from btcscan.alerts.message import completed
     from btcscan.alerts.signals import signal_id
 
     state = AlertState(path=path)
@@ -133,7 +134,9 @@ def _read(path: Path) -> AlertState:
         if why:
             _quarantine(state, path, n, item, why)
         else:
-            state.outbox.append(OutboxItem(item["id"], item["record"], item["delivered_to"]))
+            rec = item["record"]
+            rec = completed(rec, state.reported.get(rec["key"], rec["time"]))
+            state.outbox.append(OutboxItem(item["id"], rec, item["delivered_to"]))
     state._written = text if version == STATE_VERSION and not state.problems else None
     return state
 
