@@ -548,3 +548,14 @@ def test_a_failing_destination_never_blocks_the_others_nor_gets_them_twice(tmp_p
     finally:
         good.close()
         flaky.close()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--notify", " "], "--notify needs a URL (got an empty one)"),
+    (["--notify", "json://127.0.0.1/", "--no-notify"], "--no-notify and --notify contradict"),
+])
+def test_empty_or_contradictory_notify_options_are_usage_errors(tmp_path, args, said):
+    res = scan("--asof", D1, "--state", str(tmp_path / "s.json"), *args)
+    assert res.exit_code == ExitCode.USAGE and res.stdout == ""
+    assert res.stderr.startswith(f"btcscan: error: {said}")
+    assert not (tmp_path / "s.json").exists()
