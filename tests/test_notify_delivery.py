@@ -169,6 +169,8 @@ def test_json_form_ntfy_and_webhook_get_title_lines_records_and_ids(tmp_path, pe
              f"invalidation {sma:,.0f} (a 1w close back above SMA 50 at its value at this "
              f"close) | source SMA 50: simple mean of the last 50 weekly closes | id {ID}")
     footer = f"data: {MARKET} 1w candles, scanned as of 2021-12-20T00:00:00Z"
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"    {first}\n    {footer}\n" in readme  # the README shows this very message
 
     j = json.loads(by_path["/json"]["raw"])  # apprise json://: text + the full records
     assert (j["title"], j["message"].splitlines()) == (TITLE, [first, footer])
