@@ -139,14 +139,21 @@ def cli() -> None:
                    "written atomically under a lock, so overlapping runs are safe.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print nothing at all when there is no (new) signal: silent cron mail.")
-@click.option("--notify", "notify", metavar="URL",
-              help="POST the JSON of new signals to this webhook (timeout and retries below). "
-                   "A failed delivery exits 10 and stays pending in --state for the next run.")
-@click.option("--notify-timeout", type=click.FloatRange(min=0.01), default=10.0,
-              show_default=True, help="Seconds to wait for the webhook on each attempt.")
-@click.option("--notify-retries", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Extra attempts after a timeout, connection error, 429 or 5xx "
-                   "(waiting 1, 2, 4... s).")
+@click.option("--notify", "notify", multiple=True, metavar="URL",
+              help="Send new signals here (repeatable; default: the config's [notify] urls). "
+                   "http(s):// POSTs btcscan's JSON; any other URL is apprise's (tgram://, "
+                   "discord://, slack://, mailto://, ntfy://, json://, form://...): a message "
+                   "per market. Checked before the scan (exit 2). A failed delivery exits 10 "
+                   "and stays in --state's outbox for the next run.")
+@click.option("--no-notify", is_flag=True,
+              help="Send nothing this run, whatever the config's [notify] says.")
+@click.option("--notify-timeout", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds to wait for each notification attempt [default: the config's "
+                   "notify.timeout or 10].")
+@click.option("--notify-retries", type=click.IntRange(min=0), default=None,
+              help="Extra attempts after a failure (webhook: timeouts, connection errors, "
+                   "429 and 5xx, waiting 1, 2, 4... s; apprise: any failure, 1 s apart) "
+                   "[default: the config's notify.retries or 3].")
 @click.option("--power-law/--no-power-law", "power_law", default=None,
               help="Power-law context (fit on the series + a published set). Default: only "
                    "for markets whose base is BTC.")
@@ -173,7 +180,8 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
              timeframe: str | None, asof: str | None, fmt: str, show_events: bool,
              hidden_divergences: bool, pattern_params: tuple[str, ...], chart: str | None,
              fail_on: str | None, new_only: bool, state: str | None, quiet: bool,
-             notify: str | None, notify_timeout: float, notify_retries: int,
+             notify: tuple[str, ...], no_notify: bool, notify_timeout: float | None,
+             notify_retries: int | None,
              power_law: bool | None, sets: tuple[str, ...], detail: bool,
              workers: int | None, processes: int | None, **market) -> int:
     """Scan markets and report levels, SMA supports, RSI and long-run context, point in time.
@@ -193,8 +201,9 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
 
     from btcscan import api
     from btcscan.alerts.conditions import evaluate, parse_conditions, sma_periods_needed
-    from btcscan.alerts.delivery import Webhook, run_alerts
-    from btcscan.alerts.signals import signals_of
+    from btcscan.alerts.delivery import run_alerts
+    from btcscan.alerts.message import record
+    from btcscan.alerts.signals import alerts_of
 
     conditions = parse_conditions(fail_on)
     if new_only and not state:
@@ -207,6 +216,8 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         raise click.UsageError("--quote picks among the --top N markets: add --top N")
     config, where = _config(market.get("config_path"))
     eff = _resolve(config, where, timeframe, power_law, hidden_divergences, sets, pattern_params)
+    dests = _notify_destinations(config, where, notify, no_notify, notify_timeout,
+                                 notify_retries)  # checked before the scan: exit 2 (or 8)
     settings = replace(eff.settings, sma_periods=tuple(
         sorted(set(eff.settings.sma_periods) | set(sma_periods_needed(conditions)))))
     tf = settings.timeframe
@@ -226,21 +237,23 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         charts = list(result[1])
         result = result[0]
     verdicts = evaluate(conditions, result.series)
-    signals = tuple(s for r in result.series for s in signals_of(r))
+    alerts = tuple(a for r in result.series for a in alerts_of(r))
+    signals = tuple(a.signal for a in alerts)
 
-    hook = Webhook(notify, notify_timeout, notify_retries) if notify else None
     tables: list[bool] = []  # whether the report (with its verdicts) was printed as a table
 
     def show(shown) -> None:
         _emit(result, fmt, shown, verdicts, new_only, quiet, events=show_events,
               confirmed=signals, detail=detail)
+        sys.stdout.flush()  # on stdout before the state says "reported" (kill -9 safe)
         tables.append(fmt == "table" and not (quiet and not shown))
 
     try:
-        notify_error = run_alerts(
-            signals, show,
-            state=state, new_only=new_only, hook=hook,
-            stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        failures = run_alerts(
+            signals, show, state=state, new_only=new_only, destinations=dests,
+            records={a.signal.key: record(a) for a in alerts} if dests else None,
+            stamp=max(r.asof for r in result.series).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            warn=lambda line: click.echo(f"btcscan: warning: {line}", err=True))
     except CacheError:  # the --state file cannot be locked, read or written (exit 7)
         if not new_only and not tables:  # the report does not depend on it: keep it
             show(signals)
@@ -251,13 +264,37 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     for v in verdicts:  # once: the table lists verdicts itself, machine formats need the line
         if v.holds and not shown_in_table:
             click.echo(f"btcscan: condition met: {v.condition} on {v.market}: {v.detail}", err=True)
-    if notify_error is not None:
-        raise notify_error  # exit 10 wins over 3: the run did not do all it was asked
+    if failures:  # exit 10 (or 2) wins over 3 and 9: the run did not do all it was asked
+        kept = "; kept in --state's outbox, sent again next run" if state else ""
+        for f in failures[1:]:
+            _say_error(f"{f}{kept}")
+        raise type(failures[0])(f"{failures[0]}{kept}")
     if chart_error is not None:
         raise chart_error
     if load_code:
         return load_code  # some markets failed (9): an error wins over a condition
     return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK
+
+
+def _notify_destinations(config, where, urls, off, timeout, retries):
+    """--notify URLs (else the config's [notify] urls), checked now: a bad one exits 2 from
+    the command line, 8 from the config. Timeouts and retries: flag > config > default."""
+    table = config.get("notify", {})
+    if off:
+        if urls:
+            raise click.UsageError("--no-notify and --notify contradict each other")
+        return []
+    given = list(urls)
+    if any(not u.strip() for u in given):
+        raise click.UsageError("--notify needs a URL (got an empty one)")
+    if not (given or table.get("urls")):
+        return []  # no notification: urllib and apprise stay unloaded
+    from btcscan.alerts.notify import DEFAULT_RETRIES, DEFAULT_TIMEOUT, destinations
+
+    return destinations(
+        given or table.get("urls", []), where=None if given else where,
+        timeout=timeout if timeout is not None else table.get("timeout", DEFAULT_TIMEOUT),
+        retries=retries if retries is not None else table.get("retries", DEFAULT_RETRIES))
 
 
 def _config(path):

@@ -22,6 +22,11 @@ Top-level tables:
 ``[patterns]``
     Pattern-engine parameters (:class:`btcscan.patterns.PatternParams`, e.g.
     ``touch_tolerance_atr = 0.25``, ``include_hidden = true``); unknown keys are refused.
+``[notify]``
+    ``scan --notify`` defaults: ``urls`` (a list of http(s):// webhooks and apprise URLs,
+    used when the command line gives no ``--notify``), ``timeout`` (seconds per attempt),
+    ``retries``. The URLs themselves are checked when a scan uses them
+    (:func:`btcscan.alerts.notify.destinations`); keep this file private when they hold tokens.
 
 To add a section, add its name and a validator to :data:`_SECTIONS`.
 """
@@ -114,8 +119,15 @@ def _check_patterns(value: Any, where: str) -> None:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _check_notify(value: Any, where: str) -> None:
+    from btcscan.alerts.notify import check_notify_table
+
+    check_notify_table(value, where)
+
+
 #: Allowed top-level keys and their validators.
 _SECTIONS: dict[str, Callable[[Any, str], None]] = {
+    "notify": _check_notify,
     "exchanges": _check_exchanges,
     "scan": _check_scan,
     "patterns": _check_patterns,

@@ -52,7 +52,7 @@ def test_crontab_lines_run_and_are_quiet_the_second_time(tmp_path, monkeypatch):
             assert (second.exit_code, second.stdout) == (0, "")
             state = tmp_path / ".local" / "state" / "btcscan" / (
                 "daily.json" if "1d" in argv else "weekly.json")
-            assert json.loads(state.read_text())["version"] == 1
+            assert json.loads(state.read_text())["version"] == 2
         assert (tmp_path / "btcscan" / "btc-weekly.png").exists()
     finally:
         hook.close()

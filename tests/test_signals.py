@@ -65,8 +65,8 @@ def test_run_alerts_new_only_with_pattern_signals(tmp_path):
     sig = signals_of(_report())
     shown: list[tuple] = []
     state = str(tmp_path / "s.json")
-    assert run_alerts(sig, shown.append, state=state, new_only=True) is None
-    assert run_alerts(sig, shown.append, state=state, new_only=True) is None
+    assert run_alerts(sig, shown.append, state=state, new_only=True) == []
+    assert run_alerts(sig, shown.append, state=state, new_only=True) == []
     assert shown == [sig, ()]
     one_more = signals_of(report_with(pattern_report(
         last_bar=101, divergences=(divergence("regular_bearish", known_at_bar=101),))))

@@ -48,7 +48,7 @@ def test_new_only_twice_then_a_new_candle(tmp_path):
     assert sorted(doc["reported"]) == sorted([
         "bitstamp:BTC/USD (bundled sample)|1w|crossed-below-sma:50|2021-12-13T00:00Z",
         "bitstamp:BTC/USD (bundled sample)|1w|crossed-above-sma:50|2021-12-20T00:00Z"])
-    assert doc["pending"] == []
+    assert doc["outbox"] == [] and doc["version"] == 2
 
 
 def test_new_candle_appended_to_a_file(tmp_path, btc_rows):
@@ -186,14 +186,15 @@ def test_notify_fails_times_out_and_recovers_without_losing_state(tmp_path, wait
         assert kinds(r1) == [("crossed-below-sma", "2021-12-13")]  # the report still printed
         assert waits == [1.0]  # one backoff between the two attempts
         doc = json.loads(state.read_text())
-        assert [p["kind"] for p in doc["pending"]] == ["crossed-below-sma"]
+        assert [p["record"]["kind"] for p in doc["outbox"]] == ["crossed-below-sma"]
+        assert doc["outbox"][0]["delivered_to"] == []
         assert len(doc["reported"]) == 1
         # run 2, a week later: two more 500s -> still pending, now both weeks' signals
         r2 = scan("--asof", D2, *common)
         assert r2.exit_code == ExitCode.NOTIFY
         assert kinds(r2) == [("crossed-above-sma", "2021-12-20")]  # only the new one printed
-        pend = json.loads(state.read_text())["pending"]
-        assert [p["kind"] for p in pend] == ["crossed-below-sma", "crossed-above-sma"]
+        pend = json.loads(state.read_text())["outbox"]
+        assert [p["record"]["kind"] for p in pend] == ["crossed-below-sma", "crossed-above-sma"]
         # run 3: the hook recovered -> one POST with both, pending cleared, exit 0
         r3 = scan("--asof", D2, *common)
         assert r3.exit_code == 0, r3.stderr
@@ -202,7 +203,7 @@ def test_notify_fails_times_out_and_recovers_without_losing_state(tmp_path, wait
         assert sent["what"] == "ok" and sent["type"] == "application/json"
         assert [s["kind"] for s in sent["body"]["signals"]] == ["crossed-below-sma",
                                                                 "crossed-above-sma"]
-        assert json.loads(state.read_text())["pending"] == []
+        assert json.loads(state.read_text())["outbox"] == []
         # run 4: nothing new and nothing pending -> no POST at all
         n = len(hook.bodies)
         assert scan("--asof", D2, *common).exit_code == 0

@@ -3,10 +3,16 @@ engine's wedge and divergence facts when detectors ran (``SeriesReport.patterns`
 
 Times are the open time of the closed candle that made the fact knowable, so a signal
 never uses an unclosed candle, and its ``key`` is stable across later scans.
+
+:func:`alerts_of` pairs each signal with what a notification says about it: the level it
+happened at, its targets and its invalidation (each with the rule that produced it) and
+the detector it came from.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -44,22 +50,95 @@ def _key(r: SeriesReport, kind: str, *parts: str) -> str:
     return "|".join((r.source.label, r.timeframe, kind, *parts))
 
 
-def sma_signals(r: SeriesReport) -> list[Signal]:
-    """A cross of an SMA by the last closed candle's close."""
+def signal_id(key: str) -> str:
+    """A signal's stable id: 16 hex digits of the SHA-256 of its ``key`` (the same fact
+    seen by any later run has the same id; notifications carry it as idempotency key)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A price a notification names, with the rule that produced it."""
+
+    price: float
+    rule: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A signal and what a notification says about it: ``level`` (where it happened),
+    ``targets`` and ``invalidation`` (none when the signal's rule sets none), ``source``
+    (the detector and its method) and ``asof`` (the scan that found it)."""
+
+    signal: Signal
+    level: Mark | None
+    targets: tuple[Mark, ...]
+    invalidation: Mark | None
+    source: str
+    asof: datetime
+
+    @property
+    def id(self) -> str:
+        return signal_id(self.signal.key)
+
+
+def _alert(r: SeriesReport, signal: Signal, level: Mark | None, targets: tuple[Mark, ...],
+           invalidation: Mark | None, source: str) -> Alert:
+    return Alert(signal, level, targets, invalidation, source, r.asof)
+
+
+def sma_alerts(r: SeriesReport) -> list[Alert]:
+    """A cross of an SMA by the last closed candle's close; it is undone by a close back
+    on the other side (the SMA's value at this close is the level)."""
     out = []
     t = r.last_closed.open_time
     for s in r.smas:
         if s.state not in ("crossed_below", "crossed_above"):
             continue
         kind = f"{s.state.replace('_', '-')}-sma"
-        out.append(Signal(
+        back = "above" if s.state == "crossed_below" else "below"
+        level = Mark(s.value, f"SMA {s.period} at the {r.timeframe} close of {t:%Y-%m-%d}")
+        out.append(_alert(r, Signal(
             market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe,
             kind=kind, time=t, price=r.last_closed.close,
             detail=f"{r.timeframe} close {price_text(r.last_closed.close)} "
                    f"{s.state.replace('_', ' ')} SMA {s.period} ({price_text(s.value)})",
             key=_key(r, f"{kind}:{s.period}", _iso(t)),
-        ))
+        ), level, (), Mark(s.value, f"a {r.timeframe} close back {back} SMA {s.period} "
+                                    "at its value at this close"), f"SMA {s.period}: {s.method}"))
     return out
+
+
+def sma_signals(r: SeriesReport) -> list[Signal]:
+    """A cross of an SMA by the last closed candle's close."""
+    return [a.signal for a in sma_alerts(r)]
+
+
+def _wedge_level(w: Wedge) -> Mark:
+    """The line the signal is about: the broken one at the breaking close, or, while
+    forming, the line whose break the measured move starts from (wedges.py's rule)."""
+    if w.state == "broke_up":
+        return Mark(w.upper.value_at(w.state_at_bar), "breakout level: the upper line at the "
+                    "breakout close")
+    if w.state == "broke_down":
+        return Mark(w.lower.value_at(w.state_at_bar), "breakdown level: the lower line at the "
+                    "breakdown close")
+    if w.kind == "falling":
+        return Mark(w.upper.value_at_last, "the upper line at the last close (a close above "
+                    "it is the breakout)")
+    return Mark(w.lower.value_at_last, "the lower line at the last close (a close below it "
+                "is the breakdown)")
+
+
+def wedge_alert(r: SeriesReport, w: Wedge) -> Alert | None:
+    s = wedge_signal(r, w)
+    if s is None:
+        return None
+    inval = next((Mark(t.price, t.rule) for t in w.targets if t.kind == "invalidation"), None)
+    return _alert(r, s, _wedge_level(w),
+                  tuple(Mark(t.price, t.rule) for t in w.targets if t.kind == "target"), inval,
+                  f"wedge detector: {w.kind} wedge, lines through {len(w.pivots)} pivots, "
+                  f"{w.touches} touches (docs/patterns.md)")
 
 
 def wedge_signal(r: SeriesReport, w: Wedge) -> Signal | None:
@@ -94,19 +173,43 @@ def divergence_signal(r: SeriesReport, d: Divergence) -> Signal:
     )
 
 
-def pattern_signals(r: SeriesReport, p: PatternReport) -> list[Signal]:
-    out: list[Signal] = []
-    for w in p.active_wedges:
-        s = wedge_signal(r, w)
-        if s is not None:
-            out.append(s)
-    out.extend(divergence_signal(r, d) for d in p.active_divergences)
+def divergence_alert(r: SeriesReport, d: Divergence) -> Alert:
+    """A divergence is against the price extreme at its second pivot: a close beyond it
+    (above for bearish kinds, below for bullish ones) invalidates it. Price has often passed
+    it by the candle that made the divergence known (DOMAIN.md): the rule then says so."""
+    s = divergence_signal(r, d)
+    bearish = d.kind.endswith("bearish")
+    side = "above" if bearish else "below"
+    last = r.last_closed.close
+    passed = last > d.second_price if bearish else last < d.second_price
+    rule = (f"a close {side} the price at the second pivot"
+            + (f" (already passed: last {r.timeframe} close {price_text(last)})" if passed
+               else ""))
+    return _alert(r, s, Mark(d.second_price, f"price at the second RSI pivot, "
+                                            f"{_iso(_dt(d.second_ms))[:10]}"),
+                  (), Mark(d.second_price, rule),
+                  f"RSI divergence detector: pivots on {r.rsi.name} of {r.timeframe} closes "
+                  "(TradingView's rules, docs/patterns.md)")
+
+
+def pattern_alerts(r: SeriesReport, p: PatternReport) -> list[Alert]:
+    out = [a for a in (wedge_alert(r, w) for w in p.active_wedges) if a is not None]
+    out.extend(divergence_alert(r, d) for d in p.active_divergences)
     return out
+
+
+def pattern_signals(r: SeriesReport, p: PatternReport) -> list[Signal]:
+    return [a.signal for a in pattern_alerts(r, p)]
+
+
+def alerts_of(r: SeriesReport) -> tuple[Alert, ...]:
+    """Every signal of one report with what a notification says about it, oldest first."""
+    out = sma_alerts(r)
+    if r.patterns is not None:
+        out += pattern_alerts(r, r.patterns)
+    return tuple(sorted(out, key=lambda a: (a.signal.time, a.signal.kind, a.signal.key)))
 
 
 def signals_of(r: SeriesReport) -> tuple[Signal, ...]:
     """Every signal of one report, oldest first."""
-    out = sma_signals(r)
-    if r.patterns is not None:
-        out += pattern_signals(r, r.patterns)
-    return tuple(sorted(out, key=lambda s: (s.time, s.kind, s.key)))
+    return tuple(a.signal for a in alerts_of(r))
