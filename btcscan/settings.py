@@ -17,6 +17,12 @@ class ScanSettings:
     atr_period: int = 14
     #: levels shown on each side of the latest price in the ladder
     ladder_size: int = 5
+    #: ladder rows group levels within this many ATRs (of the scanned timeframe) of the
+    #: lowest level of the row (btcscan.analysis.levels.ladder)
+    level_group_atr: float = 0.25
+    #: swing highs and lows on the ladder: confirmed pivots with their bar within this many
+    #: candles of the last closed one
+    swing_lookback_bars: int = 100
     #: flag the price when it is within this percent of a round number
     round_proximity_pct: float = 2.0
     #: RSI warns when fewer than this many periods of history precede the value used

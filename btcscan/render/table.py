@@ -105,6 +105,8 @@ def series_panel(r: SeriesReport, *, events: bool = False) -> Panel:
     for lv in r.levels:
         ladder.add_row("resistance" if lv.side == "above" else "support", price(lv.price),
                        pct(lv.distance_pct), lv.label, lv.source)
+        for g in lv.grouped:  # nearby levels merged into this row (the ladder's grouping rule)
+            ladder.add_row("", price(g.price), pct(g.distance_pct), f"+ {g.label}", g.source)
 
     parts: list = [head, Text(""), Text(f"SMA supports ({tf_label} closes)", style="bold"), smas,
                    Text(""), ladder]
