@@ -76,7 +76,7 @@ def round_levels(price: float, per_side: int = 2,
         # integer multiples, so that 0.1 and 0.09999999999999999 are one level; a multiple
         # equal to the price is neither side's (as before: the next one is)
         q = price / unit
-        exact = abs(q - round(q)) < 1e-9
+        exact = abs(q - round(q)) < 1e-9 * max(1.0, q)
         lo = round(q) - 1 if exact else math.floor(q)
         hi = round(q) + 1 if exact else lo + 1
         out |= {round((lo - i) * unit, 10) for i in range(n)}
