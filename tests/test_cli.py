@@ -30,7 +30,7 @@ def test_sample_json_matches_independent_computation(runner, btc_rows):
     res = runner.invoke(cli, ["scan", "--sample", "--format", "json"], catch_exceptions=False)
     assert res.exit_code == 0, res.stderr
     doc = json.loads(res.stdout)  # stdout holds the JSON document and nothing else
-    assert doc["schema_version"] == "1.2"
+    assert doc["schema_version"] == "1.3"
     s = doc["series"][0]
     assert s["source"]["label"] == "bitstamp:BTC/USD (bundled sample)"
     assert s["timeframe"] == "1w"

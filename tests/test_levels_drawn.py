@@ -109,7 +109,8 @@ def test_swing_levels_are_confirmed_pivots_of_the_weekly_candles(btc_weekly_0418
 
 def test_weekly_ladder_groups_nearby_levels_by_the_stated_rule(btc_weekly_0418):
     r = btc_weekly_0418
-    tol = ScanSettings().level_group_atr * r.atr.value
+    tol = min(0.25 * r.atr.value, 0.01 * r.latest.price)  # the stated rule
+    assert tol == 0.01 * r.latest.price  # weekly BTC: 0.25 ATR (2,047) is more than 1%
     assert any(row.grouped for row in r.levels)
     for row in r.levels:
         members = [row, *row.grouped]

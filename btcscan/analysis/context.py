@@ -70,5 +70,6 @@ def with_context(report: SeriesReport, ctx: LongRunContext,
         for b in law.bands:
             candidates.append((b.price, "power_law", f"power-law {b.label} ({law.label})", how))
     levels: tuple[Level, ...] = ladder(report.latest.price, candidates, settings.ladder_size,
-                                       group_distance(report.atr.value, settings))
+                                       group_distance(report.atr.value, report.latest.price,
+                                                      settings))
     return replace(report, context=ctx, levels=levels)

@@ -146,11 +146,12 @@ def previous_period_levels(open_ms: np.ndarray, close_ms: np.ndarray, high: np.n
 
 def lowest_close_since(open_ms: np.ndarray, close: np.ndarray, i_ath: int,
                        base_label: str) -> list[LevelCandidate]:
-    """The lowest close after the all-time high's candle ``i_ath`` (none when the high is
-    on the last candle)."""
-    if i_ath + 1 >= close.shape[0]:
+    """The lowest close after the all-time high's candle ``i_ath`` and before the last
+    candle (whose close is the price itself: when it is the lowest, the price has just
+    closed below the level). None when there is no such candle."""
+    if i_ath + 2 >= close.shape[0]:
         return []
-    j = i_ath + 1 + int(np.argmin(close[i_ath + 1:]))
+    j = i_ath + 1 + int(np.argmin(close[i_ath + 1:-1]))
     return [LevelCandidate(float(close[j]), "lowest_close",
                            f"lowest close since the ATH ({_date(int(open_ms[j]))})",
                            f"lowest {base_label} close after the ATH of "

@@ -42,9 +42,12 @@ def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> flo
     return (float(close[-1]) / float(close[j]) - 1.0) * 100.0
 
 
-def group_distance(atr_last: float | None, settings: ScanSettings) -> float:
-    """Ladder rows group levels this close (price units): ``level_group_atr`` ATRs."""
-    return 0.0 if atr_last is None else settings.level_group_atr * atr_last
+def group_distance(atr_last: float | None, price: float, settings: ScanSettings) -> float:
+    """Ladder rows group levels this close (price units): ``level_group_atr`` ATRs, at
+    most ``level_group_max_pct`` percent of the price (0 without an ATR)."""
+    if atr_last is None:
+        return 0.0
+    return min(settings.level_group_atr * atr_last, settings.level_group_max_pct / 100 * price)
 
 
 def _drawn_levels(ta: dict, a: np.ndarray, settings: ScanSettings, tf_label: str) -> list:
@@ -204,7 +207,7 @@ def analyse(
         for plv in pattern_report.levels:
             candidates.append((plv.price, plv.kind, plv.label, plv.source))
     levels = ladder(latest_price, candidates, settings.ladder_size,
-                    group_distance(atr_last, settings))
+                    group_distance(atr_last, latest_price, settings))
     for lv in flatten(levels):
         if lv.kind == "round" and abs(lv.price / latest_price - 1) * 100 <= \
                 settings.round_proximity_pct:
