@@ -86,9 +86,7 @@ def test_weekly_figure_elements(btc_rows):
     assert volume[-1].get_height() == pytest.approx(sum(r["volume"] for r in week_rows))
     # round numbers near the price, drawn as labelled horizontal levels
     levels = {ln.get_ydata()[0] for label, ln in got.items() if label.startswith("level: round")}
-    # (60,000 is no longer among the ladder's five support rows: swing lows, the previous
-    # week's and month's lows and the lowest close since the ATH are nearer)
-    assert {70_000, 80_000, 90_000} <= levels and 60_000 not in levels
+    assert {60_000, 70_000, 80_000, 90_000} <= levels
     assert any(label.startswith("level: all-time high") for label in got)
     assert "power-law fair value (fit on this series, n=5.63)" in got
 
