@@ -244,3 +244,32 @@ def test_round_levels_near_a_major_list_it_once():
     values = [v for v, _ in round_levels(0.0802, 2)]
     assert values == [0.07, 0.08, 0.09, 0.1]
     assert dict(round_levels(0.0802, 2))[0.1] is True
+
+
+# --- every signal states its price -----------------------------------------------------------
+
+def test_wedge_breakdown_and_divergence_signals_carry_the_close_and_trigger():
+    """Daily BTC as of 2025-11-15: the falling wedge broke down at the 2025-11-14 close
+    (price was null), and a divergence's price was its second pivot's."""
+    from btcscan.alerts.signals import signals_of
+
+    closes = {r["open_time"].date().isoformat(): r["close"] for r in _daily()}
+    r = _scan("BTC/USD", "1d", "2025-11-15")
+    sig = signals_of(r)
+    (brk,) = [s for s in sig if s.kind == "wedge-breakdown"]
+    (w,) = [w for w in r.patterns.active_wedges if w.state == "broke_down"]
+    assert brk.time.date().isoformat() == "2025-11-14"
+    assert brk.price == closes["2025-11-14"]
+    assert brk.trigger_level == pytest.approx(w.lower.value_at(w.state_at_bar))
+    assert brk.price < brk.trigger_level  # a close below the lower line
+    # the weekly bearish divergences of docs/patterns.md, known at the 2025-02-24 and
+    # 2025-11-03 weekly closes; a weekly candle's close is its Sunday's daily close
+    divs = {d: [s for s in signals_of(_scan("BTC/USD", "1w", d)) if s.kind.endswith("divergence")]
+            for d in ("2025-03-10", "2025-11-24")}
+    want = {"2025-03-10": ("2025-02-24", 109_356), "2025-11-24": ("2025-11-03", 125_725)}
+    for d, (week, second_high) in want.items():
+        (s,) = divs[d]
+        assert s.kind == "bearish-divergence" and s.time.date().isoformat() == week
+        sunday = (s.time + timedelta(days=6)).date().isoformat()
+        assert s.price == closes[sunday]
+        assert round(s.trigger_level) == second_high  # the second pivot's high

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from btcscan.analysis.levels import (
+    LevelCandidate,
     flatten,
     ladder,
     lowest_close_since,
@@ -62,9 +63,8 @@ def _drawn_levels(ta: dict, a: np.ndarray, settings: ScanSettings, tf_label: str
     log = zigzag(ta["high"], ta["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
     rule = (f"{tf_label} zig-zag pivot {p.pivot_left}/{p.pivot_right}, swing >= "
             f"{p.min_swing_atr:g} ATR")
-    out = swing_levels(log, ta["close"].size - 1, settings.swing_lookback_bars,
-                       np.asarray(ta["open_time"], dtype=np.int64), tf_label, rule)
-    return out
+    return swing_levels(log, ta["close"].size - 1, settings.swing_lookback_bars,
+                        np.asarray(ta["open_time"], dtype=np.int64), tf_label, rule)
 
 
 def data_span_ms(candles: Candles) -> tuple[int, int]:
@@ -189,9 +189,9 @@ def analyse(
                 step_how,
             )
         )
-    candidates.append(
-        (ath.price, "ath", f"all-time high ({fmt_date(fa['open_time'][i_ath])})", ath.method)
-    )
+    candidates.append(LevelCandidate(ath.price, "ath",
+                                     f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
+                                     ath.method, int(fa["open_time"][i_ath])))
     candidates += _drawn_levels(ta, a, settings, tf_label)
     base_label = base.timeframe.label()
     fine_open = np.asarray(fa["open_time"], dtype=np.int64)
