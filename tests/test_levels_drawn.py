@@ -141,11 +141,12 @@ MARKETS = sorted(SAMPLES)
 def test_no_level_repeats_over_bundled_markets_and_timeframes(symbol):
     """Issue 15: 13 of 512 scans listed a round level twice (DOGE/USDT 3d: 0.1)."""
     for tf in ("1d", "3d", "1w", "1M"):
-        for asof in (None, "2024-03-13", "2025-06-30"):
+        # 2025-03-15: ADA 3d had rows at 1.165 and 1.174, once both printed "1.17"
+        for asof in (None, "2024-03-13", "2025-03-15", "2025-06-30"):
             r = _scan(symbol, tf, asof)
             flat = [(lv.kind, round(lv.price, 10)) for lv in _all(r.levels)]
             assert len(flat) == len(set(flat)), (symbol, tf, asof)
-            shown = [price_text(lv.price) for lv in r.levels]
+            shown = [price_text(lv.price, r.latest.price) for lv in r.levels]  # as printed
             assert len(shown) == len(set(shown)), (symbol, tf, asof, shown)
             labels = [lv.label for lv in _all(r.levels)]
             assert len(labels) == len(set(labels)), (symbol, tf, asof)
@@ -169,6 +170,13 @@ def test_round_numbers_on_the_ladder_have_no_hole(symbol):
                                        (150, 200), (0.013, 0.02), (1.0, 1.0), (99.0, 100.0)])
 def test_round_step_from_atr(atr, step):
     assert round_step(75_737, atr) == pytest.approx(step)
+
+
+def test_round_step_never_above_the_major_step():
+    # monthly ADA: ATR 0.27 above the price 0.26; the major step there is 0.1
+    assert round_step(0.2625, 0.2704) == pytest.approx(0.1)
+    assert round_step(0.2625, 0.0704) == pytest.approx(0.1)
+    assert round_step(0.2625, 0.0304) == pytest.approx(0.05)
 
 
 def test_daily_round_step_finer_than_weekly():

@@ -40,21 +40,22 @@ def round_step(price: float, atr: float | None = None) -> float:
 
     With a usable ``atr`` (the scanned timeframe's ATR, price units): the smallest 1, 2 or
     5 x 10^k not below it, so the step follows the chart's typical candle range (weekly BTC
-    near 75,000 with ATR 8,188 -> 10,000; a 4h chart with ATR 700 -> 1,000). Without one:
-    the largest power of ten not above ``price / 3`` (BTC at 30,000-299,999 -> 10,000; ETH
-    at 3,000 -> 1,000; DOGE at 0.2 -> 0.01).
+    near 75,000 with ATR 8,188 -> 10,000; a 4h chart with ATR 700 -> 1,000), but never
+    more than :func:`major_step` (monthly ADA at 0.26 with ATR 0.27 -> 0.1, not 0.5).
+    Without one: the largest power of ten not above ``price / 3`` (BTC at 30,000-299,999
+    -> 10,000; ETH at 3,000 -> 1,000; DOGE at 0.2 -> 0.01).
     """
     if price <= 0 or not math.isfinite(price):
         raise ValueError("price must be positive")
+    by_price = 10.0 ** math.floor(math.log10(price / 3.0))
     if atr is None or not (math.isfinite(atr) and atr > 0):
-        return 10.0 ** math.floor(math.log10(price / 3.0))
+        return by_price
     k = math.floor(math.log10(atr))
-    for e in (k, k + 1):
-        for m in (1.0, 2.0, 5.0):
-            step = m * 10.0 ** e
-            if step >= atr * (1 - 1e-12):
-                return step
-    return 10.0 ** (k + 1)  # unreachable: 10^(k+1) >= atr
+    step = 10.0 ** (k + 1)  # 10^(k+1) >= atr: the loop below finds the smallest
+    for m in (5.0, 2.0, 1.0):
+        if m * 10.0 ** k >= atr * (1 - 1e-12):
+            step = m * 10.0 ** k
+    return min(step, 10.0 * by_price)
 
 
 def major_step(price: float) -> float:
