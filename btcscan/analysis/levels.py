@@ -190,8 +190,11 @@ def sma_state(
     )
 
 
+_RANK = {k: i for i, k in enumerate(HEADLINE_ORDER)}
+
+
 def _rank(kind: str) -> int:
-    return HEADLINE_ORDER.index(kind) if kind in HEADLINE_ORDER else len(HEADLINE_ORDER)
+    return _RANK.get(kind, len(HEADLINE_ORDER))
 
 
 def flatten(levels: tuple[Level, ...]) -> list[LevelCandidate]:
@@ -231,15 +234,17 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
             time=None if c.time_ms is None else datetime.fromtimestamp(c.time_ms / 1000, tz=UTC),
             grouped=grouped)
 
-    rows: list[Level] = []
+    groups: list[list[LevelCandidate]] = []  # headline first
     i = 0
     while i < len(cands):
         j = i + 1
         while j < len(cands) and cands[j].price - cands[i].price <= tol:
             j += 1
-        group = sorted(cands[i:j], key=lambda c: (_rank(c.kind), abs(c.price - price)))
-        rows.append(level(group[0], tuple(level(c) for c in group[1:])))
+        groups.append(sorted(cands[i:j], key=lambda c: (_rank(c.kind), abs(c.price - price))))
         i = j
-    above = sorted((lv for lv in rows if lv.side == "above"), key=lambda lv: lv.price)[:per_side]
-    below = sorted((lv for lv in rows if lv.side == "below"), key=lambda lv: -lv.price)[:per_side]
-    return tuple(sorted(above + below, key=lambda lv: abs(lv.distance_pct)))
+    # rows are made only for the groups kept (nearest per_side on each side by headline)
+    above = sorted((g for g in groups if g[0].price > price), key=lambda g: g[0].price)
+    below = sorted((g for g in groups if g[0].price <= price), key=lambda g: -g[0].price)
+    rows = [level(g[0], tuple(level(c) for c in g[1:]))
+            for g in above[:per_side] + below[:per_side]]
+    return tuple(sorted(rows, key=lambda lv: abs(lv.distance_pct)))
