@@ -281,3 +281,30 @@ def test_wedge_breakdown_and_divergence_signals_carry_the_close_and_trigger():
         sunday = (s.time + timedelta(days=6)).date().isoformat()
         assert s.price == closes[sunday]
         assert round(s.trigger_level) == second_high  # the second pivot's high
+
+
+def test_4h_btc_round_numbers_follow_the_4h_range(tmp_path):
+    """Issue 15: a 4h scan of BTC got round numbers every 10,000. On a 4-hour random walk
+    near 70,000 (0.8% a candle) the step follows the 4h ATR: 500 to 2,000."""
+    import numpy as np
+
+    from tests.conftest import write_csv
+
+    rng = np.random.default_rng(7)
+    n = 600
+    close = 70_000 * np.exp(np.cumsum(rng.normal(0, 0.008, n)))
+    open_ = np.concatenate(([close[0]], close[:-1]))
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.004, n))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.004, n))
+    t0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+    rows = [[t0 + i * 4 * 3_600_000, open_[i], high[i], low[i], close[i], 1.0] for i in range(n)]
+    path = write_csv(tmp_path / "btcusdt_4h.csv", ["timestamp_ms_utc", "open", "high", "low",
+                                                    "close", "volume"], rows)
+    (r,) = api.scan(files=[str(path)], timeframe="4h").series
+    assert 300 < r.atr.value < 2_000
+    step = round_step(r.latest.price, r.atr.value)
+    assert round_step(r.latest.price) == 10_000  # the price-only step (the old one)
+    assert step in (500, 1_000, 2_000) and r.atr.value <= step < 2.5 * r.atr.value
+    rounds = sorted(lv.price for lv in _all(r.levels) if lv.kind == "round")
+    assert len(rounds) >= 4 and all(p % step == 0 for p in rounds)
+    assert rounds[-1] - rounds[0] < 10 * step + 1  # nothing like 60,000 / 70,000 / 80,000
