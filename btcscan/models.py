@@ -13,7 +13,7 @@ from typing import Any
 from btcscan.data.schema import Source
 
 #: Bumped when a JSON field changes meaning or disappears (additions bump the minor part).
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,20 @@ class SmaState:
 
 @dataclass(frozen=True)
 class Level:
-    """A price level on the ladder around the latest price."""
+    """A price level on the ladder around the latest price.
+
+    A ladder row is one group of nearby levels (:func:`btcscan.analysis.levels.ladder`
+    states the rule): the row's own fields are its headline level, ``grouped`` the others
+    merged into it, each with its own price and source."""
 
     price: float
-    kind: str  # sma | round | ath | wedge_line | target | invalidation | power_law | ...
+    kind: str  # sma | round | ath | swing_high | swing_low | prev_week_high | ... | power_law
     label: str  # what a trader reads: "SMA 50 (weekly closes)"
     source: str  # how the number was produced
     distance_pct: float  # (level / latest price - 1) * 100
     side: str  # "above" | "below"
+    time: datetime | None = None  # when the market made it (a swing's bar, a close); else None
+    grouped: tuple[Level, ...] = ()  # other levels within the grouping distance of this row
 
 
 @dataclass(frozen=True)
@@ -188,9 +194,11 @@ class Signal:
     timeframe: str
     kind: str  # wedge-breakout | wedge-breakdown | wedge-formed | bearish-divergence | ...
     time: datetime  # open time of the closed candle that made it knowable
-    price: float | None  # that candle's close (or the level involved)
+    price: float | None  # that candle's close (None only if the candle has no close)
     detail: str
     key: str
+    trigger_level: float | None = None  # the level behind it: the line or SMA crossed, the
+    # wedge line it should break (formed), the divergence's second pivot price
 
 
 @dataclass(frozen=True)

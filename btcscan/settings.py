@@ -16,7 +16,15 @@ class ScanSettings:
     rsi_period: int = 14
     atr_period: int = 14
     #: levels shown on each side of the latest price in the ladder
-    ladder_size: int = 5
+    ladder_size: int = 8
+    #: ladder rows group levels within this many ATRs (of the scanned timeframe) of the
+    #: lowest level of the row, and never more than level_group_max_pct of the price apart
+    #: (btcscan.analysis.levels.ladder)
+    level_group_atr: float = 0.25
+    level_group_max_pct: float = 1.0
+    #: swing highs and lows on the ladder: confirmed pivots with their bar within this many
+    #: candles of the last closed one
+    swing_lookback_bars: int = 100
     #: flag the price when it is within this percent of a round number
     round_proximity_pct: float = 2.0
     #: RSI warns when fewer than this many periods of history precede the value used

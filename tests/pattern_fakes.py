@@ -46,7 +46,12 @@ def wedge(kind: str, state: str, state_at_bar: int, start: int = 60, end: int = 
     pivots = (Pivot("high", start, bar_ms(start), top, start + 5, bar_ms(start + 5)),
               Pivot("low", start + 3, bar_ms(start + 3), bottom, start + 8, bar_ms(start + 8)))
     return Wedge(kind, upper, lower, pivots, state, end, bar_ms(end), state_at_bar,
-                 bar_ms(state_at_bar), end + 20.0, top - bottom, targets)
+                 bar_ms(state_at_bar), end + 20.0, top - bottom, targets,
+                 known_at_close=KNOWN_CLOSE, state_at_close=STATE_CLOSE)
+
+
+KNOWN_CLOSE = 55_500.0  # close of a fake wedge's or divergence's known_at candle
+STATE_CLOSE = 54_000.0  # close of a fake wedge's state_at candle
 
 
 def divergence(kind: str, known_at_bar: int, first_bar: int | None = None) -> Divergence:
@@ -56,7 +61,7 @@ def divergence(kind: str, known_at_bar: int, first_bar: int | None = None) -> Di
     return Divergence(kind, first, bar_ms(first), 58_000.0 if bearish else 52_000.0,
                       72.0 if bearish else 28.0, second, bar_ms(second),
                       61_000.0 if bearish else 49_000.0, 66.0 if bearish else 33.0,
-                      known_at_bar, bar_ms(known_at_bar))
+                      known_at_bar, bar_ms(known_at_bar), known_at_close=KNOWN_CLOSE)
 
 
 def pattern_report(last_bar: int, wedges=(), divergences=()) -> PatternReport:

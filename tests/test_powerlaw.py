@@ -122,16 +122,21 @@ def test_cli_power_law_switches():
 
 
 def test_power_law_levels_join_the_ladder():
+    from btcscan.analysis.levels import flatten
+
     r = bs.scan(sample=True).series[0]
     fit, pub = r.context.power_law
-    pl = {lv.label: lv.price for lv in r.levels if lv.kind == "power_law"}
-    # nearest five on each side of 75,737: the -1 sigma band and the published floor are
-    # among them; the fair values (124k, 133k) are further than five other resistances
-    assert pl["power-law -1 sigma (fit on this series)"] == fit.bands[1].price
-    assert pl["power-law floor (0.42x fair) (Santostasi (bitcoinfairprice.com))"] == \
-        pub.bands[0].price
+    pl = {lv.label: lv.price for lv in flatten(r.levels) if lv.kind == "power_law"}
+    # nearest eight rows on each side of 75,737: the -1 sigma band (64,991) is grouped into
+    # the row of the previous month's low (64,955, within 1% of the price); the published
+    # floor (55,779) is a row; the fair values (124k, 133k) are further than eight other rows
+    assert pl == {"power-law -1 sigma (fit on this series)": fit.bands[1].price,
+                  "power-law floor (0.42x fair) (Santostasi (bitcoinfairprice.com))":
+                  pub.bands[0].price}
+    (row,) = [lv for lv in r.levels if fit.bands[1].price in [g.price for g in lv.grouped]]
+    assert row.kind == "prev_month_low"
     above = [lv for lv in r.levels if lv.side == "above"]
     below = [lv for lv in r.levels if lv.side == "below"]
-    assert len(above) <= 5 and len(below) <= 5
+    assert len(above) <= 8 and len(below) <= 8
     d = [abs(lv.distance_pct) for lv in r.levels]
     assert d == sorted(d)

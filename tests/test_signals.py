@@ -11,7 +11,15 @@ from btcscan.alerts.delivery import run_alerts
 from btcscan.alerts.signals import signals_of
 from btcscan.models import ScanResult
 from btcscan.render.serial import write_csv
-from tests.pattern_fakes import bar_ms, divergence, pattern_report, report_with, wedge
+from tests.pattern_fakes import (
+    KNOWN_CLOSE,
+    STATE_CLOSE,
+    bar_ms,
+    divergence,
+    pattern_report,
+    report_with,
+    wedge,
+)
 
 
 def _t(bar: int) -> datetime:
@@ -30,7 +38,9 @@ def _report():
 
 
 def test_pattern_signals():
-    sig = [s for s in signals_of(_report()) if not s.kind.endswith("-sma")]
+    r = _report()
+    w_brk, w_form = r.patterns.wedges[:2]
+    sig = [s for s in signals_of(r) if not s.kind.endswith("-sma")]
     assert [(s.kind, s.time) for s in sig] == [
         ("wedge-formed", _t(95)),  # a forming wedge: known at its last pivot's confirmation
         ("hidden-bearish-divergence", _t(98)),
@@ -40,8 +50,13 @@ def test_pattern_signals():
     brk = sig[2]
     assert "target 50,000 (lowest valley of the pattern (Bulkowski))" in brk.detail
     assert "invalidation 67,200" in brk.detail
+    # price: the close of the candle that made each signal known; trigger_level: the level
+    assert (brk.price, brk.trigger_level) == (STATE_CLOSE, w_brk.lower.value_at(99))
+    formed = sig[0]
+    assert (formed.price, formed.trigger_level) == (KNOWN_CLOSE, w_form.upper.value_at(95))
     div = sig[3]
-    assert div.price == 49_000.0 and "RSI 28.0 -> 33.0" in div.detail
+    assert (div.price, div.trigger_level) == (KNOWN_CLOSE, 49_000.0)
+    assert "RSI 28.0 -> 33.0" in div.detail
     # a later scan (one more candle) sees the same facts with the same keys
     later = report_with(pattern_report(
         last_bar=101, wedges=(wedge("rising", "broke_down", state_at_bar=99, last_bar=101),),
@@ -58,7 +73,7 @@ def test_csv_rows_for_pattern_signals():
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert [row["signal"] for row in rows] == [s.kind for s in sig]
     assert rows[-1]["time"] == _t(100).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert rows[-1]["price"] == "49000.0"
+    assert (rows[-1]["price"], rows[-1]["trigger_level"]) == ("55500.0", "49000.0")
 
 
 def test_run_alerts_new_only_with_pattern_signals(tmp_path):

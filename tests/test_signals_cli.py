@@ -32,7 +32,14 @@ def test_breakout_next_day_is_reported_with_targets():
     assert (w.kind, w.state) == ("falling", "broke_up")
     assert w.state_at.date().isoformat() == "2025-04-21"
     rules = {t.rule.split(":")[0]: round(t.price) for t in w.targets}
-    assert rules == {"pattern extreme": 99508, "measured move": 106387, "invalidation": 74434}
+    # the height is measured where both lines begin: the lower line's first touch (the low of
+    # 2025-02-28) comes after the upper line's (the first pivot, 2025-02-21): 20,160
+    assert w.upper.start_time.date().isoformat() == "2025-02-21"
+    assert w.lower.start_time.date().isoformat() == "2025-02-28"
+    s = w.lower.start_bar
+    assert round(w.height_at_start) == round(w.upper.value_at(s) - w.lower.value_at(s)) == 20_160
+    assert rules == {"pattern extreme": 99508, "measured move": 105357, "invalidation": 74434}
+    assert rules["measured move"] == round(w.upper.value_at(w.state_at_bar) + w.height_at_start)
     kinds = {lv.kind for lv in r.levels}
     assert "target" in kinds or "wedge_line" in kinds
 

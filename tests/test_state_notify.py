@@ -231,7 +231,7 @@ def test_notify_without_state_posts_every_signal_and_refused_connection_is_exit_
     try:
         assert scan("--asof", D1, "--notify", hook.url).exit_code == 0
         assert [s["kind"] for s in hook.bodies[0]["body"]["signals"]] == ["crossed-below-sma"]
-        assert hook.bodies[0]["body"]["schema_version"] == "1.2"
+        assert hook.bodies[0]["body"]["schema_version"] == "1.3"
     finally:
         hook.close()
     res = scan("--asof", D1, "--notify", hook.url, "--notify-retries", "0")

@@ -75,7 +75,7 @@ def test_synthetic_wedges_found_with_right_lines_and_state(kind, breakout):
         w = make_wedge(rng, kind, breakout, npiv=int(rng.integers(5, 8)),
                        noise=float(rng.uniform(0, 0.5)))
         rep = detect_patterns(w.arrays)
-        found = [x for x in rep.wedges if x.upper.start_bar == w.x0]
+        found = [x for x in rep.wedges if x.pivots[0].bar == w.x0]
         assert len(found) == 1, (kind, breakout)
         x = found[0]
         assert x.kind == kind
@@ -85,12 +85,17 @@ def test_synthetic_wedges_found_with_right_lines_and_state(kind, breakout):
         # pivots sit exactly on the true lines, so the fit recovers them
         assert x.upper.slope_per_bar == pytest.approx(w.upper[1], rel=1e-9)
         assert x.lower.slope_per_bar == pytest.approx(w.lower[1], rel=1e-9)
-        assert x.upper.start_price == pytest.approx(w.upper[0], rel=1e-9)
-        assert x.lower.start_price == pytest.approx(w.lower[0], rel=1e-9)
+        # each line starts at its first touch: the first pivot is a high, the first low is
+        # the second pivot; the height is measured where both lines begin (the later start)
+        (u0, su), (l0, sl), lo0 = w.upper, w.lower, w.pivot_bars[1]
+        assert (x.upper.start_bar, x.lower.start_bar) == (w.x0, lo0)
+        assert x.upper.start_price == pytest.approx(u0, rel=1e-9)
+        assert x.lower.start_price == pytest.approx(l0 + sl * (lo0 - w.x0), rel=1e-9)
         assert x.state == ("broke_up" if breakout == "up" else "broke_down")
         assert x.state_at_bar == w.break_bar
-        h = x.upper.start_price - x.lower.start_price
-        assert x.height_at_start == pytest.approx(h)
+        h = (u0 + su * (lo0 - w.x0)) - (l0 + sl * (lo0 - w.x0))
+        assert x.height_at_start == pytest.approx(h, rel=1e-9)
+        assert x.state_at_close == w.arrays["close"][w.break_bar]
         rules = {t.rule.split(":")[0]: t.price for t in x.targets}
         if breakout == "up":
             assert rules["measured move"] == pytest.approx(x.upper.value_at(w.break_bar) + h)
@@ -271,7 +276,32 @@ def test_wedge_that_never_breaks_expires_at_the_apex():
               "open_time": d["open_time"][0] + 86_400_000 * np.arange(n, dtype=np.int64)}
     arrays["high"][:start] = d["high"][:start]
     arrays["low"][:start] = d["low"][:start]
-    (x_,) = [v for v in detect_patterns(arrays).wedges if v.upper.start_bar == w.x0]
+    (x_,) = [v for v in detect_patterns(arrays).wedges if v.pivots[0].bar == w.x0]
     assert x_.state == "expired"
     assert x_.state_at_bar == int(np.ceil(x_.apex_bar))
     assert x_.targets == ()
+
+
+def test_2025_daily_btc_wedge_lines_start_at_their_first_touch_and_height_there():
+    """Issue 15: the upper line of the 2025 daily falling wedge was extended back to the
+    first (low) pivot, 131,453 on 2025-09-25, above every candle, and the height measured
+    there was 22,817; drawn from its first touch the height is about 20.3k."""
+    import btcscan.api as bs
+
+    r = bs.scan(sample=True, timeframe="1d", asof="2026-04-18").series[0]
+    (w,) = [x for x in r.patterns.wedges if x.start_time.date().isoformat() == "2025-09-25"]
+    highs = [p for p in w.pivots if p.side == "high"]
+    lows = [p for p in w.pivots if p.side == "low"]
+    assert w.pivots[0].side == "low"
+    # each line starts on a pivot of its side: the upper at the all-time high of 2025-10-06
+    assert w.lower.start_bar == lows[0].bar
+    assert w.upper.start_time.date().isoformat() == "2025-10-06"
+    assert w.upper.start_bar in [p.bar for p in highs]
+    assert w.upper.start_price == pytest.approx(r.ath.price, abs=0.25 * 4_000)
+    start = max(w.upper.start_bar, w.lower.start_bar)
+    assert start == w.upper.start_bar
+    h = w.upper.value_at(start) - w.lower.value_at(start)
+    assert w.height_at_start == pytest.approx(h)
+    assert 20_000 < w.height_at_start < 20_600  # not 22,817 (at the first pivot)
+    (mm,) = [t for t in w.targets if t.rule.startswith("measured move")]
+    assert mm.price == pytest.approx(w.lower.value_at(w.state_at_bar) - h)

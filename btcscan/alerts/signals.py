@@ -12,6 +12,7 @@ the detector it came from.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -44,6 +45,10 @@ def _iso(dt: datetime) -> str:
 def price_text(x: float) -> str:
     """A price for a message: whole units from 1,000 up, else four significant digits."""
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
 
 
 def _key(r: SeriesReport, kind: str, *parts: str) -> str:
@@ -100,7 +105,7 @@ def sma_alerts(r: SeriesReport) -> list[Alert]:
         level = Mark(s.value, f"SMA {s.period} at the {r.timeframe} close of {t:%Y-%m-%d}")
         out.append(_alert(r, Signal(
             market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe,
-            kind=kind, time=t, price=r.last_closed.close,
+            kind=kind, time=t, price=r.last_closed.close, trigger_level=s.value,
             detail=f"{r.timeframe} close {price_text(r.last_closed.close)} "
                    f"{s.state.replace('_', ' ')} SMA {s.period} ({price_text(s.value)})",
             key=_key(r, f"{kind}:{s.period}", _iso(t)),
@@ -146,18 +151,26 @@ def wedge_signal(r: SeriesReport, w: Wedge) -> Signal | None:
     if kind is None:
         return None
     at = w.known_at_ms if w.state == "forming" else w.state_at_ms
+    if w.state == "forming":  # the line it is expected to break, where it became known
+        line = w.upper if w.kind == "falling" else w.lower
+        close, trigger = w.known_at_close, line.value_at(w.known_at_bar)
+    else:  # the line its close went beyond
+        line = w.upper if w.state == "broke_up" else w.lower
+        close, trigger = w.state_at_close, line.value_at(w.state_at_bar)
     targets = "; ".join(
         f"{price_text(t.price)} {t.rule}" if t.rule.lower().startswith(t.kind)
         else f"{t.kind} {price_text(t.price)} ({t.rule})" for t in w.targets)
     return Signal(
         market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe, kind=kind,
-        time=_dt(at), price=None,
-        detail=f"{w.kind} wedge {_iso(_dt(min(w.upper.start_ms, w.lower.start_ms)))[:10]}.."
+        time=_dt(at), price=_finite(close), trigger_level=_finite(trigger),
+        detail=f"{w.kind} wedge {_iso(_dt(w.start_ms))[:10]}.."
                f"{_iso(_dt(max(w.upper.end_ms, w.lower.end_ms)))[:10]}, {w.touches} touches, "
                + (f"formed {_iso(_dt(at))[:10]}" if w.state == "forming" else
                   f"{w.state.replace('_', ' ')} at the close of {_iso(_dt(at))[:10]}")
                + (f"; {targets}" if targets else ""),
-        key=_key(r, kind, w.kind, _iso(_dt(w.upper.start_ms)), _iso(_dt(w.lower.start_ms))),
+        # both parts were the first pivot's time (the lines' old common start): keys of
+        # signals reported before stay the same
+        key=_key(r, kind, w.kind, _iso(_dt(w.start_ms)), _iso(_dt(w.start_ms))),
     )
 
 
@@ -165,7 +178,7 @@ def divergence_signal(r: SeriesReport, d: Divergence) -> Signal:
     kind = DIVERGENCE_SIGNAL[d.kind]
     return Signal(
         market=r.source.label, symbol=r.source.symbol, timeframe=r.timeframe, kind=kind,
-        time=_dt(d.known_at_ms), price=d.second_price,
+        time=_dt(d.known_at_ms), price=_finite(d.known_at_close), trigger_level=d.second_price,
         detail=(f"{d.kind.replace('_', ' ')} RSI divergence: price {price_text(d.first_price)} -> "
                 f"{price_text(d.second_price)}, RSI {d.first_rsi:.1f} -> {d.second_rsi:.1f} "
                 f"(pivots {_iso(_dt(d.first_ms))[:10]} and {_iso(_dt(d.second_ms))[:10]})"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from btcscan.analysis.cycles import current_drawdown, find_declines, rule_text
-from btcscan.analysis.levels import ladder
+from btcscan.analysis.levels import flatten, ladder
 from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, published_power_law
 from btcscan.data.resample import closed_by
 from btcscan.data.schema import Candles
@@ -51,14 +51,17 @@ def long_run_context(base: Candles, asof_ms: int,
 def with_context(report: SeriesReport, ctx: LongRunContext,
                  settings: ScanSettings | None = None) -> SeriesReport:
     """``report`` with ``ctx`` attached and the power-law fair values and bands added to
-    its level ladder (kind ``power_law``), which keeps the nearest levels on each side."""
+    its level ladder (kind ``power_law``), which keeps the nearest levels on each side
+    (the report's rows and their grouped levels are grouped again with them)."""
     from dataclasses import replace
 
     settings = settings or ScanSettings()
     n_above = sum(lv.side == "above" for lv in report.levels)
     if not ctx.power_law and max(n_above, len(report.levels) - n_above) <= settings.ladder_size:
         return replace(report, context=ctx)  # nothing to add: the ladder would come out as is
-    candidates = [(lv.price, lv.kind, lv.label, lv.source) for lv in report.levels]
+    from btcscan.analysis.series import group_distance
+
+    candidates = flatten(report.levels)
     for law in ctx.power_law:
         how = (f"log10 A={law.log10_a:.3f}, n={law.exponent:.3f}, "
                + ("fitted on closes up to the scan time" if law.sigma else "published"))
@@ -66,5 +69,7 @@ def with_context(report: SeriesReport, ctx: LongRunContext,
                            how))
         for b in law.bands:
             candidates.append((b.price, "power_law", f"power-law {b.label} ({law.label})", how))
-    levels: tuple[Level, ...] = ladder(report.latest.price, candidates, settings.ladder_size)
+    levels: tuple[Level, ...] = ladder(report.latest.price, candidates, settings.ladder_size,
+                                       group_distance(report.atr.value, report.latest.price,
+                                                      settings))
     return replace(report, context=ctx, levels=levels)

@@ -1,39 +1,162 @@
-"""Round numbers, SMA support state and the level ladder."""
+"""Round numbers, levels the market drew, SMA support state and the level ladder.
+
+Every level is point in time: it uses candles closed by the scan time only.
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 
 from btcscan.models import Level, SmaState
+from btcscan.timeframes import DAY_MS, WEEK_MS
+
+#: Kinds in the order a ladder row prefers as its headline: a price the market printed
+#: first, then the computed ones (the rest of a group is listed under it).
+HEADLINE_ORDER = ("ath", "swing_low", "swing_high", "lowest_close", "prev_month_low",
+                  "prev_month_high", "prev_week_low", "prev_week_high", "breakout", "breakdown",
+                  "wedge_line", "invalidation", "target", "sma", "round", "power_law")
+
+# Monday 1970-01-05 00:00 UTC: weeks open on Mondays (DOMAIN.md)
+_MONDAY_MS = 4 * DAY_MS
 
 
-def round_step(price: float) -> float:
-    """Round-number step: the largest power of ten not above ``price / 3``.
+class LevelCandidate(NamedTuple):
+    """A level offered to :func:`ladder` (a plain ``(price, kind, label, source)`` tuple is
+    one too). ``time_ms``: when the market made it (UTC ms), if it did."""
 
-    BTC at 30,000-299,999 -> 10,000; ETH at 3,000 -> 1,000; DOGE at 0.2 -> 0.01.
+    price: float
+    kind: str
+    label: str
+    source: str
+    time_ms: int | None = None
+
+
+def round_step(price: float, atr: float | None = None) -> float:
+    """Round-number step.
+
+    With a usable ``atr`` (the scanned timeframe's ATR, price units): the smallest 1, 2 or
+    5 x 10^k not below it, so the step follows the chart's typical candle range (weekly BTC
+    near 75,000 with ATR 8,188 -> 10,000; a 4h chart with ATR 700 -> 1,000), but never
+    more than :func:`major_step` (monthly ADA at 0.26 with ATR 0.27 -> 0.1, not 0.5).
+    Without one: the largest power of ten not above ``price / 3`` (BTC at 30,000-299,999
+    -> 10,000; ETH at 3,000 -> 1,000; DOGE at 0.2 -> 0.01).
     """
     if price <= 0 or not math.isfinite(price):
         raise ValueError("price must be positive")
-    return 10.0 ** math.floor(math.log10(price / 3.0))
+    by_price = 10.0 ** math.floor(math.log10(price / 3.0))
+    if atr is None or not (math.isfinite(atr) and atr > 0):
+        return by_price
+    k = math.floor(math.log10(atr))
+    step = 10.0 ** (k + 1)  # 10^(k+1) >= atr: the loop below finds the smallest
+    for m in (5.0, 2.0, 1.0):
+        if m * 10.0 ** k >= atr * (1 - 1e-12):
+            step = m * 10.0 ** k
+    return min(step, 10.0 * by_price)
 
 
-def round_levels(price: float, per_side: int = 2) -> list[tuple[float, bool]]:
-    """Round numbers around ``price``: ``per_side`` multiples of the step on each side,
-    plus the nearest multiple of ten steps (a "major" round number, e.g. 100,000) on each
-    side. Returns (level, is_major) pairs."""
-    step = round_step(price)
-    below = math.floor(price / step) * step
-    if below == price:
-        below -= step
-    above = math.ceil(price / step) * step
-    if above == price:
-        above += step
-    out = {below - i * step for i in range(per_side)} | {above + i * step for i in range(per_side)}
-    major = step * 10
-    out |= {math.floor(price / major) * major, math.ceil(price / major) * major}
-    return sorted((round(v, 10), abs(v / major - round(v / major)) < 1e-9) for v in out if v > 0)
+def major_step(price: float) -> float:
+    """A "major" round number: ten times the price-only step (100,000 for BTC at
+    30,000-299,999; 1,000 for ETH at 3,000-29,999)."""
+    return 10.0 * round_step(price)
+
+
+def round_levels(price: float, per_side: int = 2,
+                 step: float | None = None) -> list[tuple[float, bool]]:
+    """Round numbers around ``price``: the ``per_side`` nearest multiples of ``step``
+    (default :func:`round_step` of the price) on each side, with no gap between them, plus
+    the nearest multiple of :func:`major_step` on each side. Returns sorted, distinct
+    (level, is_major) pairs; a level equal to the price counts as below."""
+    step = step or round_step(price)
+    major = major_step(price)
+    out: set[float] = set()
+    for unit, n in ((step, per_side), (major, 1)):
+        # integer multiples, so that 0.1 and 0.09999999999999999 are one level; a multiple
+        # equal to the price is neither side's (as before: the next one is)
+        q = price / unit
+        exact = abs(q - round(q)) < 1e-9 * max(1.0, q)
+        lo = round(q) - 1 if exact else math.floor(q)
+        hi = round(q) + 1 if exact else lo + 1
+        out |= {round((lo - i) * unit, 10) for i in range(n)}
+        out |= {round((hi + i) * unit, 10) for i in range(n)}
+    return [(v, abs(v / major - round(v / major)) < 1e-9) for v in sorted(out) if v > 0]
+
+
+def swing_levels(log: dict[str, np.ndarray], last_bar: int, lookback: int,
+                 times_ms: np.ndarray, tf_label: str, rule: str) -> list[LevelCandidate]:
+    """Swing highs and lows of the zig-zag ``log`` (:func:`btcscan.kernels.pivots.zigzag`)
+    in the alternating pivot list as known at ``last_bar`` (confirmed by then: causal),
+    with their bar within the last ``lookback`` bars. ``rule`` says how the pivots were
+    found."""
+    from btcscan.kernels.pivots import pivots_asof
+
+    out = []
+    for e in pivots_asof(log, last_bar).tolist():
+        bar = int(log["bar"][e])
+        if bar < last_bar - lookback:
+            continue
+        high = log["side"][e] > 0
+        day = _date(int(times_ms[bar]))
+        confirm = _date(int(times_ms[int(log["confirm"][e])]))
+        out.append(LevelCandidate(
+            float(log["price"][e]), "swing_high" if high else "swing_low",
+            f"swing {'high' if high else 'low'} ({tf_label}, {day})",
+            f"{rule}; confirmed {confirm}", int(times_ms[bar])))
+    return out
+
+
+def _date(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def _month_start_ms(ms: int, back: int = 0) -> int:
+    d = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    m = d.year * 12 + d.month - 1 - back
+    return int(datetime(m // 12, m % 12 + 1, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def previous_period_levels(open_ms: np.ndarray, close_ms: np.ndarray, high: np.ndarray,
+                           low: np.ndarray, asof_ms: int, base_label: str
+                           ) -> list[LevelCandidate]:
+    """High and low of the previous calendar week (Monday 00:00 UTC) and month: the last
+    whole period ended by ``asof_ms``, from candles (``open_ms``, ``close_ms``) of a
+    timeframe no coarser than a day. A period with no candle gives nothing."""
+    week_end = asof_ms - (asof_ms - _MONDAY_MS) % WEEK_MS
+    month_end = _month_start_ms(asof_ms)
+    out = []
+    for name, start, end in (("week", week_end - WEEK_MS, week_end),
+                             ("month", _month_start_ms(asof_ms, 1), month_end)):
+        i0 = int(np.searchsorted(open_ms, start, side="left"))
+        i1 = int(np.searchsorted(close_ms, end, side="right"))
+        if i1 <= i0:
+            continue
+        span = f"{_date(start)}..{_date(end - 1)}" if name == "week" else _date(start)[:7]
+        hi = i0 + int(np.argmax(high[i0:i1]))
+        lo = i0 + int(np.argmin(low[i0:i1]))
+        out.append(LevelCandidate(float(high[hi]), f"prev_{name}_high",
+                                  f"previous {name}'s high", f"highest {base_label} high {span}",
+                                  int(open_ms[hi])))
+        out.append(LevelCandidate(float(low[lo]), f"prev_{name}_low",
+                                  f"previous {name}'s low", f"lowest {base_label} low {span}",
+                                  int(open_ms[lo])))
+    return out
+
+
+def lowest_close_since(open_ms: np.ndarray, close: np.ndarray, i_ath: int,
+                       base_label: str) -> list[LevelCandidate]:
+    """The lowest close after the all-time high's candle ``i_ath`` and before the last
+    candle (whose close is the price itself: when it is the lowest, the price has just
+    closed below the level). None when there is no such candle."""
+    if i_ath + 2 >= close.shape[0]:
+        return []
+    j = i_ath + 1 + int(np.argmin(close[i_ath + 1:-1]))
+    return [LevelCandidate(float(close[j]), "lowest_close",
+                           f"lowest close since the ATH ({_date(int(open_ms[j]))})",
+                           f"lowest {base_label} close after the ATH of "
+                           f"{_date(int(open_ms[i_ath]))}", int(open_ms[j]))]
 
 
 def sma_state(
@@ -67,25 +190,61 @@ def sma_state(
     )
 
 
-def ladder(
-    price: float, candidates: list[tuple[float, str, str, str]], per_side: int
-) -> tuple[Level, ...]:
-    """Levels nearest the price, ``per_side`` above and below, nearest first.
+_RANK = {k: i for i, k in enumerate(HEADLINE_ORDER)}
 
-    ``candidates`` are (level, kind, label, source). Levels equal to the price count as below.
+
+def _rank(kind: str) -> int:
+    return _RANK.get(kind, len(HEADLINE_ORDER))
+
+
+def flatten(levels: tuple[Level, ...]) -> list[LevelCandidate]:
+    """The candidates behind ladder rows (each headline and its ``grouped`` levels)."""
+    out = []
+    for row in levels:
+        for lv in (row, *row.grouped):
+            t = None if lv.time is None else int(lv.time.timestamp() * 1000)
+            out.append(LevelCandidate(lv.price, lv.kind, lv.label, lv.source, t))
+    return out
+
+
+def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
+           ) -> tuple[Level, ...]:
+    """Levels nearest the price, ``per_side`` rows above and below, nearest first.
+
+    ``candidates`` are :class:`LevelCandidate` or ``(price, kind, label, source)`` tuples.
+    Exact repeats (same price and label) count once. **Grouping rule:** sorted by price, a
+    row takes every level at most ``group_within`` (price units) above the lowest level of
+    the row; its headline is the member whose kind comes first in :data:`HEADLINE_ORDER`
+    (then the one nearest the price), the others go into ``grouped``. A row's side is its
+    headline's; a level equal to the price counts as below.
     """
-    levels = [
-        Level(
-            price=float(p),
-            kind=k,
-            label=lab,
-            source=src,
-            distance_pct=(float(p) / price - 1.0) * 100.0,
-            side="above" if p > price else "below",
-        )
-        for p, k, lab, src in candidates
-        if p is not None and math.isfinite(p) and p > 0
-    ]
-    above = sorted((lv for lv in levels if lv.side == "above"), key=lambda lv: lv.price)[:per_side]
-    below = sorted((lv for lv in levels if lv.side == "below"), key=lambda lv: -lv.price)[:per_side]
-    return tuple(sorted(above + below, key=lambda lv: abs(lv.distance_pct)))
+    seen: dict[tuple[float, str], LevelCandidate] = {}
+    for c in candidates:
+        c = LevelCandidate(*c)
+        if c.price is not None and math.isfinite(c.price) and c.price > 0:
+            seen.setdefault((round(float(c.price), 10), c.label), c)
+    cands = sorted(seen.values(), key=lambda c: (c.price, _rank(c.kind), c.label))
+    tol = group_within if math.isfinite(group_within) and group_within > 0 else 0.0
+
+    def level(c: LevelCandidate, grouped: tuple[Level, ...] = ()) -> Level:
+        return Level(
+            price=float(c.price), kind=c.kind, label=c.label, source=c.source,
+            distance_pct=(float(c.price) / price - 1.0) * 100.0,
+            side="above" if c.price > price else "below",
+            time=None if c.time_ms is None else datetime.fromtimestamp(c.time_ms / 1000, tz=UTC),
+            grouped=grouped)
+
+    groups: list[list[LevelCandidate]] = []  # headline first
+    i = 0
+    while i < len(cands):
+        j = i + 1
+        while j < len(cands) and cands[j].price - cands[i].price <= tol:
+            j += 1
+        groups.append(sorted(cands[i:j], key=lambda c: (_rank(c.kind), abs(c.price - price))))
+        i = j
+    # rows are made only for the groups kept (nearest per_side on each side by headline)
+    above = sorted((g for g in groups if g[0].price > price), key=lambda g: g[0].price)
+    below = sorted((g for g in groups if g[0].price <= price), key=lambda g: -g[0].price)
+    rows = [level(g[0], tuple(level(c) for c in g[1:]))
+            for g in above[:per_side] + below[:per_side]]
+    return tuple(sorted(rows, key=lambda lv: abs(lv.distance_pct)))

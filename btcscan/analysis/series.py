@@ -6,7 +6,17 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from btcscan.analysis.levels import ladder, round_levels, round_step, sma_state
+from btcscan.analysis.levels import (
+    LevelCandidate,
+    flatten,
+    ladder,
+    lowest_close_since,
+    previous_period_levels,
+    round_levels,
+    round_step,
+    sma_state,
+    swing_levels,
+)
 from btcscan.data.resample import closed_by, resample
 from btcscan.data.schema import Candles, epoch_ms, gaps
 from btcscan.errors import DataError
@@ -32,6 +42,30 @@ def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> flo
     if j < 0:
         return None
     return (float(close[-1]) / float(close[j]) - 1.0) * 100.0
+
+
+def group_distance(atr_last: float | None, price: float, settings: ScanSettings) -> float:
+    """Ladder rows group levels this close (price units): ``level_group_atr`` ATRs, at
+    most ``level_group_max_pct`` percent of the price (0 without an ATR)."""
+    if atr_last is None:
+        return 0.0
+    return min(settings.level_group_atr * atr_last, settings.level_group_max_pct / 100 * price)
+
+
+def _drawn_levels(ta: dict, a: np.ndarray, settings: ScanSettings, tf_label: str) -> list:
+    """Confirmed swing highs and lows of the scanned candles, from the patterns' zig-zag
+    (its pivot settings: ``settings.patterns``, else the defaults)."""
+    from btcscan.kernels.pivots import zigzag
+    from btcscan.patterns.params import PatternParams
+
+    p = settings.patterns or PatternParams()
+    if p.atr_period != settings.atr_period:
+        a = atr(ta["high"], ta["low"], ta["close"], p.atr_period)
+    log = zigzag(ta["high"], ta["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
+    rule = (f"{tf_label} zig-zag pivot {p.pivot_left}/{p.pivot_right}, swing >= "
+            f"{p.min_swing_atr:g} ATR")
+    return swing_levels(log, ta["close"].size - 1, settings.swing_lookback_bars,
+                        np.asarray(ta["open_time"], dtype=np.int64), tf_label, rule)
 
 
 def data_span_ms(candles: Candles) -> tuple[int, int]:
@@ -143,19 +177,29 @@ def analyse(
     for st in smas:
         if st.value is not None:
             candidates.append((st.value, "sma", f"SMA {st.period} ({tf_label})", st.method))
-    step = round_step(latest_price)
-    for lv, major in round_levels(latest_price):
+    atr_last = None if np.isnan(a[-1]) else float(a[-1])
+    step = round_step(latest_price, atr_last)
+    step_how = f"multiple of {step:,.10g}" + (" (step >= 1 ATR)" if atr_last is not None
+                                              else "")
+    for lv, major in round_levels(latest_price, settings.ladder_size, step):
         candidates.append(
             (
                 lv,
                 "round",
                 f"round number {lv:,.10g}" + (" (major)" if major else ""),
-                f"multiple of {step:,.10g}",
+                step_how,
             )
         )
-    candidates.append(
-        (ath.price, "ath", f"all-time high ({fmt_date(fa['open_time'][i_ath])})", ath.method)
-    )
+    candidates.append(LevelCandidate(ath.price, "ath",
+                                     f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
+                                     ath.method, int(fa["open_time"][i_ath])))
+    candidates += _drawn_levels(ta, a, settings, tf_label)
+    base_label = base.timeframe.label()
+    fine_open = np.asarray(fa["open_time"], dtype=np.int64)
+    if base.timeframe.ms <= DAY_MS:
+        candidates += previous_period_levels(fine_open, base_close_all, fa["high"], fa["low"],
+                                             asof_ms, base_label)
+    candidates += lowest_close_since(fine_open, fa["close"], i_ath, base_label)
     pattern_report = None
     if settings.patterns is not None:  # wedges and RSI divergences (btcscan.patterns)
         from btcscan.patterns import detect_patterns
@@ -163,10 +207,13 @@ def analyse(
         pattern_report = detect_patterns(ta, settings.patterns)
         for plv in pattern_report.levels:
             candidates.append((plv.price, plv.kind, plv.label, plv.source))
-    levels = ladder(latest_price, candidates, settings.ladder_size)
-    for lv in levels:
-        if lv.kind == "round" and abs(lv.distance_pct) <= settings.round_proximity_pct:
-            notes.append(f"price is within {abs(lv.distance_pct):.1f}% of the {lv.label}")
+    levels = ladder(latest_price, candidates, settings.ladder_size,
+                    group_distance(atr_last, latest_price, settings))
+    for lv in flatten(levels):
+        if lv.kind == "round" and abs(lv.price / latest_price - 1) * 100 <= \
+                settings.round_proximity_pct:
+            notes.append(f"price is within {abs(lv.price / latest_price - 1) * 100:.1f}% of "
+                         f"the {lv.label}")
 
     stats = None
     if pattern_report is not None and settings.signal_stats:  # walk-forward lines (issue #7)

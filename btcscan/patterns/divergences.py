@@ -14,9 +14,11 @@ _KINDS = {kd.REGULAR_BEARISH: "regular_bearish", kd.REGULAR_BULLISH: "regular_bu
 
 
 def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_ms: np.ndarray,
-                     params: PatternParams) -> list[Divergence]:
+                     params: PatternParams, close: np.ndarray | None = None
+                     ) -> list[Divergence]:
     """Every RSI divergence over the bars, in the order they became known. Prices are the
-    highs (bearish) or lows (bullish) at the two RSI pivot bars."""
+    highs (bearish) or lows (bullish) at the two RSI pivot bars; ``close`` gives each its
+    ``known_at_close``."""
     rec = kd.divergences(rsi, high, low, params)
     out = []
     for kind, j, i, t in rec.tolist():
@@ -25,7 +27,8 @@ def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_m
             kind=_KINDS[kind], first_bar=j, first_ms=int(times_ms[j]), first_price=float(px[j]),
             first_rsi=float(rsi[j]), second_bar=i, second_ms=int(times_ms[i]),
             second_price=float(px[i]), second_rsi=float(rsi[i]), known_at_bar=t,
-            known_at_ms=int(times_ms[t])))
+            known_at_ms=int(times_ms[t]),
+            known_at_close=float("nan") if close is None else float(close[t])))
     return out
 
 

@@ -56,7 +56,7 @@ def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None 
     atr = _atr(high, low, close, p.atr_period)
     rsi = _rsi(close, p.rsi_period)
     wedges = find_wedges(high, low, close, atr, times, p)
-    divs = find_divergences(high, low, rsi, times, p)
+    divs = find_divergences(high, low, rsi, times, p, close)
     last = n - 1
     last_close = float(close[last])
     # the events (a text each) are built when first read: a summary table never reads them

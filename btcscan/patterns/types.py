@@ -128,7 +128,7 @@ class Wedge:
     state became knowable (a close beyond a line, or the apex reached).
     """
 
-    __json_properties__: ClassVar[tuple[str, ...]] = ("known_at", "state_at")
+    __json_properties__: ClassVar[tuple[str, ...]] = ("known_at", "state_at", "start_time")
 
     kind: WedgeKind
     upper: TrendLine
@@ -141,11 +141,26 @@ class Wedge:
     state_at_ms: int
     apex_bar: float
     height_at_start: float
+    """Distance between the lines at the wedge's start: the later of the two lines' first
+    touches, the first bar where both lines are drawn (docs/patterns.md)."""
     targets: tuple[Target, ...]
+    known_at_close: float = float("nan")
+    """Close of the ``known_at`` candle."""
+    state_at_close: float = float("nan")
+    """Close of the ``state_at`` candle (the break's close once broken)."""
 
     @property
     def touches(self) -> int:
         return self.upper.touches + self.lower.touches
+
+    @property
+    def start_ms(self) -> int:
+        """Open time of the pattern's first pivot (each line starts at its own first touch)."""
+        return self.pivots[0].time_ms
+
+    @property
+    def start_time(self) -> datetime:
+        return utc(self.start_ms)
 
     @property
     def known_at(self) -> datetime:
@@ -173,6 +188,8 @@ class Divergence:
     second_rsi: float
     known_at_bar: int
     known_at_ms: int
+    known_at_close: float = float("nan")
+    """Close of the ``known_at`` candle (the price when the divergence became known)."""
 
     @property
     def first_time(self) -> datetime:

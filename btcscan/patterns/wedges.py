@@ -4,7 +4,10 @@ Targets (DOMAIN.md, Bulkowski's measure rule), each labelled with its rule:
 
 * falling wedge, forming or broken upward: the pattern's highest peak ("pattern extreme"),
   and a measured move = breakout level + the wedge's height at its start (the breakout
-  level is the upper line at the breakout candle, or at the last close while forming);
+  level is the upper line at the breakout candle, or at the last close while forming).
+  The start is where both lines begin: each line is drawn from its first touch (the first
+  pivot of its side within the touch tolerance), and the height is the distance between
+  the lines at the later of the two first touches (docs/patterns.md);
 * rising wedge, forming or broken downward: the lowest valley, and breakdown level - height;
 * a wedge broken against its usual direction gets the measured move only;
 * invalidation: while forming, a close beyond the opposite line (value at the last close);
@@ -26,11 +29,24 @@ _STATES = {tl.STATE_FORMING: "forming", tl.STATE_UP: "broke_up", tl.STATE_DOWN: 
            tl.STATE_EXPIRED: "expired"}
 
 
-def _line(times, x0, x1, s, c, last, touches) -> TrendLine:
-    return TrendLine(start_bar=int(x0), start_ms=int(times[x0]), start_price=float(c),
+def _line(times, x0, x1, s, c, last, touches, first_touch) -> TrendLine:
+    """The line ``c + s * (bar - x0)`` drawn from its first touch to the last pivot."""
+    return TrendLine(start_bar=int(first_touch), start_ms=int(times[first_touch]),
+                     start_price=float(c + s * (first_touch - x0)),
                      end_bar=int(x1), end_ms=int(times[x1]), end_price=float(c + s * (x1 - x0)),
                      slope_per_bar=float(s), value_at_last=float(c + s * (last - x0)),
                      touches=int(touches))
+
+
+def _first_touch(pivots: tuple[Pivot, ...], side: str, x0: int, s: float, c: float,
+                 tol: float) -> int:
+    """Bar of the first ``side`` pivot within ``tol`` of the line (the kernel's touch rule).
+    The envelope line passes through its side's extreme pivot, so there is one."""
+    for p in pivots:
+        # a hair of slack: the kernel computes the same distance in other coordinates
+        if p.side == side and abs(p.price - (c + s * (p.bar - x0))) <= tol + 1e-9 * abs(p.price):
+            return p.bar
+    raise AssertionError("a wedge line has no touch")
 
 
 def _targets(kind: str, state: str, upper: TrendLine, lower: TrendLine,
@@ -91,22 +107,29 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
                   time_ms=int(times_ms[log["bar"][e]]), price=float(log["price"][e]),
                   confirm_bar=int(log["confirm"][e]), confirm_ms=int(times_ms[log["confirm"][e]]))
             for e in r[tl.WI_PIV0:tl.WI_PIV0 + r[tl.WI_NPIV]])
-        upper = _line(times_ms, x0, x1, f[tl.WF_SU], f[tl.WF_CU], last, r[tl.WI_TU])
-        lower = _line(times_ms, x0, x1, f[tl.WF_SL], f[tl.WF_CL], last, r[tl.WI_TL])
+        tol = f[tl.WF_TOL]
+        tu = _first_touch(pivots, "high", x0, f[tl.WF_SU], f[tl.WF_CU], tol)
+        tl_ = _first_touch(pivots, "low", x0, f[tl.WF_SL], f[tl.WF_CL], tol)
+        upper = _line(times_ms, x0, x1, f[tl.WF_SU], f[tl.WF_CU], last, r[tl.WI_TU], tu)
+        lower = _line(times_ms, x0, x1, f[tl.WF_SL], f[tl.WF_CL], last, r[tl.WI_TL], tl_)
         kind = "falling" if r[tl.WI_KIND] == tl.KIND_FALLING else "rising"
         state = _STATES[r[tl.WI_STATE]]
-        height = f[tl.WF_CU] - f[tl.WF_CL]
+        # the height at the wedge's start: where both lines begin (the later first touch)
+        start = max(tu, tl_)
+        height = upper.value_at(start) - lower.value_at(start)
+        known, at = r[tl.WI_KNOWN], r[tl.WI_STATE_BAR]
         out.append(Wedge(
             kind=kind, upper=upper, lower=lower, pivots=pivots, state=state,
-            known_at_bar=r[tl.WI_KNOWN], known_at_ms=int(times_ms[r[tl.WI_KNOWN]]),
-            state_at_bar=r[tl.WI_STATE_BAR], state_at_ms=int(times_ms[r[tl.WI_STATE_BAR]]),
+            known_at_bar=known, known_at_ms=int(times_ms[known]),
+            state_at_bar=at, state_at_ms=int(times_ms[at]),
             apex_bar=float(f[tl.WF_APEX]), height_at_start=float(height),
-            targets=_targets(kind, state, upper, lower, pivots, r[tl.WI_STATE_BAR], height)))
+            targets=_targets(kind, state, upper, lower, pivots, at, height),
+            known_at_close=float(close[known]), state_at_close=float(close[at])))
     return out
 
 
 def _span(w: Wedge) -> str:
-    return f"{_fmt.when(w.upper.start_ms)}..{_fmt.when(w.upper.end_ms)}"
+    return f"{_fmt.when(w.start_ms)}..{_fmt.when(w.upper.end_ms)}"
 
 
 def wedge_events(w: Wedge, close: np.ndarray) -> list[Event]:
@@ -124,7 +147,8 @@ def events_of_wedge(w: Wedge, state_close: float) -> list[Event]:
     formed = Event(
         kind=f"wedge_{w.kind}_formed", known_at_bar=k, known_at_ms=w.known_at_ms,
         summary=(f"{name.capitalize()} {_span(w)} ({w.upper.touches}+{w.lower.touches} touches, "
-                 f"height {_fmt.price(w.height_at_start)} at start): upper line "
+                 f"height {_fmt.price(w.height_at_start)} at the start "
+                 f"{_fmt.when(max(w.upper.start_ms, w.lower.start_ms))}): upper line "
                  f"{_fmt.price(up_k)}, lower line {_fmt.price(lo_k)} "
                  f"at {_fmt.when(w.known_at_ms)}"),
         levels=(Level(up_k, "wedge_line", f"{name} upper line at {_fmt.when(w.known_at_ms)}"),

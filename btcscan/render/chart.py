@@ -128,7 +128,7 @@ def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | N
     near = (ymin / NEAR, ymax * NEAR)  # context levels (round numbers, ATH) drawn only here
     levels: list[tuple[float, str, str, str]] = []  # (price, text, colour, style)
     # round numbers near the price, from the report's level ladder
-    for lv in report.levels:
+    for lv in (x for row in report.levels for x in (row, *row.grouped)):
         if lv.kind == "round" and near[0] <= lv.price <= near[1]:
             levels.append((lv.price, lv.label, "#616161", ":"))
     if report.ath.price <= near[1]:

@@ -104,7 +104,8 @@ def write_ndjson(result: ScanResult, out: TextIO, signals: tuple[Signal, ...] = 
 
 
 #: CSV columns, one row per signal
-CSV_COLUMNS = ("market", "symbol", "timeframe", "asof", "signal", "time", "price", "detail", "key")
+CSV_COLUMNS = ("market", "symbol", "timeframe", "asof", "signal", "time", "price", "detail", "key",
+               "trigger_level")
 
 
 def write_csv(result: ScanResult, out: TextIO, signals: tuple[Signal, ...] = ()) -> None:
@@ -115,4 +116,5 @@ def write_csv(result: ScanResult, out: TextIO, signals: tuple[Signal, ...] = ())
     for s in signals:
         w.writerow([s.market, s.symbol, s.timeframe, asof.get((s.market, s.timeframe), ""),
                     s.kind, iso(s.time), "" if s.price is None else repr(float(s.price)),
-                    s.detail, s.key])
+                    s.detail, s.key,
+                    "" if s.trigger_level is None else repr(float(s.trigger_level))])

@@ -23,7 +23,7 @@ def _dist(level: float, latest: float) -> str:
 def _wedge(w: Wedge, latest: float, tf_label: str) -> list[Text]:
     head = Text()
     head.append(f"{w.kind.capitalize()} wedge", style="bold")
-    head.append(f" {when(w.upper.start_time)}..{when(w.upper.end_time)}: {_STATE[w.state]}")
+    head.append(f" {when(w.start_time)}..{when(w.upper.end_time)}: {_STATE[w.state]}")
     if w.state == "forming":
         head.append(f" (known at the {when(w.known_at)} {tf_label} close; "
                     f"{w.upper.touches}+{w.lower.touches} touches)")

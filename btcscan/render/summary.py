@@ -3,7 +3,8 @@
 Order (:func:`rank`): markets with new signals (under ``--new-only``: not reported before;
 otherwise every signal on the recent closed candles counts as new) first, then those with
 more confirmed signals (facts on closed candles), then the nearest level (smallest distance
-from the latest price), then the market's name. The summary table uses this order; JSON,
+from the latest price), then the market's name. The table's "price" is that latest price,
+so each row's "dist" is measured from the price it shows. The summary table uses this order; JSON,
 NDJSON and CSV keep the scan's order (the watchlist's, grouped by exchange and timeframe).
 """
 
@@ -52,14 +53,16 @@ def summary_lines(result: ScanResult, shown: tuple[Signal, ...]) -> list[str]:
     for s in shown:
         by.setdefault((s.market, s.timeframe), []).append(s.kind)
     n, failed = len(result.series), len(result.errors)
-    head = ("market", "tf", "close", "RSI", "from ATH", "signals", "nearest level", "dist")
+    # "price" is the latest price: the one every level's "dist" (and the ranking) is measured
+    # from (a weekly row's last closed candle can be days older)
+    head = ("market", "tf", "price", "RSI", "from ATH", "signals", "nearest level", "dist")
     right = (False, False, True, True, True, False, False, True)
     rows = [head]
     for r in result.series:
         lv = r.levels[0] if r.levels else None
         rows.append((
             f"{r.source.exchange + ':' if r.source.exchange else ''}{r.source.symbol}",
-            r.timeframe, price(r.last_closed.close),
+            r.timeframe, price(r.latest.price),
             "n/a" if r.rsi.value is None else f"{r.rsi.value:.1f}", pct(r.drawdown_pct),
             ", ".join(dict.fromkeys(by.get(_key(r), ()))) or "-",
             lv.label if lv else "-", pct(lv.distance_pct) if lv else "-"))

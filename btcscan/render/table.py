@@ -27,12 +27,19 @@ _STATE_TEXT = {
 }
 
 
-def price(x: float | None) -> str:
-    """Prices with thousands separators and sensible decimals (BTC 75,737; DOGE 0.1234)."""
+def _decimals(ax: float) -> int:
+    return 0 if ax >= 1000 else 2 if ax >= 1 else 4 if ax >= 0.01 else 8
+
+
+def price(x: float | None, ref: float | None = None) -> str:
+    """Prices with thousands separators and sensible decimals (BTC 75,737; DOGE 0.1234);
+    with ``ref``, at least as many decimals as ``ref`` gets (a ladder's levels printed
+    like its price: ADA at 0.76 shows 1.1650 and 1.1749, not 1.17 twice)."""
     if x is None:
         return "n/a"
-    ax = abs(x)
-    decimals = 0 if ax >= 1000 else 2 if ax >= 1 else 4 if ax >= 0.01 else 8
+    decimals = _decimals(abs(x))
+    if ref is not None:
+        decimals = max(decimals, _decimals(abs(ref)))
     return f"{x:,.{decimals}f}"
 
 
@@ -103,8 +110,11 @@ def series_panel(r: SeriesReport, *, events: bool = False) -> Panel:
     ladder.add_column("what")
     ladder.add_column("how", style="dim")
     for lv in r.levels:
-        ladder.add_row("resistance" if lv.side == "above" else "support", price(lv.price),
-                       pct(lv.distance_pct), lv.label, lv.source)
+        ladder.add_row("resistance" if lv.side == "above" else "support",
+                       price(lv.price, r.latest.price), pct(lv.distance_pct), lv.label, lv.source)
+        for g in lv.grouped:  # nearby levels merged into this row (the ladder's grouping rule)
+            ladder.add_row("", price(g.price, r.latest.price), pct(g.distance_pct),
+                           f"+ {g.label}", g.source)
 
     parts: list = [head, Text(""), Text(f"SMA supports ({tf_label} closes)", style="bold"), smas,
                    Text(""), ladder]
