@@ -467,7 +467,7 @@ def test_apprise_is_imported_only_for_apprise_urls():
 def test_wedge_and_divergence_lines_name_level_targets_invalidation_and_source():
     from btcscan.alerts.message import line, record, record_problem
     from btcscan.alerts.signals import alerts_of
-    from tests.pattern_fakes import divergence, pattern_report, report_with, wedge
+    from tests.pattern_fakes import KNOWN_CLOSE, divergence, pattern_report, report_with, wedge
 
     r = report_with(pattern_report(
         last_bar=100, wedges=(wedge("rising", "broke_down", state_at_bar=99),),
@@ -483,7 +483,9 @@ def test_wedge_and_divergence_lines_name_level_targets_invalidation_and_source()
     assert "| invalidation 67,200 (highest peak of the pattern) |" in brk
     assert "| source wedge detector: rising wedge, lines through 2 pivots, 5 touches" in brk
     bull = line(recs["bullish-divergence"])
-    assert " at 49,000 | level 49,000 (price at the second RSI pivot, " in bull
+    assert KNOWN_CLOSE == 55_500
+    # "at" is the close of the candle that made it known; the level is the second pivot's price
+    assert " at 55,500 | level 49,000 (price at the second RSI pivot, " in bull
     assert "| target none (this signal's rule sets none) |" in bull
     assert "| invalidation 49,000 (a close below the price at the second pivot) |" in bull
     assert "| source RSI divergence detector: pivots on RSI 14 of 1w closes" in bull
