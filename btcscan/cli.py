@@ -132,7 +132,8 @@ def cli() -> None:
               help="JSON file remembering reported signals and undelivered notifications; "
                    "written atomically under a lock, so overlapping runs are safe.")
 @click.option("-q", "--quiet", is_flag=True,
-              help="Print nothing at all when there is no (new) signal: silent cron mail.")
+              help="Print nothing at all when there is no (new) signal: silent cron mail. "
+                   "With --new-only, a table run prints only the new signals, not the report.")
 @click.option("--notify", "notify", metavar="URL",
               help="POST the JSON of new signals to this webhook (timeout and retries below). "
                    "A failed delivery exits 10 and stays pending in --state for the next run.")
@@ -433,6 +434,9 @@ def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
     from btcscan.render.table import render_alerts, render_table
 
     console = Console(file=out, highlight=False)
+    if quiet and new_only:  # cron mail: the few new signals, not the whole report
+        render_alerts(signals, verdicts, new_only, console)
+        return
     if many:  # the table is sorted; machine formats keep the scan's order
         from btcscan.render.summary import rank, render_summary
 

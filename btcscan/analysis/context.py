@@ -43,7 +43,7 @@ def long_run_context(base: Candles, asof_ms: int,
         power_law=laws,
         drawdown=current_drawdown(t, c),
         declines=declines,
-        decline_rule=rule_text(settings.decline_min_pct),
+        decline_rule=rule_text(settings.decline_min_pct, base.timeframe.label()),
         notes=tuple(notes),
     )
 
