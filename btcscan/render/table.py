@@ -101,6 +101,46 @@ def fit(table: Table, console: Console, width: int) -> bool:
     return True
 
 
+def fitted_tables(title: str, columns: list[tuple[str, str]], rows: list[list], console: Console,
+                  width: int, *, keep: int = 1) -> list[Table]:
+    """A borderless table of ``columns`` ((header, justify) pairs) and ``rows``, laid out for
+    ``width`` columns without cutting a word: one table when its longest words fit side by
+    side, otherwise several, each repeating the first ``keep`` columns (the row's name) and
+    taking as many of the others as fit, in order."""
+
+    def build(idx: list[int], head: str) -> Table:
+        t = Table(title=head or None, title_justify="left", box=None, padding=(0, 1))
+        for i in idx:
+            t.add_column(columns[i][0], justify=columns[i][1])
+        for row in rows:
+            t.add_row(*(row[i] for i in idx))
+        return t
+
+    whole = build(list(range(len(columns))), title)
+    if fit(whole, console, width):
+        return [whole]
+    options = console.options.update_width(max(1, width))
+    need = []  # a comfortable width per column: its longest word, or up to 16 cells of it
+    for col in whole.columns:
+        ms = [Measurement.get(console, options, c) for c in (col.header, *col.cells)]
+        low = max(m.minimum for m in ms)
+        need.append(max(low, min(max(m.maximum for m in ms), 16)) + 2)  # + padding
+    base = list(range(keep))
+    groups: list[list[int]] = []
+    for i in range(keep, len(columns)):
+        if groups and sum(need[j] for j in base + groups[-1]) + need[i] <= width:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    out = []
+    for k, g in enumerate(groups):
+        more = f"{title.split(':')[0]} (continued)" if title else ""
+        t = build(base + g, title if k == 0 else more)
+        fit(t, console, width)
+        out.append(t)
+    return out
+
+
 def hang(text: Text | str, prefix: str = "- ", style: str | None = None) -> Table:
     """``prefix`` then ``text``, whose wrapped lines stay indented under the text's start."""
     grid = Table.grid()
