@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import numpy as np
 
 from btcscan.analysis.cycles import current_drawdown, find_declines, rule_text
 from btcscan.analysis.levels import ladder
@@ -10,7 +13,7 @@ from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, publishe
 from btcscan.data.resample import closed_by
 from btcscan.data.schema import Candles
 from btcscan.errors import UsageError
-from btcscan.models import Level, LongRunContext, SeriesReport
+from btcscan.models import ContextMetric, Level, LongRunContext, ScanResult, SeriesReport
 from btcscan.settings import ScanSettings
 
 
@@ -68,3 +71,44 @@ def with_context(report: SeriesReport, ctx: LongRunContext,
             candidates.append((b.price, "power_law", f"power-law {b.label} ({law.label})", how))
     levels: tuple[Level, ...] = ladder(report.latest.price, candidates, settings.ladder_size)
     return replace(report, context=ctx, levels=levels)
+
+
+def metric_at(series, asof_ms: int) -> ContextMetric:
+    """``series`` (a :class:`btcscan.data.metrics.MetricSeries`) as known at ``asof_ms``: its
+    latest value known by then, and the change from the latest value known 30 days before."""
+    known = series.known_ms
+    i = int(np.searchsorted(known, asof_ms, side="right")) - 1
+    if i < 0:
+        return ContextMetric(series.name, series.label, None, None, None, None, None,
+                             series.source, series.note or "the series starts later")
+    j = int(np.searchsorted(known, asof_ms - 30 * 86_400_000, side="right")) - 1
+    value = float(series.values[i])
+    before = float(series.values[j]) if j >= 0 else None
+    note = series.note
+    if before is None:
+        note = "; ".join(x for x in (note, "no value 30 days earlier") if x)
+    return ContextMetric(
+        name=series.name, label=series.label, value=value,
+        time=datetime.fromtimestamp(int(series.time_ms[i]) / 1000, tz=UTC),
+        classification=(series.classes[i] or None) if series.classes else None,
+        change_30d=None if before is None else value - before,
+        change_30d_pct=None if not before else (value / before - 1.0) * 100.0,
+        source=series.source, note=note)
+
+
+def with_metrics(result: ScanResult, metrics: Sequence) -> ScanResult:
+    """``result`` with each series' context holding every metric of ``metrics`` as of that
+    series' scan time."""
+    from dataclasses import replace
+
+    if not metrics:
+        return result
+    out = []
+    for r in result.series:
+        ms = int(r.asof.timestamp() * 1000)
+        if r.context is None:
+            out.append(r)
+            continue
+        ctx = replace(r.context, metrics=tuple(metric_at(m, ms) for m in metrics))
+        out.append(replace(r, context=ctx))
+    return replace(result, series=tuple(out))

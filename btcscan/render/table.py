@@ -371,7 +371,8 @@ def render_alerts(signals: tuple[Signal, ...], verdicts: tuple[ConditionResult, 
     if not signals:
         console.print(Text("  none" + (" new" if new_only else "")))
     for s in signals:
-        console.print(Text(f"  {when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}"))
+        console.print(hang(f"{when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}",
+                           prefix="  "))
     if verdicts:
         console.print(Text("Conditions (--fail-on)", style="bold"))
         for v in verdicts:
