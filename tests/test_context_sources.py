@@ -137,11 +137,22 @@ def scan(*args, env=None):
                               catch_exceptions=False)
 
 
+def valid(doc: dict) -> dict:
+    """``doc`` after checking it against the shipped JSON Schema."""
+    import jsonschema
+
+    from btcscan.render.serial import schema
+
+    jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker()
+                                    ).validate(doc)
+    return doc
+
+
 def test_sentiment_point_in_time_in_report_and_json(fng, tmp_path):
     # --asof 2025-10-31: the value of 2025-10-31 (day 60: 20), 30 days before 2025-10-01 (50)
     res = scan("--asof", "2025-10-31", "--sentiment", "--format", "json")
     assert res.exit_code == 0, res.stderr
-    m = json.loads(res.stdout)["series"][0]["context"]["metrics"]
+    m = valid(json.loads(res.stdout))["series"][0]["context"]["metrics"]
     assert m == [{
         "name": "fear_greed", "label": "Crypto Fear & Greed Index", "value": 20.0,
         "time": "2025-10-31T00:00:00Z", "classification": "Extreme Fear", "change_30d": -30.0,
@@ -151,8 +162,8 @@ def test_sentiment_point_in_time_in_report_and_json(fng, tmp_path):
     assert ("- Crypto Fear & Greed Index: 20 (Extreme Fear) on 2025-10-31; 30d change -30 "
             "(-60.0%)") in table.stdout
     # before the index's first day: said, not invented
-    early = json.loads(scan("--asof", "2025-08-15", "--sentiment", "--offline",
-                            "--format", "json").stdout)
+    early = valid(json.loads(scan("--asof", "2025-08-15", "--sentiment", "--offline",
+                                  "--format", "json").stdout))
     assert early["series"][0]["context"]["metrics"][0]["value"] is None
 
 
@@ -169,7 +180,7 @@ def test_context_file_point_in_time_with_30_day_change(tmp_path):
     path = write_csv(tmp_path / "lth.csv", ["date", "lth_supply"], rows)
     res = scan("--asof", "2025-10-31", "--context-file", f"lth={path}", "--format", "json")
     assert res.exit_code == 0, res.stderr
-    (m,) = json.loads(res.stdout)["series"][0]["context"]["metrics"]
+    (m,) = valid(json.loads(res.stdout))["series"][0]["context"]["metrics"]
     # the row of 2025-10-31 (day 60) is known at the end of that day: 1600; 30 days before 1300
     assert (m["name"], m["value"], m["time"], m["change_30d"]) == (
         "lth", 1600.0, "2025-10-31T00:00:00Z", 300.0)

@@ -69,10 +69,10 @@ def scan_stats_parts(st: ScanStats) -> list:
     if not st.lines:
         parts.append(Text("  no active wedge break, RSI divergence or SMA cross"))
     for ln in st.lines:
-        parts.append(Text(f"  {ln.signal_kind}: {ln.text} [{ln.source}]"))
-        parts.append(Text(f"    published: {ln.bulkowski_text}" if ln.bulkowski_text else
-                          "    published: none (Bulkowski's tables cover chart patterns, not "
-                          "this signal)", style="dim"))
+        parts.append(hang(f"{ln.signal_kind}: {ln.text} [{ln.source}]", prefix="  "))
+        parts.append(hang(f"published: {ln.bulkowski_text}" if ln.bulkowski_text else
+                          "published: none (Bulkowski's tables cover chart patterns, not "
+                          "this signal)", prefix="    ", style="dim"))
     return parts
 
 
