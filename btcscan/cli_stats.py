@@ -79,6 +79,11 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
         if not series:
             return code
     else:
+        from btcscan.cli_context import LIVE_ONLY, report_unused
+
+        report_unused(click.get_current_context(), "--from-file" if files else "--sample",
+                      LIVE_ONLY, sentiment=False,
+                      say=lambda m: click.echo(f"btcscan: note: {m}", err=True))
         series = api.load_sources(sample=sample, symbols=symbols, files=files)
     settings = _settings(timeframe, market.get("config_path"), pattern_params)
     result = replace(stats_candles(series, timeframe=timeframe, asof=asof,

@@ -125,3 +125,11 @@ def test_options_that_cannot_apply_are_reported(args, said):
     assert f"btcscan: note: {said} (no candles are fetched); ignored" in res.stderr
     quiet = CliRunner().invoke(cli, ["scan", "--sample", "--format", "json"])
     assert quiet.stderr == ""
+
+
+def test_stats_reports_options_that_cannot_apply():
+    res = CliRunner().invoke(cli, ["stats", "--sample", "--since", "2020-01-01", "--format",
+                                   "json"], catch_exceptions=False)
+    assert res.exit_code == 0
+    assert ("btcscan: note: --since does not apply to --sample (no candles are fetched); "
+            "ignored") in res.stderr
