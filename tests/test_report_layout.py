@@ -37,9 +37,15 @@ def wedge_day():
     return bs.scan(sample=True, timeframe="1d", asof="2025-11-10")
 
 
+@pytest.fixture(scope="module")
+def eth_day():
+    """Daily ETH/USDT: an active bullish divergence with its walk-forward line."""
+    return bs.scan(sample=True, symbols=["ETH/USDT"], timeframe="1d")
+
+
 @pytest.mark.parametrize("width", [80, 100])
-def test_nothing_is_cut(weekly, wedge_day, width):
-    for result in (weekly, wedge_day):
+def test_nothing_is_cut(weekly, wedge_day, eth_day, width):
+    for result in (weekly, wedge_day, eth_day):
         text = text_of(result, width, events=True)
         assert "…" not in text
         assert all(len(line) <= width for line in text.splitlines())
