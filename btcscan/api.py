@@ -60,7 +60,8 @@ def load_file(path: Path, symbol: str | None = None) -> Candles:
     if frame.height < 2:
         raise DataError(f"{path}: only {frame.height} candle; need a history of candles")
     tf = timeframe_from_ms(infer_timeframe_ms(frame["open_time"].dt.epoch("ms").to_numpy()))
-    stem = path.name.split(".")[0] if path.name.lower().endswith(".gz") else path.stem
+    stem = path.name[:-len(".json.gz")] if path.name.lower().endswith(".json.gz") \
+        else path.stem  # freqtrade's gzipped JSON: its name without both suffixes
     source = Source(kind="file", symbol=symbol or stem, path=str(path))
     return Candles(frame=frame, timeframe=tf, source=source, warnings=tuple(warnings),
                    notes=tuple(notes))
