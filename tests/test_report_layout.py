@@ -151,6 +151,15 @@ def test_declines_rule_names_the_closes_it_walks(tmp_path):
     assert len(r.context.declines) == 1 and math.isclose(r.context.declines[0].depth_pct, -60,
                                                           abs_tol=0.5)
     assert "(daily closes" in bs.scan(sample=True).series[0].context.decline_rule
+    # at 80 columns the 4-hour dates (with their times) wrap; no column is dropped or cut
+    text = text_of(bs.scan(files=[str(path)], timeframe="4h"), 80)
+    assert "…" not in text and "recovered" in text and "recover" in text
+    d = r.context.declines[0]
+    cells = next(ln for ln in text.splitlines() if f"{d.peak.time:%Y-%m-%d}" in ln
+                 ).strip("│ ").split()
+    assert cells == [f"{d.peak.time:%Y-%m-%d}", "200.00", f"{d.trough.time:%Y-%m-%d}", "80.00",
+                     "-60.0%", str(d.days_to_trough), f"{d.recovered:%Y-%m-%d}", "64"]
+    assert d.days_to_recover == 64
     doc = json.loads(CliRunner().invoke(cli, ["scan", "--from-file", str(path), "-t", "4h",
                                               "--format", "json"]).stdout)
     assert "4-hour closes" in doc["series"][0]["context"]["decline_rule"]

@@ -102,14 +102,16 @@ def fit(table: Table, console: Console, width: int) -> bool:
 
 
 def fitted_tables(title: str, columns: list[tuple[str, str]], rows: list[list], console: Console,
-                  width: int, *, keep: int = 1) -> list[Table]:
+                  width: int, *, keep: int = 1, pad_edge: bool = True) -> list[Table]:
     """A borderless table of ``columns`` ((header, justify) pairs) and ``rows``, laid out for
     ``width`` columns without cutting a word: one table when its longest words fit side by
     side, otherwise several, each repeating the first ``keep`` columns (the row's name) and
-    taking as many of the others as fit, in order."""
+    taking as many of the others as fit, in order. ``pad_edge=False`` drops the space
+    before the first and after the last column."""
 
     def build(idx: list[int], head: str) -> Table:
-        t = Table(title=head or None, title_justify="left", box=None, padding=(0, 1))
+        t = Table(title=head or None, title_justify="left", box=None, padding=(0, 1),
+                  pad_edge=pad_edge)
         for i in idx:
             t.add_column(columns[i][0], justify=columns[i][1])
         for row in rows:
@@ -145,7 +147,7 @@ def hang(text: Text | str, prefix: str = "- ", style: str | None = None) -> Tabl
     """``prefix`` then ``text``, whose wrapped lines stay indented under the text's start."""
     grid = Table.grid()
     grid.add_column(no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")  # a word longer than the line (a path) folds, never cut
     body = text if isinstance(text, Text) else Text(text, style=style or "")
     grid.add_row(Text(prefix, style=style or ""), body)
     return grid
@@ -231,7 +233,7 @@ def series_panel(r: SeriesReport, *, events: bool = False, console: Console | No
     tf_label = _tf_label(r.timeframe)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="dim", no_wrap=True)
-    head.add_column()
+    head.add_column(overflow="fold")  # a long path folds onto the next line, never cut
     lc = r.last_closed
     head.add_row("source", r.source.detail or r.source.label)
     head.add_row("as of", f"{asof_text(r.asof)} (only candles closed by then are used)")
@@ -257,7 +259,8 @@ def series_panel(r: SeriesReport, *, events: bool = False, console: Console | No
 
         parts += [Text(""), *scan_stats_parts(r.stats)]
     if r.context is not None:
-        parts += [Text("")] + context_parts(r.context, tf_label, declines_ref=declines_ref)
+        parts += [Text("")] + context_parts(r.context, tf_label, declines_ref=declines_ref,
+                                            console=console, width=width)
     if r.notes:
         parts += [Text(""), Text("Notes", style="bold")]
         parts += [hang(n) for n in r.notes]
@@ -265,6 +268,8 @@ def series_panel(r: SeriesReport, *, events: bool = False, console: Console | No
         parts += [Text(""), Text("Warnings", style="bold yellow")]
         parts += [hang(w, style="yellow") for w in r.warnings]
     title = f"{r.source.symbol} · {tf_label} · {r.source.label}"
+    if len(title) > width - 2:  # the source row above names it in full
+        title = f"{r.source.symbol} · {tf_label}"
     return Panel(Group(*parts), title=title, title_align="left", expand=True)
 
 
@@ -295,9 +300,11 @@ def metric_parts(metrics: tuple) -> list:
 
 
 def context_parts(ctx: LongRunContext, tf_label: str = "daily", *,
-                  declines_ref: str | None = None) -> list:
+                  declines_ref: str | None = None, console: Console | None = None,
+                  width: int | None = None) -> list:
     """The long-run section: power-law fair values with bands, drawdown, past declines,
-    external metrics. Wrapped lines stay indented under their item."""
+    external metrics. Wrapped lines stay indented under their item; with a ``console``, the
+    declines table is laid out for ``width`` without cutting a word."""
     parts: list = [Text("Long-run context", style="bold")]
     for pl in ctx.power_law:
         t = Text()
@@ -324,16 +331,17 @@ def context_parts(ctx: LongRunContext, tf_label: str = "daily", *,
                           f"report above (deepest {pct(deepest)})", style="dim"))
     elif ctx.declines:
         parts.append(hang(f"Declines: {ctx.decline_rule}", prefix="", style="dim"))
-        tab = Table(box=None, padding=(0, 1))
-        for col in ("peak", "close", "trough", "close", "depth", "days", "recovered"):
-            tab.add_column(col, justify="right" if col in ("close", "depth", "days") else "left",
-                           no_wrap=col != "recovered")
-        for d in ctx.declines:
-            tab.add_row(when(d.peak.time), price(d.peak.price), when(d.trough.time),
-                        price(d.trough.price), pct(d.depth_pct), str(d.days_to_trough),
-                        "ongoing (lowest so far)" if d.ongoing else
-                        f"{when(d.recovered)} ({d.days_to_recover} d)")
-        parts.append(tab)
+        cols = [(c, "left" if c in ("peak", "trough", "recovered") else "right") for c in (
+            "peak", "close", "trough", "close", "depth", "days to trough", "recovered",
+            "days to recover")]
+        rows = [[when(d.peak.time), price(d.peak.price), when(d.trough.time),
+                 price(d.trough.price), pct(d.depth_pct), str(d.days_to_trough),
+                 "ongoing (lowest so far)" if d.ongoing else when(d.recovered),
+                 "-" if d.days_to_recover is None else str(d.days_to_recover)]
+                for d in ctx.declines]
+        console = console or Console(width=DEFAULT_WIDTH, color_system=None)
+        parts += fitted_tables("", cols, rows, console, width or console.width,
+                               pad_edge=False)
     parts += [hang(n, style="dim") for n in ctx.notes]
     return parts
 
