@@ -24,6 +24,11 @@ CONTEXT_OPTIONS = (
 )
 
 
+def symbol_option(fn: Callable) -> Callable:
+    """``--symbol NAME`` alone (``stats``)."""
+    return CONTEXT_OPTIONS[0](fn)
+
+
 def context_options(fn: Callable) -> Callable:
     for opt in reversed(CONTEXT_OPTIONS):
         fn = opt(fn)

@@ -86,6 +86,9 @@ def test_symbol_names_the_file_market(tmp_path, btc_days):
     named, _ = scan_json("--from-file", str(path), "--symbol", "BTC/USD")
     s = named["series"][0]
     assert s["source"]["symbol"] == "BTC/USD" and len(s["context"]["power_law"]) == 2
+    stats = CliRunner().invoke(cli, ["stats", "--from-file", str(path), "--symbol", "BTC/USD",
+                                     "-t", "1d", "--format", "json"], catch_exceptions=False)
+    assert json.loads(stats.stdout)["series"][0]["symbol"] == "BTC/USD"
     for args, message in ((["--sample", "--symbol", "BTC/USD"], "--symbol names the market"),
                           (["--from-file", str(path), "--from-file", str(path), "--symbol",
                             "BTC/USD"], "names the market of one file")):
