@@ -232,10 +232,11 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
             market, keep=bool(chart), processes=processes)
         charts = list(result[1])
         result = result[0]
-    if metrics:
-        from btcscan.analysis.context import with_metrics
+    if metrics:  # --sentiment, --context-file: each report as of its own scan time
+        from btcscan.analysis.context import report_with_metrics, with_metrics
 
         result = with_metrics(result, metrics)
+        charts = [(c, report_with_metrics(r, metrics)) for c, r in charts]
     if charts:
         _charts(charts, settings, chart, quiet)
     verdicts = evaluate(conditions, result.series)

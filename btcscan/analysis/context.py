@@ -96,19 +96,22 @@ def metric_at(series, asof_ms: int) -> ContextMetric:
         source=series.source, note=note)
 
 
+def report_with_metrics(r: SeriesReport, metrics: Sequence) -> SeriesReport:
+    """``r`` with its context holding every metric of ``metrics`` as of its scan time."""
+    from dataclasses import replace
+
+    if not metrics or r.context is None:
+        return r
+    ms = int(r.asof.timestamp() * 1000)
+    return replace(r, context=replace(r.context, metrics=tuple(metric_at(m, ms)
+                                                                 for m in metrics)))
+
+
 def with_metrics(result: ScanResult, metrics: Sequence) -> ScanResult:
-    """``result`` with each series' context holding every metric of ``metrics`` as of that
-    series' scan time."""
+    """``result`` with :func:`report_with_metrics` applied to each series."""
     from dataclasses import replace
 
     if not metrics:
         return result
-    out = []
-    for r in result.series:
-        ms = int(r.asof.timestamp() * 1000)
-        if r.context is None:
-            out.append(r)
-            continue
-        ctx = replace(r.context, metrics=tuple(metric_at(m, ms) for m in metrics))
-        out.append(replace(r, context=ctx))
-    return replace(result, series=tuple(out))
+    return replace(result, series=tuple(report_with_metrics(r, metrics)
+                                        for r in result.series))
