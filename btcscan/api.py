@@ -17,7 +17,7 @@ from pathlib import Path
 
 from btcscan.analysis.context import long_run_context, with_context
 from btcscan.analysis.series import analyse
-from btcscan.data.files import expand_paths, read_ohlcv_file
+from btcscan.data.files import expand_paths, read_ohlcv
 from btcscan.data.sample import DEFAULT_SAMPLE, load_sample
 from btcscan.data.schema import Candles, Source, normalise
 from btcscan.errors import BtcscanError, DataError, UsageError
@@ -50,28 +50,40 @@ def parse_asof(text: str | datetime | None) -> int | None:
     return int(dt.timestamp() * 1000)
 
 
-def load_file(path: Path) -> Candles:
+def load_file(path: Path, symbol: str | None = None) -> Candles:
     """Read and validate one user file; its timeframe is inferred from the candle spacing.
-    Repairs (sorting, dropping exact duplicates) are listed in ``Candles.warnings``."""
-    frame, warnings = normalise(read_ohlcv_file(path), str(path))
+    Repairs (sorting, dropping exact duplicates) are listed in ``Candles.warnings``.
+    ``symbol`` names the file's market (``BTC/USD``: BTC's context, such as the power law);
+    by default the file's name stands for it."""
+    raw, notes = read_ohlcv(path)
+    frame, warnings = normalise(raw, str(path))
     if frame.height < 2:
         raise DataError(f"{path}: only {frame.height} candle; need a history of candles")
     tf = timeframe_from_ms(infer_timeframe_ms(frame["open_time"].dt.epoch("ms").to_numpy()))
-    source = Source(kind="file", symbol=path.stem, path=str(path))
-    return Candles(frame=frame, timeframe=tf, source=source, warnings=tuple(warnings))
+    stem = path.name[:-len(".json.gz")] if path.name.lower().endswith(".json.gz") \
+        else path.stem  # freqtrade's gzipped JSON: its name without both suffixes
+    source = Source(kind="file", symbol=symbol or stem, path=str(path))
+    return Candles(frame=frame, timeframe=tf, source=source, warnings=tuple(warnings),
+                   notes=tuple(notes))
 
 
 def load_sources(
-    *, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[str] = ()
+    *, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[str] = (),
+    file_symbol: str | None = None,
 ) -> list[Candles]:
-    """Candles for a scan: bundled sample markets and/or user files."""
+    """Candles for a scan: bundled sample markets and/or user files (``file_symbol``
+    names the market of the one file given, see :func:`load_file`)."""
     series: list[Candles] = []
     if sample:
         for sym in symbols or (DEFAULT_SAMPLE,):
             series.append(load_sample(sym))
     if files:
-        for path in expand_paths(list(files)):
-            series.append(load_file(path))
+        paths = expand_paths(list(files))
+        if file_symbol is not None and len(paths) != 1:
+            raise UsageError(f"--symbol {file_symbol} names the market of one file; "
+                             f"{len(paths)} files were given")
+        for path in paths:
+            series.append(load_file(path, file_symbol))
     if not series:
         raise UsageError(
             "nothing to scan: give --sample, --from-file PATH, or SYMBOL with --exchange"

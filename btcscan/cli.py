@@ -14,6 +14,7 @@ import traceback
 import click
 
 from btcscan import __version__
+from btcscan.cli_context import context_options
 from btcscan.cli_data import check_chart_path, data_options, source_options
 from btcscan.cli_data import register as register_data_commands
 from btcscan.cli_stats import register as register_stats_command
@@ -138,7 +139,8 @@ def cli() -> None:
               help="JSON file remembering reported signals and undelivered notifications; "
                    "written atomically under a lock, so overlapping runs are safe.")
 @click.option("-q", "--quiet", is_flag=True,
-              help="Print nothing at all when there is no (new) signal: silent cron mail.")
+              help="Print nothing at all when there is no (new) signal: silent cron mail. "
+                   "With --new-only, a table run prints only the new signals, not the report.")
 @click.option("--notify", "notify", multiple=True, metavar="URL",
               help="Send new signals here (repeatable; default: the config's [notify] urls). "
                    "http(s):// POSTs btcscan's JSON; any other URL is apprise's (tgram://, "
@@ -174,6 +176,7 @@ def cli() -> None:
                    "cores, sooner with more [default: $BTCSCAN_PROCESSES or 1]. Live markets "
                    "are always fetched in this process (one rate limiter).")
 @source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
+@context_options  # --symbol --sentiment --context-file (btcscan/cli_context.py)
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
              symbols_files: tuple[str, ...], top: int | None, quote: str | None,
@@ -222,20 +225,37 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         sorted(set(eff.settings.sma_periods) | set(sma_periods_needed(conditions)))))
     tf = settings.timeframe
     charts: list = []
+    file_symbol, sentiment = market.pop("file_symbol"), market.pop("sentiment")
+    metrics = _metrics(sentiment, market.pop("context_files"), market)
+    if file_symbol is not None and not files:
+        raise click.UsageError("--symbol names the market of a --from-file file: add "
+                               "--from-file PATH")
     if files:
         files, symbols = files + symbols, ()
-    if files or (sample and not symbols_files and not top):
-        series = api.load_sources(sample=sample, symbols=symbols, files=files)
+    preset_sample = (sample and not symbols and not symbols_files and not top
+                     and bool(config.get("watchlist", {}).get("markets")))
+    if files or (sample and not symbols_files and not top and not preset_sample):
+        _unused(("since", "exchange", "cache_dir", "offline", "processes"),
+                "--from-file" if files else "--sample", sentiment)
+        series = api.load_sources(sample=sample, symbols=symbols, files=files,
+                                  file_symbol=file_symbol)
         result = api.scan_candles(series, timeframe=tf, asof=asof, settings=settings,
                                   workers=workers)
         charts = list(zip(series, result.series, strict=True)) if chart else []
         load_code = 0
     else:
+        if preset_sample:
+            _unused(("since", "exchange", "cache_dir", "offline"), "--sample", sentiment)
         result, load_code = _scan_watchlist(
             config, symbols, symbols_files, top, quote, sample, tf, asof, settings, workers,
             market, keep=bool(chart), processes=processes)
         charts = list(result[1])
         result = result[0]
+    if metrics:  # --sentiment, --context-file: each report as of its own scan time
+        from btcscan.analysis.context import report_with_metrics, with_metrics
+
+        result = with_metrics(result, metrics)
+        charts = [(c, report_with_metrics(r, metrics)) for c, r in charts]
     verdicts = evaluate(conditions, result.series)
     alerts = tuple(a for r in result.series for a in alerts_of(r))
     signals = tuple(a.signal for a in alerts)
@@ -340,6 +360,11 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
                                    "read that market from the cache")
     if top:
         specs += specs_of(fetch_top(exchange, top, quote, exchange_options(config, exchange)))
+    if not specs and sample and wl.get("markets"):  # a preset's watchlist, from the sample
+        from btcscan.cli_context import sample_specs
+
+        specs = sample_specs(specs_of(wl["markets"], "watchlist.markets"),
+                             lambda m: click.echo(f"btcscan: note: {m}", err=True))
     if not specs and not sample:
         specs = specs_of(wl.get("markets", []), "watchlist.markets")
         if wl.get("top"):
@@ -378,6 +403,22 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
             raise click.UsageError("nothing was scanned")
         raise _AllFailed(result.errors, codes.pop() if len(codes) == 1 else ExitCode.PARTIAL)
     return (result, kept), (ExitCode.PARTIAL if result.errors else 0)
+
+
+def _metrics(sentiment: bool, context_files: tuple[str, ...], market: dict) -> list:
+    if not (sentiment or context_files):
+        return []
+    from btcscan.cli_context import load_metrics
+
+    return load_metrics(sentiment, context_files, market.get("cache_dir"),
+                        bool(market.get("offline")))
+
+
+def _unused(names: tuple[str, ...], what: str, sentiment: bool) -> None:
+    from btcscan.cli_context import report_unused
+
+    report_unused(click.get_current_context(), what, names, sentiment=sentiment,
+                  say=lambda m: click.echo(f"btcscan: note: {m}", err=True))
 
 
 def replace_exchange(spec, exchange: str):
@@ -517,6 +558,9 @@ def _emit(result, fmt: str, signals=(), verdicts=(), new_only: bool = False,
     from btcscan.render.table import render_alerts, render_table
 
     console = Console(file=out, highlight=False)
+    if quiet and new_only:  # cron mail: the few new signals, not the whole report
+        render_alerts(signals, verdicts, new_only, console)
+        return
     if many:  # the table is sorted; machine formats keep the scan's order
         from btcscan.render.summary import rank, render_summary
 

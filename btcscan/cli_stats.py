@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from btcscan.cli_context import symbol_option
 from btcscan.cli_data import data_options, source_options
 from btcscan.errors import BtcscanError, ConfigError, UsageError
 
@@ -33,6 +34,7 @@ from btcscan.errors import BtcscanError, ConfigError, UsageError
               help="Also draw the scan chart with every past event marked at the candle it "
                    "became known, coloured by outcome.")
 @source_options
+@symbol_option  # --symbol NAME: the --from-file file's market (btcscan/cli_context.py)
 def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str | None,
               asof: str | None, horizon: int | None, fmt: str, show_events: bool,
               pattern_params: tuple[str, ...], chart: str | None, **market) -> int:
@@ -57,6 +59,10 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
     from btcscan.stats.run import stats_candles
 
     timeframe = timeframe or ScanSettings().timeframe  # the one default
+    file_symbol = market.pop("file_symbol")
+    if file_symbol is not None and not files:
+        raise click.UsageError("--symbol names the market of a --from-file file: add "
+                               "--from-file PATH")
     if chart and not chart.lower().endswith((".png", ".svg")):
         raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
     if chart:
@@ -83,7 +89,13 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
         if not series:
             return code
     else:
-        series = api.load_sources(sample=sample, symbols=symbols, files=files)
+        from btcscan.cli_context import LIVE_ONLY, report_unused
+
+        report_unused(click.get_current_context(), "--from-file" if files else "--sample",
+                      LIVE_ONLY, sentiment=False,
+                      say=lambda m: click.echo(f"btcscan: note: {m}", err=True))
+        series = api.load_sources(sample=sample, symbols=symbols, files=files,
+                                  file_symbol=file_symbol)
     settings = _settings(timeframe, market.get("config_path"), pattern_params)
     result = replace(stats_candles(series, timeframe=timeframe, asof=asof,
                                    params=settings.patterns, horizon=horizon), errors=errors)

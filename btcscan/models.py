@@ -169,6 +169,22 @@ class Drawdown:
 
 
 @dataclass(frozen=True)
+class ContextMetric:
+    """An outside daily series on the scan day (``--sentiment``, ``--context-file``), point
+    in time: the latest value known by the scan time, and its change over 30 days."""
+
+    name: str  # "fear_greed", or the NAME of --context-file NAME=PATH
+    label: str  # what a reader sees: "Crypto Fear & Greed Index"
+    value: float | None  # None when nothing is known by the scan time
+    time: datetime | None  # the day (or instant) the value is for
+    classification: str | None  # the source's own word for it ("Extreme Fear"), if any
+    change_30d: float | None  # value minus the latest value known 30 days earlier
+    change_30d_pct: float | None  # the same in percent of that earlier value
+    source: str  # where the numbers come from and the point-in-time rule
+    note: str | None = None  # e.g. "not refreshed: offline", "no value 30 days earlier"
+
+
+@dataclass(frozen=True)
 class LongRunContext:
     """Long-run context of a series, point in time: only closes up to the scan time are used."""
 
@@ -177,6 +193,7 @@ class LongRunContext:
     declines: tuple[Decline, ...]  # oldest first; the last may be ongoing
     decline_rule: str  # the stated rule that found them
     notes: tuple[str, ...] = ()
+    metrics: tuple[ContextMetric, ...] = ()  # --sentiment, --context-file (empty otherwise)
 
 
 # --- signals and --fail-on results (btcscan.alerts) ------------------------------------------

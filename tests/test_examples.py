@@ -58,6 +58,16 @@ def test_crontab_lines_run_and_are_quiet_the_second_time(tmp_path, monkeypatch):
         hook.close()
 
 
+def test_crontab_calls_the_virtualenv_btcscan_by_its_full_path():
+    """cron's PATH has no virtualenv: every job names the venv's btcscan in full."""
+    jobs = [ln for ln in (REPO / "examples" / "crontab.txt").read_text().splitlines()
+            if "btcscan scan" in ln and not ln.lstrip().startswith("#")]
+    assert len(jobs) == 3
+    for ln in jobs:
+        exe = ln[:ln.index(" scan ")].split()[-1]
+        assert exe == "$HOME/btcscan/.venv/bin/btcscan", ln
+
+
 def test_ci_workflow_commands(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cmds = commands(REPO / "examples" / "ci-workflow.yml")

@@ -106,3 +106,20 @@ def _frame(days: list[str]) -> Candles:
         "volume": [1.0] * n,
     }).with_columns(pl.col(TIME).dt.cast_time_unit("ms"))
     return Candles(frame=frame, timeframe=parse_timeframe("1d"), source=Source("file", "T"))
+
+
+def test_a_partial_first_period_is_not_a_gap_but_a_missing_day_is():
+    """Data from Thursday 2024-01-04: its first week holds 4 of 7 days (said, not a gap); a
+    day missing in the third week is a gap."""
+    days = [f"2024-01-{d:02d}" for d in range(4, 22) if d != 17]
+    w = resample(_frame(days), parse_timeframe("1w"), ms("2024-01-22"))
+    assert w.frame.height == 3
+    assert ("the 1w candle of 2024-01-01 holds 4 of its 7 1d candles: the data begins inside "
+            "that period") in w.notes
+    gap = [n for n in w.notes if "gaps in the source" in n]
+    assert gap == ["1 1w candle(s) built from fewer 1d candles than the period holds (gaps in "
+                   "the source, not filled), e.g. 2024-01-15"]
+    month = resample(_frame(days), parse_timeframe("1M"), ms("2024-02-01"))
+    assert month.frame.height == 1
+    assert any("gaps in the source" in n for n in month.notes)  # the 17th is missing
+    assert not any("data begins" in n for n in month.notes)  # 4..21: holds 17 of 18 in span

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import numpy as np
 
 from btcscan.analysis.cycles import current_drawdown, find_declines, rule_text
 from btcscan.analysis.levels import flatten, ladder
@@ -10,7 +13,7 @@ from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, publishe
 from btcscan.data.resample import closed_by
 from btcscan.data.schema import Candles
 from btcscan.errors import UsageError
-from btcscan.models import Level, LongRunContext, SeriesReport
+from btcscan.models import ContextMetric, Level, LongRunContext, ScanResult, SeriesReport
 from btcscan.settings import ScanSettings
 
 
@@ -43,7 +46,7 @@ def long_run_context(base: Candles, asof_ms: int,
         power_law=laws,
         drawdown=current_drawdown(t, c),
         declines=declines,
-        decline_rule=rule_text(settings.decline_min_pct),
+        decline_rule=rule_text(settings.decline_min_pct, base.timeframe.label()),
         notes=tuple(notes),
     )
 
@@ -73,3 +76,47 @@ def with_context(report: SeriesReport, ctx: LongRunContext,
                                        group_distance(report.atr.value, report.latest.price,
                                                       settings))
     return replace(report, context=ctx, levels=levels)
+
+
+def metric_at(series, asof_ms: int) -> ContextMetric:
+    """``series`` (a :class:`btcscan.data.metrics.MetricSeries`) as known at ``asof_ms``: its
+    latest value known by then, and the change from the latest value known 30 days before."""
+    known = series.known_ms
+    i = int(np.searchsorted(known, asof_ms, side="right")) - 1
+    if i < 0:
+        return ContextMetric(series.name, series.label, None, None, None, None, None,
+                             series.source, series.note or "the series starts later")
+    j = int(np.searchsorted(known, asof_ms - 30 * 86_400_000, side="right")) - 1
+    value = float(series.values[i])
+    before = float(series.values[j]) if j >= 0 else None
+    note = series.note
+    if before is None:
+        note = "; ".join(x for x in (note, "no value 30 days earlier") if x)
+    return ContextMetric(
+        name=series.name, label=series.label, value=value,
+        time=datetime.fromtimestamp(int(series.time_ms[i]) / 1000, tz=UTC),
+        classification=(series.classes[i] or None) if series.classes else None,
+        change_30d=None if before is None else value - before,
+        change_30d_pct=None if not before else (value / before - 1.0) * 100.0,
+        source=series.source, note=note)
+
+
+def report_with_metrics(r: SeriesReport, metrics: Sequence) -> SeriesReport:
+    """``r`` with its context holding every metric of ``metrics`` as of its scan time."""
+    from dataclasses import replace
+
+    if not metrics or r.context is None:
+        return r
+    ms = int(r.asof.timestamp() * 1000)
+    return replace(r, context=replace(r.context, metrics=tuple(metric_at(m, ms)
+                                                                 for m in metrics)))
+
+
+def with_metrics(result: ScanResult, metrics: Sequence) -> ScanResult:
+    """``result`` with :func:`report_with_metrics` applied to each series."""
+    from dataclasses import replace
+
+    if not metrics:
+        return result
+    return replace(result, series=tuple(report_with_metrics(r, metrics)
+                                        for r in result.series))

@@ -23,9 +23,11 @@ from btcscan.models import Decline, Drawdown, PricePoint
 DAY_MS = 86_400_000
 
 
-def rule_text(min_pct: float) -> str:
+def rule_text(min_pct: float, closes: str = "daily") -> str:
+    """The rule in words; ``closes`` names the candles whose closes it walks ("4-hour")."""
     return (f"a decline is a fall of at least {min_pct:g}% from an all-time closing high to the "
-            "lowest close before the next close above that high (daily closes up to the scan time)")
+            f"lowest close before the next close above that high ({closes} closes up to the "
+            "scan time)")
 
 
 def _pp(t: np.ndarray, c: np.ndarray, i: int, method: str) -> PricePoint:

@@ -1,15 +1,20 @@
-"""Read user OHLCV files (CSV or parquet) into the canonical frame.
+"""Read user OHLCV files into the canonical frame: CSV, parquet, and freqtrade's data
+directory files (``.json``: a list of ``[ms, open, high, low, close, volume]`` rows, also
+gzipped as ``.json.gz``; ``.feather``: columns ``date, open, high, low, close, volume``).
 
 Columns are matched case-insensitively, with common aliases (``timestamp``, ``date``,
 ``time``, ``open_time``, ``Volume BTC``...). Timestamps may be integers in seconds,
 milliseconds, microseconds or nanoseconds (told apart by magnitude, see :data:`_UNITS`; a
 file mixing units is refused, naming the rows), ISO-8601 text
 (``2024-01-01``, ``2024-01-01T00:00:00Z``...), or native datetimes; naive times are UTC.
+A file without a volume column is read with volume 0, and a note says so.
 """
 
 from __future__ import annotations
 
 import glob
+import gzip
+import json
 from pathlib import Path
 
 import polars as pl
@@ -69,12 +74,12 @@ def _pick_columns(columns: list[str], where: str) -> dict[str, str]:
                 vols = [c for k, c in lower.items() if k.startswith("volume")]
                 if vols:
                     chosen[canon] = vols[0]
-    missing = [c for c in COLUMNS if c not in chosen]
+    missing = [c for c in COLUMNS if c not in chosen and c != "volume"]  # volume: optional
     if missing:
         raise DataError(
             f"{where}: missing column(s) {', '.join(missing)} "
             f"(found: {', '.join(columns) or 'none'}); "
-            "expected time, open, high, low, close, volume"
+            "expected time, open, high, low, close (and optionally volume)"
         )
     return chosen
 
@@ -156,28 +161,61 @@ def _to_time(s: pl.Series, where: str) -> pl.Series:
     raise DataError(f"{where}: the time column has unsupported type {s.dtype}")
 
 
-def read_ohlcv_file(path: Path) -> pl.DataFrame:
-    """Read one CSV/parquet file into the canonical columns (not yet validated)."""
+#: A note on every series read from a file without volume.
+NO_VOLUME = "no volume column in {where}: volume is 0 (the chart's volume panel stays empty)"
+
+
+def _read_freqtrade_json(path: Path) -> pl.DataFrame:
+    """freqtrade's ``.json`` / ``.json.gz`` candles: ``[[ms, o, h, l, c, v], ...]``."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        rows = json.load(fh)
+    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) >= 6
+                                             for r in rows):
+        raise DataError(f"{path}: expected freqtrade's JSON candles, a list of "
+                        "[timestamp_ms, open, high, low, close, volume] rows")
+    cols = list(zip(*(r[:6] for r in rows), strict=True)) if rows else [()] * 6
+    return pl.DataFrame({name: list(col) for name, col in zip(
+        ("date", "open", "high", "low", "close", "volume"), cols, strict=True)},
+        schema={"date": pl.Int64, **dict.fromkeys(("open", "high", "low", "close",
+                                                   "volume"), pl.Float64)}, strict=False)
+
+
+def _read_raw(path: Path) -> pl.DataFrame:
+    name = path.name.lower()
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pl.read_parquet(path)
+    if path.suffix.lower() in (".feather", ".arrow", ".ipc"):
+        return pl.read_ipc(path)
+    if name.endswith((".json", ".json.gz")):
+        return _read_freqtrade_json(path)
+    return pl.read_csv(path, infer_schema_length=0, comment_prefix=None,
+                       truncate_ragged_lines=False)
+
+
+def read_ohlcv(path: Path) -> tuple[pl.DataFrame, list[str]]:
+    """Read one CSV / parquet / freqtrade file into the canonical columns (not yet
+    validated), and the notes on what was read (e.g. no volume column)."""
     where = str(path)
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            raw = pl.read_parquet(path)
-        else:
-            raw = pl.read_csv(
-                path, infer_schema_length=0, comment_prefix=None, truncate_ragged_lines=False
-            )
+        raw = _read_raw(path)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
-            f"{where}: cannot read this file as CSV or parquet ({first[:160]})"
+            f"{where}: cannot read this file as CSV, parquet, feather or freqtrade JSON "
+            f"({first[:160]})"
         ) from exc
     if raw.height == 0:
         raise DataError(f"{where}: the file has no rows")
     cols = _pick_columns(raw.columns, where)
+    notes = [] if "volume" in cols else [NO_VOLUME.format(where=where)]
     out = {TIME: _to_time(raw[cols[TIME]], where)}
     for c in (*PRICES, "volume"):
+        if c not in cols:
+            out[c] = pl.Series(c, [0.0] * raw.height, dtype=pl.Float64)
+            continue
         s = raw[cols[c]]
         if not (s.dtype.is_numeric() or s.dtype in (pl.String, pl.Null)):
             raise DataError(f"{where}: column {cols[c]} holds {s.dtype} values, not numbers; "
@@ -190,4 +228,9 @@ def read_ohlcv_file(path: Path) -> pl.DataFrame:
                 raise DataError(f"{where}: row {i + 1}, column {cols[c]}: {s[i]!r} is not a number")
             s = num
         out[c] = s.cast(pl.Float64, strict=False)
-    return pl.DataFrame(out, schema=SCHEMA)
+    return pl.DataFrame(out, schema=SCHEMA), notes
+
+
+def read_ohlcv_file(path: Path) -> pl.DataFrame:
+    """:func:`read_ohlcv` without its notes."""
+    return read_ohlcv(path)[0]

@@ -78,7 +78,17 @@ def resample(candles: Candles, target: Timeframe, asof_ms: int) -> Candles:
     else:
         expected = pl.lit(target.ms // base.ms)
     agg = agg.with_columns(expected=expected)
-    short = agg.filter(pl.col("n") < pl.col("expected"))
+    # The first and last buckets of the data may be partial because the data begins or ends
+    # inside their period (a history starting on a Thursday): that is not a gap. Those two
+    # are held against the candles the period could hold within the data's span.
+    span_first = int(epoch_ms(f[TIME])[0]) if f.height else 0
+    span_end = int(epoch_ms(f[TIME])[-1]) + base.ms if f.height else 0
+    in_span = ((pl.min_horizontal(pl.col("end").dt.epoch("ms"), pl.lit(span_end))
+                - pl.max_horizontal(pl.col("bucket").dt.epoch("ms"), pl.lit(span_first)))
+               // base.ms)
+    agg = agg.with_columns(in_span=in_span)
+    short = agg.filter(pl.col("n") < pl.col("in_span"))
+    partial = agg.filter((pl.col("n") < pl.col("expected")) & (pl.col("n") >= pl.col("in_span")))
     notes = [
         f"{target} candles built from {base} candles ({target.label()}: "
         + (
@@ -96,6 +106,12 @@ def resample(candles: Candles, target: Timeframe, asof_ms: int) -> Candles:
         notes.append(
             f"{short.height} {target} candle(s) built from fewer {base} candles than the period "
             f"holds (gaps in the source, not filled), e.g. {', '.join(first)}"
+        )
+    for row in partial.iter_rows(named=True):
+        edge = "begins" if int(row["bucket"].timestamp() * 1000) < span_first else "ends"
+        notes.append(
+            f"the {target} candle of {row['bucket']:%Y-%m-%d} holds {row['n']} of its "
+            f"{row['expected']} {base} candles: the data {edge} inside that period"
         )
     frame = agg.select(pl.col("bucket").alias(TIME), "open", "high", "low", "close", "volume")
     return replace(candles, frame=frame, timeframe=target, notes=candles.notes + tuple(notes))

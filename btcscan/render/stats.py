@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from btcscan.render.serial import to_jsonable
-from btcscan.render.table import when
+from btcscan.render.table import fitted_tables, hang, when
 from btcscan.stats.bulkowski import bulkowski_text
 from btcscan.stats.types import KindStats, ScanStats, SeriesStats, StatsResult
 
@@ -31,17 +31,16 @@ def _targets(k: KindStats) -> str:
 
 
 def kinds_table(kinds: tuple[KindStats, ...], title: str, unit: str, *,
-                markets: bool = False) -> Table:
-    """One row per kind of event."""
-    t = Table(title=title, title_justify="left", box=None, padding=(0, 1))
-    cols = ["event", "n", "open", "resolved", f"targets reached (median {unit})", "1st target",
-            "invalid.", "expired", "failed <5%", "median MAE", "worst MAE",
-            f"median {unit} to 1st"]
+                markets: bool = False, console: Console | None = None,
+                width: int | None = None) -> list[Table]:
+    """One row per kind of event, laid out for ``width`` (default: the console's) without
+    cutting a word: split into several tables, each led by the event, when it cannot fit."""
+    reached = f"targets reached (median {unit})"
+    cols = ["event", "n", "open", "resolved", reached, "1st target", "invalid.", "expired",
+            "failed <5%", "median MAE", "worst MAE", f"median {unit} to 1st"]
     if markets:
         cols.insert(1, "markets")
-    for i, c in enumerate(cols):
-        t.add_column(c, justify="left" if i in (0, cols.index(f"targets reached (median {unit})"))
-                     else "right")
+    rows = []
     for k in kinds:
         row = [k.label, str(k.events), str(k.open), str(k.resolved), _targets(k),
                str(k.reached_first_target), str(k.invalidated), str(k.expired), str(k.failed),
@@ -49,8 +48,10 @@ def kinds_table(kinds: tuple[KindStats, ...], title: str, unit: str, *,
                _num(k.median_bars_to_target, "{:g}")]
         if markets:
             row.insert(1, str(k.markets))
-        t.add_row(*row)
-    return t
+        rows.append(row)
+    console = console or Console(width=width or 200, color_system=None)
+    return fitted_tables(title, [(c, "left" if c in ("event", reached) else "right")
+                                 for c in cols], rows, console, width or console.width)
 
 
 def _unit(timeframe: str) -> str:
@@ -68,10 +69,10 @@ def scan_stats_parts(st: ScanStats) -> list:
     if not st.lines:
         parts.append(Text("  no active wedge break, RSI divergence or SMA cross"))
     for ln in st.lines:
-        parts.append(Text(f"  {ln.signal_kind}: {ln.text} [{ln.source}]"))
-        parts.append(Text(f"    published: {ln.bulkowski_text}" if ln.bulkowski_text else
-                          "    published: none (Bulkowski's tables cover chart patterns, not "
-                          "this signal)", style="dim"))
+        parts.append(hang(f"{ln.signal_kind}: {ln.text} [{ln.source}]", prefix="  "))
+        parts.append(hang(f"published: {ln.bulkowski_text}" if ln.bulkowski_text else
+                          "published: none (Bulkowski's tables cover chart patterns, not "
+                          "this signal)", prefix="    ", style="dim"))
     return parts
 
 
@@ -79,19 +80,22 @@ def render_stats(result: StatsResult, console: Console, *, events: bool = False)
     """Per market: the kinds table with its source; pooled when several; the rules."""
     for s in result.series:
         unit = _unit(s.timeframe)
-        console.print(kinds_table(
-            s.kinds, f"{s.symbol} {s.timeframe}: {len(s.events)} events scored, "
-                     f"{s.candles} candles {when(s.first_candle)}..{when(s.last_candle)}, "
-                     f"horizon {s.horizon_bars} candles", unit))
-        console.print(Text(f"  source: {s.source} ({s.market})", style="dim"))
+        for t in kinds_table(
+                s.kinds, f"{s.symbol} {s.timeframe}: {len(s.events)} events scored, "
+                         f"{s.candles} candles {when(s.first_candle)}..{when(s.last_candle)}, "
+                         f"horizon {s.horizon_bars} candles", unit, console=console):
+            console.print(t)
+        console.print(hang(f"source: {s.source} ({s.market})", prefix="  ", style="dim"))
         if events:
-            console.print(events_table(s))
+            for t in events_table(s, console):
+                console.print(t)
         console.print(Text(""))
     if len(result.series) > 1:
         unit = _unit(result.series[0].timeframe)
-        console.print(kinds_table(result.pooled, f"Pooled over {len(result.series)} markets "
-                                  f"({', '.join(s.symbol for s in result.series)})", unit,
-                                  markets=True))
+        for t in kinds_table(result.pooled, f"Pooled over {len(result.series)} markets "
+                             f"({', '.join(s.symbol for s in result.series)})", unit,
+                             markets=True, console=console):
+            console.print(t)
         console.print(Text(""))
     shown = {k.kind for s in result.series for k in s.kinds}
     refs = [bulkowski_text(k) for k in sorted(shown)]
@@ -99,32 +103,33 @@ def render_stats(result: StatsResult, console: Console, *, events: bool = False)
         console.print(Text("Published reference (not crypto):", style="bold"))
         for r in refs:
             if r:
-                console.print(Text(f"  {r}"))
+                console.print(hang(r, prefix="  "))
     console.print(Text("Rules:", style="bold"))
     for r in result.rules:
-        console.print(Text(f"  - {r}", style="dim"))
+        console.print(hang(r, prefix="  - ", style="dim"))
     for e in result.errors:
         console.print(Text(f"failed: {e.get('source')}: {e.get('error')}", style="red"))
 
 
-def events_table(s: SeriesStats) -> Table:
-    """Every scored event of one series: when it became known, entry, targets, outcome."""
-    t = Table(title=f"Scored events ({len(s.events)})", title_justify="left", box=None,
-              padding=(0, 1))
-    for c in ("known at", "event", "dir", "entry", "targets (candles to reach)", "invalidation",
-              "outcome", "candles", "MAE", "MFE", "failed"):
-        t.add_column(c)
+def events_table(s: SeriesStats, console: Console | None = None) -> list[Table]:
+    """Every scored event of one series: when it became known, entry, targets, outcome;
+    split like :func:`kinds_table` when it cannot fit the console."""
     from btcscan.render.table import price
 
+    cols = ["known at", "event", "dir", "entry", "targets (candles to reach)", "invalidation",
+            "outcome", "candles", "MAE", "MFE", "failed"]
+    rows = []
     for e in s.events:
         tg = "; ".join(f"{t.rule} {price(t.price)}"
                        + (f" ({t.bars_to_reach})" if t.bars_to_reach is not None else "")
                        for t in e.targets) or "-"
-        t.add_row(when(e.known_at), e.kind.replace("_", " "), e.direction, price(e.entry), tg,
-                  price(e.invalidation), e.outcome.replace("_", " "),
-                  "-" if e.bars_to_outcome is None else str(e.bars_to_outcome),
-                  f"{e.mae_pct:+.1f}%", f"{e.mfe_pct:+.1f}%", "yes" if e.failed else "no")
-    return t
+        rows.append([when(e.known_at), e.kind.replace("_", " "), e.direction, price(e.entry), tg,
+                     price(e.invalidation), e.outcome.replace("_", " "),
+                     "-" if e.bars_to_outcome is None else str(e.bars_to_outcome),
+                     f"{e.mae_pct:+.1f}%", f"{e.mfe_pct:+.1f}%", "yes" if e.failed else "no"])
+    console = console or Console(width=200, color_system=None)
+    return fitted_tables(f"Scored events ({len(s.events)})", [(c, "left") for c in cols], rows,
+                         console, console.width, keep=2)
 
 
 def stats_dict(result: StatsResult) -> dict:
