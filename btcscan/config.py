@@ -183,6 +183,7 @@ ENV_VARIABLES: dict[str, str] = {
     "BTCSCAN_WORKERS": "count", "BTCSCAN_PROCESSES": "count",
     "BTCSCAN_DEBUG": "switch", "BTCSCAN_NORMAL_EXIT": "switch",
     "BTCSCAN_NUMBA_EAGER_INIT": "switch",
+    "BTCSCAN_FNG_URL": "url",  # the Fear & Greed Index API (tests point it at loopback)
 }
 
 

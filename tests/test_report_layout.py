@@ -16,7 +16,7 @@ from rich.console import Console
 import btcscan.api as bs
 from btcscan.cli import cli
 from btcscan.models import ScanResult
-from btcscan.render.table import render_table
+from btcscan.render.table import price, render_table
 from tests.conftest import write_csv
 
 
@@ -53,7 +53,11 @@ def test_nothing_is_cut(weekly, wedge_day, eth_day, width):
     # whole words that rich used to cut at 80 columns
     assert "(bitcoinfairprice.com))" in day
     assert day.count("2025-09-25..2025-11-04") >= 3  # both wedge lines and the wedge
-    assert "resistance  109,787" in day
+    r = wedge_day.series[0]
+    for lv in r.levels:  # every rung's price and side, whole (grouped rows carry no side)
+        assert f"{'resistance' if lv.side == 'above' else 'support'}  " in day
+        assert price(lv.price, r.latest.price) in day
+        assert all(price(g.price, r.latest.price) in day for g in lv.grouped)
 
 
 def test_wrapped_lines_stay_under_their_item(weekly):
@@ -96,7 +100,7 @@ def test_supports_green_resistances_red_and_no_color(weekly, monkeypatch):
     table = ladder_parts(weekly.series[0], console, 96)[0]
     side_cells = list(table.columns[0].cells)
     level_cells = list(table.columns[1].cells)
-    assert {c.plain: str(c.style) for c in side_cells} == {"support": "green",
+    assert {c.plain: str(c.style) for c in side_cells if c.plain} == {"support": "green",
                                                           "resistance": "red"}
     assert {str(c.style) for c in level_cells} == {"green", "red"}
     buf = io.StringIO()
