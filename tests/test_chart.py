@@ -53,7 +53,9 @@ def test_svg_and_bad_suffix(tmp_path):
     w, h = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', text).groups())
     assert w / h == pytest.approx(16 / 9)
     bad = CliRunner().invoke(cli, ["scan", "--sample", "--chart", str(tmp_path / "x.jpg")])
-    assert bad.exit_code == 2 and ".png or .svg" in bad.stderr
+    assert bad.exit_code == 2 and ".png, .svg or .html" in bad.stderr
+    events = CliRunner().invoke(cli, ["scan", "--sample", "--chart-events"])
+    assert events.exit_code == 2 and "add --chart PATH" in events.stderr
 
 
 def test_weekly_figure_elements(btc_rows):

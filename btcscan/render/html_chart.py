@@ -1,0 +1,172 @@
+"""The interactive chart (``--chart PATH.html``): one self-contained plotly page of a
+:class:`btcscan.render.chart.ChartView`, to zoom, pan and hover.
+
+The page embeds plotly.js itself (``include_plotlyjs=True``): it loads no script, font or
+style from anywhere, so it works offline. It holds every scanned candle; the first view is
+the window the PNG shows (drag or zoom to see the rest, double-click to come back).
+Panels: price (candles, SMAs, power law, wedge lines, breakout marks, targets,
+invalidation, round numbers and the all-time high), volume, RSI with divergence segments.
+Past events are listed in the legend, one entry per kind, each toggled by a click; hover
+shows each value with its candle's open time in UTC. Plotly is imported only here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from btcscan.render.chart import DOWN, UP, ChartView, volume_top
+
+if TYPE_CHECKING:
+    from plotly.graph_objects import Figure
+
+#: plotly's names for the matplotlib line styles of the view's levels
+DASH = {"-": "solid", "--": "dash", "-.": "dashdot", ":": "dot"}
+HOVER_TIME = "%Y-%m-%d %H:%M UTC"
+DIV_ID = "btcscan-chart"  # a fixed id: the same data gives the same page
+
+
+def _dates(ms: np.ndarray) -> np.ndarray:
+    """Candle open times as UTC milliseconds: a date axis reads numbers as UTC ms, and an
+    array of numbers is embedded compactly (8 bytes each, not a date text each)."""
+    return np.asarray(ms, dtype="float64")
+
+
+def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
+    """The plotly figure of ``view``. Past events and earlier wedges are drawn, visible
+    when ``show_past`` and otherwise listed in the legend, hidden until clicked."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    x = _dates(view.time_ms)
+    n = x.size
+    step = x[-1] - x[-2] if n > 1 else 86_400_000.0
+    x_end = x[-1] + step * max(3, int(view.shown * 0.16))  # room for level labels
+    price_hover = "%{y:,.2f}" if view.y_range[0] < 1000 else "%{y:,.0f}"
+    if view.y_range[0] < 1:
+        price_hover = "%{y:,.6f}"
+
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.025,
+                        row_heights=(0.64, 0.13, 0.23))
+    fig.add_trace(go.Candlestick(
+        x=x, open=view.open, high=view.high, low=view.low, close=view.close,
+        name=f"{view.market} {view.tf_label} candles", legendgroup="candles",
+        increasing_line_color=UP, decreasing_line_color=DOWN, increasing_fillcolor=UP,
+        decreasing_fillcolor=DOWN, line_width=1), row=1, col=1)
+    colours = np.where(view.close >= view.open, UP, DOWN)
+    fig.add_trace(go.Bar(x=x, y=view.volume, marker_color=colours, marker_line_width=0,
+                         opacity=0.7, name="volume", legendgroup="volume",
+                         hovertemplate="volume %{y:,.2f}<extra></extra>"), row=2, col=1)
+
+    for label, colour, values in view.smas:
+        fig.add_trace(go.Scatter(x=x, y=values, mode="lines", name=label, legendgroup=label,
+                                 line={"color": colour, "width": 1.6},
+                                 hovertemplate=f"{label}: {price_hover}<extra></extra>"),
+                      row=1, col=1)
+    if view.fair is not None:
+        label, fair, sigma = view.fair
+        if sigma:
+            for k, name in ((-1, "power law -1 sigma"), (1, "power law +1 sigma")):
+                fig.add_trace(go.Scatter(
+                    x=x, y=fair * 10 ** (k * sigma), mode="lines", name="power law +/-1 sigma",
+                    legendgroup="power law band", showlegend=k == 1, fill="tonexty" if k == 1
+                    else None, fillcolor="rgba(127,127,127,0.08)",
+                    line={"color": "rgba(127,127,127,0.3)", "width": 0.5},
+                    hovertemplate=f"{name}: {price_hover}<extra></extra>"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=fair, mode="lines", name=label, legendgroup=label,
+                                 line={"color": "#7f7f7f", "width": 1.2, "dash": "dash"},
+                                 hovertemplate=f"power-law fair value: {price_hover}"
+                                               "<extra></extra>"), row=1, col=1)
+
+    for s in view.wedge_lines:
+        fig.add_trace(go.Scatter(x=x[list(s.bars)], y=s.prices, mode="lines", name=s.label,
+                                 legendgroup="wedges",
+                                 line={"color": s.colour, "width": 2},
+                                 hovertemplate=f"{s.label}: {price_hover}<extra></extra>"),
+                      row=1, col=1)
+    for m in view.breakouts:
+        fig.add_trace(_marks(go, x, m, size=16, visible=True, group="wedges",
+                             outline="black", name=m.label), row=1, col=1)
+
+    for lv in view.levels:
+        fig.add_trace(go.Scatter(
+            x=[x[view.first], x_end], y=[lv.price, lv.price], mode="lines+text",
+            text=["", lv.text], textposition="top left",
+            textfont={"color": lv.colour, "size": 11}, name=lv.text,
+            legendgroup=f"levels-{lv.kind}",
+            line={"color": lv.colour, "width": 1, "dash": DASH.get(lv.style, "solid")},
+            hovertemplate=f"{lv.text}<br>{lv.source}<extra></extra>" if lv.source
+            else f"{lv.text}<extra></extra>"), row=1, col=1)
+
+    fig.add_trace(go.Scatter(x=x, y=view.rsi, mode="lines", name=view.rsi_label,
+                             legendgroup="rsi", line={"color": "#6a1b9a", "width": 1.3},
+                             hovertemplate=f"{view.rsi_label}: %{{y:.1f}}<extra></extra>"),
+                  row=3, col=1)
+    for lvl in (30, 70):
+        fig.add_hline(y=lvl, line={"color": "#9e9e9e", "width": 1, "dash": "dot"}, row=3, col=1)
+    for d in view.divergences:
+        for row, ys, first in ((3, d.rsi, True), (1, d.prices, False)):
+            fig.add_trace(go.Scatter(
+                x=x[list(d.bars)], y=ys, mode="lines+markers", name=d.label,
+                legendgroup=d.label, showlegend=first,
+                line={"color": d.colour, "width": 2.5}, marker={"size": 7},
+                hovertemplate=f"{d.label}: %{{y:,.1f}}<extra></extra>"), row=row, col=1)
+
+    if view.past_wedges:
+        xs: list = []
+        ys: list = []
+        for s in view.past_wedges:
+            xs += [x[s.bars[0]], x[s.bars[1]], None]
+            ys += [s.prices[0], s.prices[1], None]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", name=f"earlier wedges ({len(view.past_wedges) // 2})",
+            legendgroup="past-wedges",
+            line={"color": "#5c6bc0", "width": 1.2}, visible=True if show_past else "legendonly",
+            hovertemplate=f"earlier wedge line: {price_hover}<extra></extra>"), row=1, col=1)
+    for m in view.past:
+        fig.add_trace(_marks(go, x, m, size=9, visible=show_past, group=m.gid,
+                             outline="white"), row=1, col=1)
+
+    ymin, ymax = view.y_range
+    x0 = x[max(view.first - 1, 0)]
+    fig.update_layout(
+        title={"text": f"{view.title}<br><sup>{view.subtitle}</sup>", "x": 0.5},
+        height=900, template="plotly_white", hovermode="x unified", dragmode="zoom",
+        hoverlabel={"namelength": -1},
+        margin={"l": 70, "r": 20, "t": 80, "b": 50}, bargap=0.1,
+        legend={"font": {"size": 11}, "tracegroupgap": 4},
+        xaxis_rangeslider_visible=False)
+    fig.update_xaxes(type="date", hoverformat=HOVER_TIME, range=[x0, x_end],
+                     showspikes=True, spikemode="across", spikethickness=1)
+    fig.update_xaxes(title_text="candle open time (UTC)", row=3, col=1)
+    fig.update_yaxes(title_text=view.price_label, row=1, col=1,
+                     type="log" if view.log_price else "linear",
+                     range=[np.log10(ymin), np.log10(ymax)] if view.log_price else [ymin, ymax],
+                     tickformat=",.0f" if ymin >= 10 else ",~g")
+    top = volume_top(view.volume[view.first:])
+    fig.update_yaxes(title_text="volume", row=2, col=1,
+                     range=[0, top * 1.05] if top else None)
+    fig.update_yaxes(title_text=view.rsi_label, range=[0, 100], row=3, col=1)
+    return fig
+
+
+def _marks(go, x: np.ndarray, m, *, size: int, visible: bool, group: str, outline: str,
+           name: str | None = None):
+    symbol = {True: "triangle-up", False: "triangle-down", None: "diamond"}[m.up]
+    return go.Scatter(
+        x=x[list(m.bars)], y=m.prices, mode="markers", name=name or f"{m.label} ({len(m.bars)})",
+        legendgroup=group,
+        text=m.texts, hovertemplate="%{text}<extra></extra>", visible=True if visible
+        else "legendonly", marker={"symbol": symbol, "size": size, "color": m.colour,
+                                   "line": {"color": outline, "width": 1}})
+
+
+def write_html(view: ChartView, path: str | Path, show_past: bool = False) -> Path:
+    """Write the page: plotly.js inline, no network needed to open it."""
+    out = Path(path)
+    fig = build_html_figure(view, show_past=show_past)
+    fig.write_html(out, include_plotlyjs=True, full_html=True, div_id=DIV_ID,
+                   config={"displaylogo": False, "scrollZoom": True, "responsive": True})
+    return out
