@@ -352,3 +352,18 @@ def test_stats_writes_an_html_chart(tmp_path):
     assert res.exit_code == 0 and f"chart written to {out}" in res.stderr
     page = out.read_text()
     assert "<script src" not in page and "past long events: reached target" in page
+
+
+def test_plotly_is_imported_only_for_an_html_chart(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from btcscan.cli import cli\n"
+            f"cli(['scan', '--sample', '--chart', {str(tmp_path / 'c.png')!r}, '-q'],"
+            " standalone_mode=False)\n"
+            "print('plotly' in sys.modules, 'matplotlib' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]
