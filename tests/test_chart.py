@@ -310,6 +310,14 @@ def test_html_page_is_self_contained_and_draws_the_scan(tmp_path, btc_rows):
     shown = build_html_figure(chart_view(load_sample(), report, pattern_events=True),
                               show_past=True)
     assert all(t.visible is True for t in shown.data if (t.name or "").startswith("past "))
+    # earlier divergences: one segment each on the RSI panel (and on the price), hidden
+    p = report.patterns
+    earlier = [d for d in p.divergences if d not in p.active_divergences]
+    (rsi_segs,) = [t for t in fig.data if t.legendgroup == "past-divergences" and
+                   t.yaxis == "y3"]
+    assert len(earlier) > 0 and list(rsi_segs.y) == [
+        v for d in earlier for v in (d.first_rsi, d.second_rsi, None)]
+    assert rsi_segs.visible == "legendonly"
     # the first view is the PNG's window: 200 weekly candles and room for the labels
     x0, x1 = fig.layout.xaxis.range
     assert candles.x[-201] <= x0 < candles.x[-200] and x1 > candles.x[-1]

@@ -129,7 +129,8 @@ class ChartView:
     wedge_lines: tuple[Segment, ...]
     breakouts: tuple[Marks, ...]
     divergences: tuple[DivergenceMark, ...]
-    past_wedges: tuple[Segment, ...]  # wedges found earlier in the history (not active)
+    past_wedges: tuple[Segment, ...]  # with pattern events: earlier wedges (not active)
+    past_divergences: tuple[DivergenceMark, ...]  # and earlier divergences
     past: tuple[Marks, ...]
     y_range: tuple[float, float]
     log_price: bool
@@ -137,6 +138,16 @@ class ChartView:
     @property
     def shown(self) -> int:
         return self.last - self.first + 1
+
+    @property
+    def long(self) -> bool:
+        """More candles shown than can be drawn as candles (:data:`CANDLES_UP_TO`)."""
+        return self.shown > CANDLES_UP_TO
+
+    @property
+    def right_pad(self) -> int:
+        """Empty candles right of the last one: room for the level labels, if any."""
+        return max(3, int(self.shown * (0.16 if self.levels and not self.long else 0.03)))
 
 
 def _dt(ms: int) -> datetime:
@@ -264,6 +275,7 @@ def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | Non
     breakouts: list[Marks] = []
     divergences: list[DivergenceMark] = []
     past_wedges: list[Segment] = []
+    past_divergences: list[DivergenceMark] = []
     p = report.patterns
     if p is not None:
         for w in p.active_wedges:
@@ -288,7 +300,7 @@ def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | Non
                     f"{w.kind} wedge {w.upper.start_time:%Y-%m-%d}.."
                     f"{max(w.upper.end_time, w.lower.end_time):%Y-%m-%d}"))
                 ymin, ymax = min(ymin, tg.price), max(ymax, tg.price)
-        for w in p.wedges:
+        for w in p.wedges if pattern_events else ():
             if w in p.active_wedges:
                 continue
             for name, ln in (("upper", w.upper), ("lower", w.lower)):
@@ -296,9 +308,11 @@ def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | Non
                     f"{w.kind} wedge {w.upper.start_time:%Y-%m-%d}.. {name} line ({w.state})",
                     WEDGE_COLOURS[w.state], (ln.start_bar, ln.end_bar),
                     (ln.start_price, ln.end_price)))
-        for d in p.active_divergences:
+        earlier = [d for d in p.divergences if d not in p.active_divergences]
+        for d, into in [(d, divergences) for d in p.active_divergences] + \
+                [(d, past_divergences) for d in (earlier if pattern_events else ())]:
             colour = DOWN if "bearish" in d.kind else UP
-            divergences.append(DivergenceMark(
+            into.append(DivergenceMark(
                 f"{d.kind.replace('_', ' ')} divergence (known {_dt(d.known_at_ms):%Y-%m-%d})",
                 colour, (d.first_bar, d.second_bar), (d.first_price, d.second_price),
                 (d.first_rsi, d.second_rsi)))
@@ -317,6 +331,7 @@ def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | Non
                               report.ath.method))
     for lv in context:
         ymin, ymax = min(ymin, lv.price), max(ymax, lv.price)
+    context.sort(key=lambda lv: -lv.price)
 
     past = _scored_marks(past_events, c)
     if pattern_events:
@@ -333,8 +348,8 @@ def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | Non
         rsi_label=f"RSI {settings.rsi_period}", rsi=rsi(c, settings.rsi_period),
         levels=tuple(signal_levels + context), wedge_lines=tuple(wedge_lines),
         breakouts=tuple(breakouts), divergences=tuple(divergences),
-        past_wedges=tuple(past_wedges), past=past, y_range=(ymin * 0.97, ymax * 1.03),
-        log_price=ymax / ymin > 2.5)
+        past_wedges=tuple(past_wedges), past_divergences=tuple(past_divergences), past=past,
+        y_range=(ymin * 0.97, ymax * 1.03), log_price=ymax / ymin > 2.5)
 
 
 def build_figure(base: Candles, report: SeriesReport, settings: ScanSettings | None = None,
@@ -358,7 +373,7 @@ def draw(view: ChartView) -> Figure:
     x = np.arange(first, n)
     sl = slice(first, n)
     o, h, lo, c, v = (a[sl] for a in (view.open, view.high, view.low, view.close, view.volume))
-    long_view = view.shown > CANDLES_UP_TO
+    long_view = view.long
 
     fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
     gs = fig.add_gridspec(3, 1, height_ratios=(5, 1.1, 1.6))
@@ -432,8 +447,7 @@ def draw(view: ChartView) -> Figure:
     ax.set_ylim(ymin, ymax)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _tick(y)))
     ax.set_ylabel(view.price_label)
-    # room right of the last candle for the level labels
-    ax.set_xlim(first - 1, last + max(3, int(view.shown * (0.16 if view.levels else 0.02))))
+    ax.set_xlim(first - 1, last + view.right_pad)
     _label_levels(ax, view.levels)
     ax.grid(True, alpha=0.25)
     axr.grid(True, alpha=0.25)

@@ -43,7 +43,7 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
     x = _dates(view.time_ms)
     n = x.size
     step = x[-1] - x[-2] if n > 1 else 86_400_000.0
-    x_end = x[-1] + step * max(3, int(view.shown * 0.16))  # room for level labels
+    x_end = x[-1] + step * view.right_pad  # room for level labels
     price_hover = "%{y:,.2f}" if view.y_range[0] < 1000 else "%{y:,.0f}"
     if view.y_range[0] < 1:
         price_hover = "%{y:,.6f}"
@@ -90,10 +90,17 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
         fig.add_trace(_marks(go, x, m, size=16, visible=True, group="wedges",
                              outline="black", name=m.label), row=1, col=1)
 
+    ymin, ymax = view.y_range
+
+    def near_top(price: float) -> bool:  # label under its line, not cut at the top
+        if view.log_price:
+            return np.log(ymax / price) < 0.05 * np.log(ymax / ymin)
+        return ymax - price < 0.05 * (ymax - ymin)
+
     for lv in view.levels:
         fig.add_trace(go.Scatter(
             x=[x[view.first], x_end], y=[lv.price, lv.price], mode="lines+text",
-            text=["", lv.text], textposition="top left",
+            text=["", lv.text], textposition="bottom left" if near_top(lv.price) else "top left",
             textfont={"color": lv.colour, "size": 11}, name=lv.text,
             legendgroup=f"levels-{lv.kind}",
             line={"color": lv.colour, "width": 1, "dash": DASH.get(lv.style, "solid")},
@@ -114,6 +121,18 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
                 line={"color": d.colour, "width": 2.5}, marker={"size": 7},
                 hovertemplate=f"{d.label}: %{{y:,.1f}}<extra></extra>"), row=row, col=1)
 
+    if view.past_divergences:
+        for row, first in ((3, True), (1, False)):
+            xs, ys = [], []
+            for d in view.past_divergences:
+                xs += [x[d.bars[0]], x[d.bars[1]], None]
+                ys += list(d.rsi if row == 3 else d.prices) + [None]
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", name=f"earlier RSI divergences "
+                f"({len(view.past_divergences)})", legendgroup="past-divergences",
+                showlegend=first, line={"color": "#8e24aa", "width": 1.2},
+                visible=True if show_past else "legendonly",
+                hovertemplate="earlier divergence: %{y:,.1f}<extra></extra>"), row=row, col=1)
     if view.past_wedges:
         xs: list = []
         ys: list = []
@@ -126,10 +145,9 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
             line={"color": "#5c6bc0", "width": 1.2}, visible=True if show_past else "legendonly",
             hovertemplate=f"earlier wedge line: {price_hover}<extra></extra>"), row=1, col=1)
     for m in view.past:
-        fig.add_trace(_marks(go, x, m, size=9, visible=show_past, group=m.gid,
+        fig.add_trace(_marks(go, x, m, size=6 if view.long else 9, visible=show_past, group=m.gid,
                              outline="white"), row=1, col=1)
 
-    ymin, ymax = view.y_range
     x0 = x[max(view.first - 1, 0)]
     fig.update_layout(
         title={"text": f"{view.title}<br><sup>{view.subtitle}</sup>", "x": 0.5},
@@ -145,9 +163,15 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
                      type="log" if view.log_price else "linear",
                      range=[np.log10(ymin), np.log10(ymax)] if view.log_price else [ymin, ymax],
                      tickformat=",.0f" if ymin >= 10 else ",~g")
-    top = volume_top(view.volume[view.first:])
-    fig.update_yaxes(title_text="volume", row=2, col=1,
-                     range=[0, top * 1.05] if top else None)
+    shown = view.volume[view.first:]
+    top = volume_top(shown)
+    if top and view.long:  # volume changes by orders of magnitude over years
+        low = max(float(np.percentile(shown[shown > 0], 1)), top * 1e-4)
+        fig.update_yaxes(title_text="volume (log)", type="log", row=2, col=1,
+                         range=[np.log10(low), np.log10(top * 1.5)])
+    else:
+        fig.update_yaxes(title_text="volume", row=2, col=1,
+                         range=[0, top * 1.05] if top else None)
     fig.update_yaxes(title_text=view.rsi_label, range=[0, 100], row=3, col=1)
     return fig
 
