@@ -419,14 +419,25 @@ def chart_path(path: str, symbol: str, many: bool):
                        f"{p.suffix}")
 
 
+def write_chart_file(candles, report, settings, out, **kwargs) -> None:
+    """:func:`btcscan.render.chart.write_chart`; a path that cannot be written is a usage
+    error (exit 2), with the system's reason."""
+    from btcscan.render.chart import write_chart
+
+    try:
+        write_chart(candles, report, settings, out, **kwargs)
+    except OSError as e:
+        raise click.UsageError(f"--chart {str(out)!r}: cannot write it: {e.strerror or e}"
+                               ) from e
+
+
 def _charts(pairs, settings, path: str, quiet: bool, events: bool = False) -> None:
     from dataclasses import replace
 
-    from btcscan.render.chart import write_chart
-
     for c, r in pairs:
         out = chart_path(path, r.source.symbol, len(pairs) > 1)
-        write_chart(c, r, replace(settings, timeframe=r.timeframe), out, pattern_events=events)
+        write_chart_file(c, r, replace(settings, timeframe=r.timeframe), out,
+                         pattern_events=events)
         if not quiet:
             click.echo(f"btcscan: chart written to {out}", err=True)
 

@@ -117,13 +117,12 @@ def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...]):
 
 def _charts(series, result, settings, timeframe, asof, path: str) -> None:
     from btcscan import api
-    from btcscan.cli import chart_path
-    from btcscan.render.chart import write_chart
+    from btcscan.cli import chart_path, write_chart_file
 
     scan = api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings)
     for c, r, s in zip(series, scan.series, result.series, strict=True):
         out = chart_path(path, r.source.symbol, len(series) > 1)
-        write_chart(c, r, settings, out, past_events=s.events, bars=r.candles)
+        write_chart_file(c, r, settings, out, past_events=s.events, bars=r.candles)
         click.echo(f"btcscan: chart written to {out}", err=True)
 
 

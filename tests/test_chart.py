@@ -375,3 +375,27 @@ def test_plotly_is_imported_only_for_an_html_chart(tmp_path):
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_a_chart_that_cannot_be_written_is_a_usage_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    res = CliRunner().invoke(cli, ["scan", "--sample", "--chart", str(blocker / "c.html")],
+                             catch_exceptions=False)
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1
+    assert "cannot write it" in res.stderr
+    # a write that fails half-way (a full disk) leaves the previous chart as it was
+    import btcscan.render.html_chart as html_chart
+
+    def full_disk(view, path, show_past=False):
+        path.write_text("<html>half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(html_chart, "write_html", full_disk)
+    out = tmp_path / "c.html"
+    out.write_text("previous chart")
+    res = CliRunner().invoke(cli, ["scan", "--sample", "--chart", str(out)],
+                             catch_exceptions=False)
+    assert res.exit_code == 2 and "No space left on device" in res.stderr
+    assert out.read_text() == "previous chart"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "c.html"]

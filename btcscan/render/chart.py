@@ -12,6 +12,7 @@ stands for a number has a ``label`` saying what it is.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -539,12 +540,18 @@ def write_chart(base: Candles, report: SeriesReport, settings: ScanSettings,
     view = chart_view(base, report, settings, bars, past_events,
                       pattern_events or (fmt == "html" and not past_events))
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "html":
-        from btcscan.render.html_chart import write_html
+    # written beside, then renamed: a failed write never leaves half a chart
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if fmt == "html":
+            from btcscan.render.html_chart import write_html
 
-        return write_html(view, out, show_past=pattern_events or bool(past_events))
-    fig = draw(view)
-    # no version or date stamps, so the same data gives the same file
-    fig.savefig(out, dpi=DPI, format=fmt,
-                metadata={"Date": None} if fmt == "svg" else {"Software": None})
+            write_html(view, tmp, show_past=pattern_events or bool(past_events))
+        else:
+            # no version or date stamps, so the same data gives the same file
+            draw(view).savefig(tmp, dpi=DPI, format=fmt,
+                               metadata={"Date": None} if fmt == "svg" else {"Software": None})
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
