@@ -118,7 +118,7 @@ def cli() -> None:
               help="Also draw a chart: candles of the scanned timeframe with volume, SMAs, "
                    "wedge lines, breakouts, targets, round numbers, RSI with divergences. PNG "
                    "(1600x900) or SVG; .html writes an interactive page (zoom, pan, hover; "
-                   "works offline). Several markets write PATH-SYMBOL.png each.")
+                   "works offline). Several markets write PATH-SYMBOL.EXT each.")
 @click.option("--chart-events", is_flag=True,
               help="With --chart: also mark every past wedge and divergence event at the "
                    "candle whose close made it known (an HTML chart always lists them in its "

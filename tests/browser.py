@@ -6,6 +6,7 @@ its DOM holds after it ran, and a screenshot. Standard library only."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
@@ -37,8 +38,10 @@ class Browser:
         self._out_r, out_w = os.pipe()
 
         def child_fds() -> None:  # the protocol's fds: 3 reads commands, 4 writes replies
-            os.dup2(cmd_r, 3)
-            os.dup2(out_w, 4)
+            # first out of the way, in case either pipe end is fd 3 or 4 itself
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (cmd_r, out_w)]
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
 
         self.proc = subprocess.Popen(
             [exe, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
@@ -50,11 +53,15 @@ class Browser:
         self._buf = b""
         self._id = 0
         self.events: list[dict] = []
-        target = self.send("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.send("Target.attachToTarget", targetId=target,
-                                 flatten=True)["sessionId"]
-        self.send("Emulation.setDeviceMetricsOverride", session=True, width=width,
-                  height=height, deviceScaleFactor=1, mobile=False)
+        try:
+            target = self.send("Target.createTarget", url="about:blank")["targetId"]
+            self.session = self.send("Target.attachToTarget", targetId=target,
+                                     flatten=True)["sessionId"]
+            self.send("Emulation.setDeviceMetricsOverride", session=True, width=width,
+                      height=height, deviceScaleFactor=1, mobile=False)
+        except BaseException:
+            self.close()
+            raise
 
     # -- protocol --------------------------------------------------------------------------
     def _read(self, deadline: float) -> dict:
