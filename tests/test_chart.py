@@ -291,6 +291,9 @@ def test_html_page_is_self_contained_and_draws_the_scan(tmp_path, btc_rows):
     page = out.read_text()
     assert "<script src" not in page and "<link" not in page  # nothing loaded from anywhere
     assert 'id="btcscan-chart"' in page and "Plotly.newPlot" in page
+    again = tmp_path / "again.html"
+    CliRunner().invoke(cli, ["scan", "--sample", "--chart", str(again)], catch_exceptions=False)
+    assert again.read_bytes() == out.read_bytes()  # the same data gives the same page
     from btcscan.render.chart import chart_view
     from btcscan.render.html_chart import build_html_figure
 
