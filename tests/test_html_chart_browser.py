@@ -148,3 +148,20 @@ def test_the_page_requested_nothing_but_itself(page, served):
     # the server saw the same: the page (and that probe), nothing else
     assert log[0] == "GET /chart.html HTTP/1.1"
     assert set(log) <= {"GET /chart.html HTTP/1.1", "GET /favicon.ico HTTP/1.1"}
+
+
+def test_moving_the_time_axis_fits_the_price_axis_to_the_candles_in_view(page, btc_rows):
+    """Show 2013 only (as a pan or a zoom of the time axis does): the price axis then spans
+    that year's lows and highs (3% margin), read from the CSV."""
+    got = json.loads(page.evaluate("""(async () => {
+        const gd = document.getElementById('btcscan-chart');
+        const fitted = new Promise(done => gd.on('plotly_relayout', ev => {
+            if (ev['yaxis.range']) done(true); }));
+        await Plotly.relayout(gd, {'xaxis.range': [Date.UTC(2013, 0, 1), Date.UTC(2013, 11, 31)]});
+        await Promise.race([fitted, new Promise(done => setTimeout(done, 5000))]);
+        return JSON.stringify({range: gd.layout.yaxis.range, type: gd.layout.yaxis.type});
+    })()"""))
+    year = [r for r in btc_rows if date(2013, 1, 1) <= r["t"].date() <= date(2013, 12, 31)]
+    lo, hi = min(r["low"] for r in year), max(r["high"] for r in year)
+    assert got["type"] == "linear"  # the first view (2025) spans less than 2.5x
+    assert got["range"] == pytest.approx([lo * 0.97, hi * 1.03])

@@ -3,7 +3,8 @@
 
 The page embeds plotly.js itself (``include_plotlyjs=True``): it loads no script, font or
 style from anywhere, so it works offline. It holds every scanned candle; the first view is
-the window the PNG shows (drag or zoom to see the rest, double-click to come back).
+the window the PNG shows (drag or zoom to see the rest, double-click to come back); when
+the time axis moves alone, the price axis fits the candles in view (:data:`FIT_PRICE_JS`).
 Panels: price (candles, SMAs, power law, wedge lines, breakout marks, targets,
 invalidation, round numbers and the all-time high), volume, RSI with divergence segments.
 Past events are listed in the legend, one entry per kind, each toggled by a click; hover
@@ -12,6 +13,7 @@ shows each value with its candle's open time in UTC. Plotly is imported only her
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,8 +52,9 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
 
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.025,
                         row_heights=(0.64, 0.13, 0.23))
+    f8 = functools.partial(np.asarray, dtype="float64")  # the page's script reads float64
     fig.add_trace(go.Candlestick(
-        x=x, open=view.open, high=view.high, low=view.low, close=view.close,
+        x=x, open=f8(view.open), high=f8(view.high), low=f8(view.low), close=f8(view.close),
         name=f"{view.market} {view.tf_label} candles", legendgroup="candles",
         increasing_line_color=UP, decreasing_line_color=DOWN, increasing_fillcolor=UP,
         decreasing_fillcolor=DOWN, line_width=1), row=1, col=1)
@@ -187,10 +190,50 @@ def _marks(go, x: np.ndarray, m, *, size: int, visible: bool, group: str, outlin
                                    "line": {"color": outline, "width": 1}})
 
 
+#: When the time axis moves (a pan, a zoom of the time axis or of the lower panels) and the
+#: price axis was not set with it, fit the price axis to the candles in view (3% margin),
+#: as charting sites do; plotly keeps the price range as it was otherwise. Candles are the
+#: first trace, its arrays float64 typed-array specs ({dtype: 'f8', bdata: base64}) as
+#: plotly.py writes numpy arrays; plotly's range ends are UTC date texts or milliseconds.
+FIT_PRICE_JS = """
+(function () {
+  var gd = document.getElementById('{plot_id}');
+  function values(v) {
+    if (!v || v.bdata === undefined) return v;
+    var b = atob(v.bdata), u = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
+    return new Float64Array(u.buffer);
+  }
+  var c = {x: values(gd.data[0].x), low: values(gd.data[0].low),
+           high: values(gd.data[0].high)};
+  function ms(v) {
+    if (typeof v === 'number') return v;
+    var p = String(v).trim().split(' ');
+    return Date.parse(p[0] + 'T' + (p[1] || '00:00:00').slice(0, 12) + 'Z');
+  }
+  gd.on('plotly_relayout', function (ev) {
+    var r = ev['xaxis.range'] || [ev['xaxis.range[0]'], ev['xaxis.range[1]']];
+    if (r[0] === undefined || ev['yaxis.range[0]'] !== undefined || ev['yaxis.range']) return;
+    var t0 = ms(r[0]), t1 = ms(r[1]), lo = Infinity, hi = -Infinity;
+    for (var i = 0; i < c.x.length; i++) {
+      if (c.x[i] >= t0 && c.x[i] <= t1) {
+        lo = Math.min(lo, c.low[i]); hi = Math.max(hi, c.high[i]);
+      }
+    }
+    if (!(hi >= lo) || lo <= 0) return;
+    var log = gd.layout.yaxis.type === 'log';
+    var range = log ? [Math.log10(lo * 0.97), Math.log10(hi * 1.03)] : [lo * 0.97, hi * 1.03];
+    Plotly.relayout(gd, {'yaxis.range': range});
+  });
+})();
+"""
+
+
 def write_html(view: ChartView, path: str | Path, show_past: bool = False) -> Path:
     """Write the page: plotly.js inline, no network needed to open it."""
     out = Path(path)
     fig = build_html_figure(view, show_past=show_past)
     fig.write_html(out, include_plotlyjs=True, full_html=True, div_id=DIV_ID,
+                   post_script=FIT_PRICE_JS,
                    config={"displaylogo": False, "scrollZoom": True, "responsive": True})
     return out
