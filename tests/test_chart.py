@@ -313,6 +313,12 @@ def test_html_page_is_self_contained_and_draws_the_scan(tmp_path, btc_rows):
     shown = build_html_figure(chart_view(load_sample(), report, pattern_events=True),
                               show_past=True)
     assert all(t.visible is True for t in shown.data if (t.name or "").startswith("past "))
+    # the report's level ladder, every rung, right of the last candle with its source
+    ladder = [t for t in fig.data if t.legendgroup == "ladder"]
+    assert [t.y[0] for t in ladder] == [lv.price for lv in report.levels]
+    assert all(t.x[0] > candles.x[-1] for t in ladder)
+    assert all(lv.source in t.text[0] for lv, t in zip(report.levels, ladder, strict=True))
+    assert sum(t.showlegend is not False for t in ladder) == 1  # one legend entry
     # earlier divergences: one segment each on the RSI panel (and on the price), hidden
     p = report.patterns
     earlier = [d for d in p.divergences if d not in p.active_divergences]

@@ -127,6 +127,7 @@ class ChartView:
     rsi_label: str
     rsi: np.ndarray
     levels: tuple[HLevel, ...]
+    ladder: tuple[HLevel, ...]  # the report's whole level ladder, nearest first
     wedge_lines: tuple[Segment, ...]
     breakouts: tuple[Marks, ...]
     divergences: tuple[DivergenceMark, ...]
@@ -347,7 +348,10 @@ def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | Non
         price_label=price_label(report), time_ms=t, open=o, high=h, low=lo, close=c, volume=v,
         first=first, last=last, smas=smas, fair=fair,
         rsi_label=f"RSI {settings.rsi_period}", rsi=rsi(c, settings.rsi_period),
-        levels=tuple(signal_levels + context), wedge_lines=tuple(wedge_lines),
+        levels=tuple(signal_levels + context),
+        ladder=tuple(HLevel(lv.price, f"{lv.label} ({lv.distance_pct:+.1f}%, {lv.side})",
+                            "#37474f", "-", lv.kind, lv.source) for lv in report.levels),
+        wedge_lines=tuple(wedge_lines),
         breakouts=tuple(breakouts), divergences=tuple(divergences),
         past_wedges=tuple(past_wedges), past_divergences=tuple(past_divergences), past=past,
         y_range=(ymin * 0.97, ymax * 1.03), log_price=ymax / ymin > 2.5)

@@ -110,6 +110,17 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
             hovertemplate=f"{lv.text}<br>{lv.source}<extra></extra>" if lv.source
             else f"{lv.text}<extra></extra>"), row=1, col=1)
 
+    # the report's level ladder: a tick each right of the last candle, one trace each so a
+    # hover there lists them all; one legend entry toggles them together
+    for i, lv in enumerate(view.ladder):
+        fig.add_trace(go.Scatter(
+            x=[x[-1] + step * 1.5], y=[lv.price], mode="markers", legendgroup="ladder",
+            name=f"level ladder of the report ({len(view.ladder)})", showlegend=i == 0,
+            text=[f"{lv.text}<br>{lv.source}"],
+            marker={"symbol": "line-ew-open", "size": 16, "color": lv.colour,
+                    "line": {"width": 2, "color": lv.colour}},
+            hovertemplate=f"{price_hover}: %{{text}}<extra></extra>"), row=1, col=1)
+
     fig.add_trace(go.Scatter(x=x, y=view.rsi, mode="lines", name=view.rsi_label,
                              legendgroup="rsi", line={"color": "#6a1b9a", "width": 1.3},
                              hovertemplate=f"{view.rsi_label}: %{{y:.1f}}<extra></extra>"),
