@@ -408,3 +408,19 @@ def test_a_chart_that_cannot_be_written_is_a_usage_error(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "No space left on device" in res.stderr
     assert out.read_text() == "previous chart"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "c.html"]
+
+
+def test_ticks_of_a_market_under_one_dollar_are_plain():
+    report = bs.scan(sample=True, symbols=["DOGE/USDT"], timeframe="1d",
+                     asof="2026-03-03").series[0]
+    fig = build_figure(load_sample("DOGE/USDT"), report)
+    _drawn(fig)
+    price_ax, vol_ax, _ = fig.axes
+    lo, hi = price_ax.get_ylim()
+    ticks = [t.get_text() for t in price_ax.get_yticklabels()
+             if t.get_text() and lo <= t.get_position()[1] <= hi]
+    assert len(ticks) >= 4 and all(re.fullmatch(r"0\.\d*[1-9]", t) for t in ticks), ticks
+    assert "0.1" in ticks and "0.2" in ticks
+    vol = [t.get_text() for t in vol_ax.get_yticklabels() if t.get_text()]
+    assert vol_ax.yaxis.get_offset_text().get_text() == ""
+    assert any(t.endswith("B") for t in vol), vol  # DOGE trades billions a day

@@ -162,8 +162,19 @@ def _fmt(x: float) -> str:
 
 
 def _tick(x: float) -> str:
-    """Axis tick: whole numbers without decimals (5, 700, 1,000), others as prices."""
-    return f"{x:,.0f}" if abs(x) >= 1 and float(x).is_integer() else _fmt(x)
+    """Axis tick: whole numbers without decimals (5, 700, 1,000), others without trailing
+    zeros (0.3, 0.08, 1.5)."""
+    if abs(x) >= 1 and float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.6f}".rstrip("0").rstrip(".")
+
+
+def _compact(x: float) -> str:
+    """Volume tick: 40k, 2.5M, 1.2B."""
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"{x / size:,.3g}{unit}"
+    return f"{x:,.3g}"
 
 
 def _first_bar(report: SeriesReport, n: int, bars: int) -> int:
@@ -402,6 +413,7 @@ def draw(view: ChartView) -> Figure:
             gid="volume")
     _scale_volume(axv, v, log=long_view)
     axv.set_ylabel("volume (log)" if long_view else "volume")
+    axv.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _compact(y)))
 
     for label, colour, values in view.smas:
         ax.plot(x, values[sl], color=colour, linewidth=1.4, label=label)
@@ -445,8 +457,9 @@ def draw(view: ChartView) -> Figure:
     if view.log_price:
         ax.set_yscale("log")
         decades = np.log10(ymax / ymin)
-        subs = (1.0, 2.0, 3.0, 5.0, 7.0) if decades < 1.2 else (1.0, 2.0, 5.0) \
-            if decades < 2.5 else (1.0,)
+        subs = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0) if decades < 0.8 else \
+            (1.0, 2.0, 3.0, 5.0, 7.0) if decades < 1.2 else (1.0, 2.0, 5.0) if decades < 2.5 \
+            else (1.0,)
         ax.yaxis.set_major_locator(LogLocator(subs=subs))
         ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(ymin, ymax)
