@@ -119,10 +119,15 @@ def cli() -> None:
               help="Set a pattern-engine parameter, e.g. pivot_left=3 or touch_tolerance_atr=0.5 "
                    "(repeatable; names and defaults: btcscan.patterns.PatternParams; the config "
                    "file's [patterns] table sets them too, the command line wins).")
-@click.option("--chart", "chart", metavar="PATH.png|PATH.svg",
-              help="Also draw a chart (1600x900): candles of the scanned timeframe with volume, "
-                   "SMAs, wedge lines, breakouts, targets, round numbers, RSI with divergences. "
-                   "Several markets write PATH-SYMBOL.png each.")
+@click.option("--chart", "chart", metavar="PATH.png|PATH.svg|PATH.html",
+              help="Also draw a chart: candles of the scanned timeframe with volume, SMAs, "
+                   "wedge lines, breakouts, targets, round numbers, RSI with divergences. PNG "
+                   "(1600x900) or SVG; .html writes an interactive page (zoom, pan, hover; "
+                   "works offline). Several markets write PATH-SYMBOL.EXT each.")
+@click.option("--chart-events", is_flag=True,
+              help="With --chart: also mark every past wedge and divergence event at the "
+                   "candle whose close made it known (an HTML chart always lists them in its "
+                   "legend, hidden until clicked; this shows them).")
 @click.option("--fail-on", "fail_on", metavar="CONDITION[,CONDITION...]",
               help="Exit with code 3 when any condition holds on the last closed candle, e.g. "
                    "'below-sma:200,drawdown:30'. Conditions: wedge-breakout[:N], "
@@ -182,6 +187,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
              symbols_files: tuple[str, ...], top: int | None, quote: str | None,
              timeframe: str | None, asof: str | None, fmt: str, show_events: bool,
              hidden_divergences: bool, pattern_params: tuple[str, ...], chart: str | None,
+             chart_events: bool,
              fail_on: str | None, new_only: bool, state: str | None, quiet: bool,
              notify: tuple[str, ...], no_notify: bool, notify_timeout: float | None,
              notify_retries: int | None,
@@ -195,6 +201,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
       btcscan scan --sample ETH/USDT SOL/USDT --timeframe 1d
       btcscan scan --from-file data/*.csv --timeframe 1w --asof 2025-03-10
       btcscan scan --sample --chart btc.png
+      btcscan scan --sample -t 1d --chart btc.html                   (interactive, offline)
       btcscan scan --sample --fail-on below-sma:50,drawdown:30      (CI: exit 3 if any holds)
       btcscan scan --sample -t 1d --new-only --state s.json --quiet --notify URL   (cron)
       btcscan scan --config configs/majors-daily.toml                (a preset's watchlist)
@@ -211,10 +218,10 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     conditions = parse_conditions(fail_on)
     if new_only and not state:
         raise click.UsageError("--new-only needs --state PATH to remember what was reported")
-    if chart and not chart.lower().endswith((".png", ".svg")):
-        raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
     if chart:
         check_chart_path(chart)  # before the scan: a typo costs nothing
+    elif chart_events:
+        raise click.UsageError("--chart-events marks events on a chart: add --chart PATH")
     if quote and not top:
         raise click.UsageError("--quote picks among the --top N markets: add --top N")
     config, where = _config(market.get("config_path"))
@@ -278,8 +285,8 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         if not new_only and not tables:  # the report does not depend on it: keep it
             show(signals)
         raise
-    chart_error = _charts(charts, settings, chart, quiet) if charts else None  # after the
-    # report and the state: a chart that cannot be written loses neither
+    # charts after the report and the state: a chart that cannot be written loses neither
+    chart_error = _charts(charts, settings, chart, quiet, chart_events) if charts else None
     shown_in_table = any(tables)
     for v in verdicts:  # once: the table lists verdicts itself, machine formats need the line
         if v.holds and not shown_in_table:
@@ -507,23 +514,41 @@ def _toml_value(v) -> str:
     return repr(v)
 
 
-def _charts(pairs, settings, path: str, quiet: bool) -> UsageError | None:
+def chart_path(path: str, symbol: str, many: bool):
+    """Where one market's chart goes: PATH, or PATH-SYMBOL.ext when there are several."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not many:
+        return p
+    return p.with_name(f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in symbol)}"
+                       f"{p.suffix}")
+
+
+def write_chart_file(candles, report, settings, out, **kwargs) -> None:
+    """:func:`btcscan.render.chart.write_chart`; a path that cannot be written is a usage
+    error (exit 2), with the system's reason."""
+    from btcscan.render.chart import write_chart
+
+    try:
+        write_chart(candles, report, settings, out, **kwargs)
+    except OSError as exc:
+        raise UsageError(f"--chart {out}: cannot write it ({exc.strerror or exc}); the "
+                         "output above is complete") from None
+
+
+def _charts(pairs, settings, path: str, quiet: bool, events: bool = False) -> UsageError | None:
     """Write the charts; the first that cannot be written is returned (exit 2), not raised,
     so the report already printed and the state already recorded stand."""
     from dataclasses import replace
-    from pathlib import Path
 
-    from btcscan.render.chart import write_chart
-
-    p = Path(path)
     for c, r in pairs:
-        out = p if len(pairs) == 1 else p.with_name(
-            f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
+        out = chart_path(path, r.source.symbol, len(pairs) > 1)
         try:
-            write_chart(c, r, replace(settings, timeframe=r.timeframe), out)
-        except OSError as exc:
-            return UsageError(f"--chart {out}: cannot write it ({exc.strerror or exc}); the "
-                              "scan's output is unaffected")
+            write_chart_file(c, r, replace(settings, timeframe=r.timeframe), out,
+                             pattern_events=events)
+        except UsageError as exc:
+            return exc
         if not quiet:
             click.echo(f"btcscan: chart written to {out}", err=True)
     return None

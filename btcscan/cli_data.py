@@ -147,11 +147,19 @@ def progress_for(symbols: Sequence[str], stream=None):
         yield update
 
 
+#: what --chart writes: a PNG or SVG image (matplotlib), an interactive HTML page (plotly)
+CHART_SUFFIXES = (".png", ".svg", ".html")
+
+
 def check_chart_path(path: str) -> None:
-    """Refuse a --chart path that cannot be a file: a folder, or under a file (exit 2)."""
+    """Refuse a --chart path that names no chart format, or cannot be a file: a folder, or
+    under a file (exit 2)."""
+    if not path.lower().endswith(CHART_SUFFIXES):
+        raise UsageError(f"--chart {path!r}: the file name must end in .png, .svg or .html")
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"--chart {path}: is a folder; give a file name ending in .png or .svg")
+        raise UsageError(f"--chart {path}: is a folder; give a file name ending in .png, .svg "
+                         "or .html")
     parent = p.absolute().parent
     while not parent.exists():
         parent = parent.parent

@@ -30,9 +30,10 @@ from btcscan.errors import BtcscanError, ConfigError, UsageError
 @click.option("--pattern-param", "pattern_params", multiple=True, metavar="KEY=VALUE",
               help="Set a pattern-engine parameter, as for scan (hidden divergences are always "
                    "included here).")
-@click.option("--chart", "chart", metavar="PATH.png|PATH.svg",
-              help="Also draw the scan chart with every past event marked at the candle it "
-                   "became known, coloured by outcome.")
+@click.option("--chart", "chart", metavar="PATH.png|PATH.svg|PATH.html",
+              help="Also draw the whole history with every past event marked at the candle it "
+                   "became known, coloured by outcome (.html: an interactive page, each group "
+                   "toggled in its legend).")
 @source_options
 @symbol_option  # --symbol NAME: the --from-file file's market (btcscan/cli_context.py)
 def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], timeframe: str | None,
@@ -63,8 +64,6 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
     if file_symbol is not None and not files:
         raise click.UsageError("--symbol names the market of a --from-file file: add "
                                "--from-file PATH")
-    if chart and not chart.lower().endswith((".png", ".svg")):
-        raise click.UsageError(f"--chart {chart!r}: the file name must end in .png or .svg")
     if chart:
         from btcscan.cli_data import check_chart_path
 
@@ -132,21 +131,13 @@ def _settings(timeframe: str, config_path, pattern_params: tuple[str, ...]):
 
 
 def _charts(series, result, settings, timeframe, asof, path: str) -> None:
-    from pathlib import Path
-
     from btcscan import api
-    from btcscan.render.chart import write_chart
+    from btcscan.cli import chart_path, write_chart_file
 
-    p = Path(path)
     scan = api.scan_candles(series, timeframe=timeframe, asof=asof, settings=settings)
     for c, r, s in zip(series, scan.series, result.series, strict=True):
-        out = p if len(series) == 1 else p.with_name(
-            f"{p.stem}-{''.join(ch if ch.isalnum() else '-' for ch in r.source.symbol)}{p.suffix}")
-        try:
-            write_chart(c, r, settings, out, past_events=s.events, bars=r.candles)
-        except OSError as exc:
-            raise UsageError(f"--chart {out}: cannot write it ({exc.strerror or exc}); the "
-                             "output above is complete") from None
+        out = chart_path(path, r.source.symbol, len(series) > 1)
+        write_chart_file(c, r, settings, out, past_events=s.events, bars=r.candles)
         click.echo(f"btcscan: chart written to {out}", err=True)
 
 
