@@ -534,7 +534,7 @@ def write_chart_file(candles, report, settings, out, **kwargs) -> None:
         write_chart(candles, report, settings, out, **kwargs)
     except OSError as exc:
         raise UsageError(f"--chart {out}: cannot write it ({exc.strerror or exc}); the "
-                         "output above is complete") from None
+                         "scan's output is unaffected") from None
 
 
 def _charts(pairs, settings, path: str, quiet: bool, events: bool = False) -> UsageError | None:

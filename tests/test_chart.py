@@ -187,7 +187,7 @@ def test_level_labels_stay_inside_the_price_panel(tf, asof):
         assert frame.x0 - 0.5 <= box.x0 and box.x1 <= frame.x1 + 0.5, text
         assert frame.y0 - 0.5 <= box.y0 and box.y1 <= frame.y1 + 0.5, text
     wanted = {"1w": ("all-time high 126,272", "round number 100,000 (major)"),
-              "1d": ("all-time high 126,272", "round number 100,000 (major)", "73,646 target",
+              "1d": ("all-time high 126,272", "round number 100,000 (major)", "76,149 target",
                      "116,381 invalidation")}[tf]
     for start in wanted:
         assert any(t.startswith(start) for t in texts), start
@@ -315,9 +315,10 @@ def test_html_page_is_self_contained_and_draws_the_scan(tmp_path, btc_rows):
     assert all(t.visible is True for t in shown.data if (t.name or "").startswith("past "))
     # the report's level ladder, every rung, right of the last candle with its source
     ladder = [t for t in fig.data if t.legendgroup == "ladder"]
-    assert [t.y[0] for t in ladder] == [lv.price for lv in report.levels]
+    rungs = [x for row in report.levels for x in (row, *row.grouped)]  # grouped rows too
+    assert [t.y[0] for t in ladder] == [lv.price for lv in rungs]
     assert all(t.x[0] > candles.x[-1] for t in ladder)
-    assert all(lv.source in t.text[0] for lv, t in zip(report.levels, ladder, strict=True))
+    assert all(lv.source in t.text[0] for lv, t in zip(rungs, ladder, strict=True))
     assert sum(t.showlegend is not False for t in ladder) == 1  # one legend entry
     # earlier divergences: one segment each on the RSI panel (and on the price), hidden
     p = report.patterns
@@ -392,7 +393,7 @@ def test_a_chart_that_cannot_be_written_is_a_usage_error(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, ["scan", "--sample", "--chart", str(blocker / "c.html")],
                              catch_exceptions=False)
     assert res.exit_code == 2 and res.stderr.count("\n") == 1
-    assert "cannot write it" in res.stderr
+    assert "is a file, not a folder" in res.stderr  # refused before the scan
     # a write that fails half-way (a full disk) leaves the previous chart as it was
     import btcscan.render.html_chart as html_chart
 

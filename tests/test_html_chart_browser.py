@@ -80,7 +80,7 @@ def test_the_chart_drew_every_candle(page, btc_rows):
                  "falling wedge lower line (broke_down)",
                  "breakdown close 2025-11-14 (falling wedge)"):
         assert name in legend
-    assert any(t.startswith("73,646 target") for t in legend)
+    assert any(t.startswith("76,149 target") for t in legend)
     assert any(t.startswith("116,381 invalidation") for t in legend)
     assert any(t.startswith("past regular bearish RSI divergence (") for t in legend)
 
