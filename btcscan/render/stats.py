@@ -13,7 +13,7 @@ from rich.text import Text
 from btcscan.render.serial import to_jsonable
 from btcscan.render.table import when
 from btcscan.stats.bulkowski import bulkowski_text
-from btcscan.stats.types import KindStats, ScanStats, SeriesStats, StatsResult
+from btcscan.stats.types import ChanceFamily, KindStats, ScanStats, SeriesStats, StatsResult
 
 
 def _num(x: float | None, fmt: str = "{:.1f}") -> str:
@@ -53,6 +53,41 @@ def kinds_table(kinds: tuple[KindStats, ...], title: str, unit: str, *,
     return t
 
 
+#: short names of the measures in the table (full wording: ``ChanceTest.label``)
+_MEASURE_SHORT = {"reached_target": "reached 1st target", "median_return_pct": "median return",
+                  "hit_rate": "in profit"}
+
+
+def _pct(measure: str, x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.1f}%" if measure == "median_return_pct" else f"{x:.0f}%"
+
+
+def _p(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2g}"
+
+
+def chance_table(kinds: tuple[KindStats, ...], fam: ChanceFamily, horizon: int,
+                 title: str) -> Table:
+    """Each kind's measures beside random entries, with raw and Holm-adjusted p."""
+    t = Table(title=f"{title}: {fam.tests} tests, {fam.significant} significant after "
+                    f"{fam.correction} at {fam.alpha:.0%}; random entries = {fam.shifts:,} "
+                    f"circular shifts of the event dates (seed {fam.seed}); returns "
+                    f"{horizon} candles after entry, in the signal's direction",
+              title_justify="left", box=None, padding=(0, 1))
+    for i, c in enumerate(("event", "measure", "n", "events", "random", "p", "p Holm",
+                           "verdict")):
+        t.add_column(c, justify="right" if 2 <= i <= 6 else "left")
+    for k in kinds:
+        for i, c in enumerate(k.chance):
+            t.add_row(k.label if i == 0 else "", _MEASURE_SHORT.get(c.measure, c.measure),
+                      str(c.events), _pct(c.measure, c.value), _pct(c.measure, c.random),
+                      _p(c.p_value), _p(c.p_holm),
+                      f"untested (<{fam.min_events})" if c.verdict == "untested" else c.verdict)
+    return t
+
+
 def _unit(timeframe: str) -> str:
     from btcscan.stats.rules import unit_of
     from btcscan.timeframes import parse_timeframe
@@ -69,6 +104,8 @@ def scan_stats_parts(st: ScanStats) -> list:
         parts.append(Text("  no active wedge break, RSI divergence or SMA cross"))
     for ln in st.lines:
         parts.append(Text(f"  {ln.signal_kind}: {ln.text} [{ln.source}]"))
+        if ln.chance_text:
+            parts.append(Text(f"    vs chance: {ln.chance_text}"))
         parts.append(Text(f"    published: {ln.bulkowski_text}" if ln.bulkowski_text else
                           "    published: none (Bulkowski's tables cover chart patterns, not "
                           "this signal)", style="dim"))
@@ -84,6 +121,9 @@ def render_stats(result: StatsResult, console: Console, *, events: bool = False)
                      f"{s.candles} candles {when(s.first_candle)}..{when(s.last_candle)}, "
                      f"horizon {s.horizon_bars} candles", unit))
         console.print(Text(f"  source: {s.source} ({s.market})", style="dim"))
+        if s.chance is not None:
+            console.print(chance_table(s.kinds, s.chance, s.horizon_bars,
+                                       f"{s.symbol} against chance"))
         if events:
             console.print(events_table(s))
         console.print(Text(""))
@@ -92,6 +132,9 @@ def render_stats(result: StatsResult, console: Console, *, events: bool = False)
         console.print(kinds_table(result.pooled, f"Pooled over {len(result.series)} markets "
                                   f"({', '.join(s.symbol for s in result.series)})", unit,
                                   markets=True))
+        if result.pooled_chance is not None:
+            console.print(chance_table(result.pooled, result.pooled_chance,
+                                       result.series[0].horizon_bars, "Pooled against chance"))
         console.print(Text(""))
     shown = {k.kind for s in result.series for k in s.kinds}
     refs = [bulkowski_text(k) for k in sorted(shown)]

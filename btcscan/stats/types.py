@@ -95,6 +95,46 @@ class BulkowskiFigure:
 
 
 @dataclass(frozen=True)
+class ChanceTest:
+    """One measure of a kind beside the same measure for random entries on the same series
+    and direction (circular shifts of the event dates; :mod:`btcscan.stats.chance`).
+    Percentages are plain percent."""
+
+    measure: str
+    """``reached_target``, ``median_return_pct`` or ``hit_rate``."""
+    label: str
+    events: int
+    """Events measured: those whose horizon lies inside the data."""
+    value: float | None
+    random: float | None
+    """Mean of the measure over the shifted (random) entries."""
+    random_p05: float | None
+    random_p95: float | None
+    p_value: float | None
+    """Two-sided, uncorrected; None when there are too few events to test."""
+    p_holm: float | None
+    """Holm-adjusted over the tests of the table (None outside a table, e.g. in a scan)."""
+    verdict: str
+    """``edge shown``, ``worse than random``, ``no edge shown``, ``untested`` (too few
+    events), ``no events``; from ``p_holm`` in a table, from ``p_value`` alone (one test)
+    where there is no table (a scan's line)."""
+
+
+@dataclass(frozen=True)
+class ChanceFamily:
+    """The tests of one table against chance, and the correction applied over them."""
+
+    tests: int
+    significant: int
+    alpha: float
+    correction: str
+    shifts: int
+    seed: int
+    min_events: int
+    method: str
+
+
+@dataclass(frozen=True)
 class KindStats:
     """Aggregate of one kind of event. Counts other than ``events`` and ``open`` are over
     the resolved events (target, invalidation or horizon reached inside the data)."""
@@ -117,6 +157,8 @@ class KindStats:
     """Median candles from entry to the first target, over the events that reached it."""
     markets: int = 1
     bulkowski: BulkowskiFigure | None = None
+    chance: tuple[ChanceTest, ...] = ()
+    """Each measure against random entries (empty where not computed)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +179,8 @@ class SeriesStats:
     <first date>"."""
     kinds: tuple[KindStats, ...]
     events: tuple[ScoredEvent, ...]
+    chance: ChanceFamily | None = None
+    """The table's tests against chance (how many, the correction); None if not run."""
 
     @property
     def first_candle(self) -> datetime:
@@ -155,7 +199,8 @@ class StatsResult:
     pooled: tuple[KindStats, ...]
     rules: tuple[str, ...]
     errors: tuple[dict, ...] = ()
-    schema_version: str = "1.0"
+    pooled_chance: ChanceFamily | None = None
+    schema_version: str = "1.1"
 
 
 @dataclass(frozen=True)
@@ -170,6 +215,9 @@ class SignalStatsLine:
     walk_forward: KindStats
     bulkowski_text: str | None
     bulkowski: BulkowskiFigure | None
+    chance_text: str | None = None
+    """One line: earlier events on this market, how many reached the target vs random
+    entries, the (single, uncorrected) p-value and what it shows."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,222 @@
+"""Each kind's record against chance: the same measure for random entries on the same series
+and direction, a circular-shift p-value, and Holm's correction over a table (issue #15).
+
+**Measures**, over the events whose horizon lies inside the data (entry bar + ``horizon`` <=
+last bar; the others cannot be measured yet and are left out):
+
+* ``reached_target``: share of events that reached their first target (the kernel's outcome,
+  :mod:`btcscan.kernels.outcomes`);
+* ``median_return_pct``: median return ``horizon`` candles after the entry, close to close,
+  in the signal's direction (a short gains when the price falls);
+* ``hit_rate``: share of events with that return above zero.
+
+**Random entries**: the kind's events shifted together by one offset ``u``, circularly over
+the measurable entries ``0 .. L-1`` (``L`` = candles - horizon): bar ``b`` -> ``(b + u) mod
+L``. A shift keeps how many events there are, how they cluster in time and their direction,
+and puts each at another entry of the same series with the same target and invalidation in
+percent of the entry (the kernel rescores it there). ``random`` is the mean of the measure
+over :data:`SHIFTS` shifts drawn with the fixed seed :data:`SEED` (reproducible: the same
+offsets for every series and kind, taken modulo each series' ``L``). The p-value is
+two-sided, ``min(1, 2 min(P(T >= t), P(T <= t)))`` with ``P`` counted over the observed
+value and the shifts (``(1 + count) / (1 + SHIFTS)``): it is never below ``2 / (1 + SHIFTS)``.
+
+**Pooled** over markets: every market's events together; one offset shifts every market
+(modulo its own ``L``), so events that coincide across markets mostly stay together.
+
+**Correction**: Holm (1979) over the tests of one table (a market's, or the pooled one); a
+kind with fewer than :data:`MIN_EVENTS` measurable events gets no p-value and is not counted.
+A test is significant when its Holm-adjusted p is below :data:`ALPHA`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from btcscan.kernels.outcomes import TARGET, score_events
+from btcscan.stats.types import ChanceFamily, ChanceTest, KindStats
+
+SHIFTS = 2999
+SEED = 15
+ALPHA = 0.05
+MIN_EVENTS = 5
+CORRECTION = "Holm (1979)"
+MEASURES: dict[str, str] = {
+    "reached_target": "reached the first target",
+    "median_return_pct": "median return after the horizon, in the signal's direction (%)",
+    "hit_rate": "share in profit after the horizon",
+}
+#: shifted events scored per kernel call (bounds memory)
+_CHUNK_EVENTS = 200_000
+#: shifts gathered at once (bounds memory: shifts x events values)
+_CHUNK_SHIFTS = 2_000
+
+
+@dataclass(frozen=True)
+class KindSample:
+    """What the shift test needs of one kind on one series: the measurable events' bars and
+    observed outcomes, their outcomes once shifted by each offset, and the directional
+    return at every measurable entry."""
+
+    kind: str
+    bars: np.ndarray
+    """(m,) entry bars of the measurable events, all < ``L``."""
+    reached: np.ndarray
+    """(m,) bool: the event reached its first target."""
+    reached_shifted: np.ndarray
+    """(shifts, m) bool: the event moved by each offset, with its levels in % of the entry,
+    reaches its first target (rescored by the kernel)."""
+    ret_at: np.ndarray
+    """(L,) return in % after the horizon from entry ``s``, in the kind's direction."""
+
+    def shifted_bars(self, u: np.ndarray) -> np.ndarray:
+        span = self.ret_at.size
+        return (self.bars[None, :] + (u % span)[:, None]) % span
+
+
+@lru_cache(maxsize=4)
+def offsets(n: int = SHIFTS, seed: int = SEED) -> np.ndarray:
+    """The shift offsets (large integers; a series takes them modulo its own ``L``)."""
+    u = np.random.default_rng(seed).integers(0, 1 << 53, size=n, dtype=np.int64)
+    u.flags.writeable = False
+    return u
+
+
+def kind_sample(kind: str, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                bars: np.ndarray, direction: int, targets: np.ndarray, invalidation: np.ndarray,
+                on_close: np.ndarray, reached: np.ndarray, horizon: int,
+                u: np.ndarray | None = None) -> KindSample:
+    """The :class:`KindSample` of one kind's events (arrays as given to
+    :func:`~btcscan.kernels.outcomes.score_events`; ``reached``: which of them reached their
+    first target there), shifted by the offsets ``u`` (default :func:`offsets`)."""
+    u = offsets() if u is None else u
+    n = close.shape[0]
+    span = max(n - horizon, 0)
+    keep = np.flatnonzero(bars < span)
+    b = bars[keep]
+    m = b.size
+    ret_at = (close[horizon:horizon + span] / close[:span] - 1.0) * 100.0 * direction
+    shifted = np.zeros((u.size, m), dtype=np.bool_)
+    sample = KindSample(kind, b, np.asarray(reached, dtype=np.bool_)[keep], shifted, ret_at)
+    if not m:
+        return sample
+    entry = close[b]
+    t_ratio = targets[keep] / entry[:, None]
+    i_ratio = invalidation[keep] / entry
+    oc = on_close[keep]
+    per = max(1, _CHUNK_EVENTS // m)  # shifts per kernel call
+    for a in range(0, u.size, per):
+        st = sample.shifted_bars(u[a:a + per]).ravel()  # shift-major: row r = offset a + r
+        k = st.size // m
+        c0 = close[st]
+        out = score_events(high, low, close, st, np.full(st.size, direction, np.int64),
+                           np.tile(t_ratio, (k, 1)) * c0[:, None], np.tile(i_ratio, k) * c0,
+                           horizon, on_close=np.tile(oc, k))
+        shifted[a:a + k] = (out["status"] == TARGET).reshape(k, m)
+    return sample
+
+
+def _draws(samples: Sequence[KindSample], u: np.ndarray, rows: slice):
+    """Per-event values of the samples together (columns) under the shifts ``u[rows]``:
+    (reached, returns), each (rows, total events)."""
+    reached = [s.reached_shifted[rows] for s in samples]
+    ret = [s.ret_at[s.shifted_bars(u[rows])] for s in samples]
+    return np.concatenate(reached, axis=1), np.concatenate(ret, axis=1)
+
+
+def _measures(reached: np.ndarray, ret: np.ndarray) -> dict[str, np.ndarray]:
+    return {"reached_target": reached.mean(axis=1) * 100.0,
+            "median_return_pct": np.median(ret, axis=1),
+            "hit_rate": (ret > 0).mean(axis=1) * 100.0}
+
+
+def two_sided_p(observed: float, shifted: np.ndarray) -> float:
+    """Monte Carlo p-value of ``observed`` among ``shifted`` (both tails, doubled)."""
+    n = shifted.size
+    hi = (1 + int(np.count_nonzero(shifted >= observed))) / (n + 1)
+    lo = (1 + int(np.count_nonzero(shifted <= observed))) / (n + 1)
+    return min(1.0, 2.0 * min(hi, lo))
+
+
+def chance_tests(samples: Sequence[KindSample], u: np.ndarray | None = None
+                 ) -> tuple[ChanceTest, ...]:
+    """The three measures of one kind (one sample, or one per market for a pooled row),
+    each against random entries, with its uncorrected p-value (``p_holm`` left None:
+    :func:`correct` fills it over a table). ``u``: the offsets the samples were built
+    with."""
+    u = offsets() if u is None else u
+    samples = [s for s in samples if s.bars.size and s.ret_at.size]
+    m = sum(s.bars.size for s in samples)
+    if not m:
+        return tuple(ChanceTest(measure=k, label=v, events=0, value=None, random=None,
+                                random_p05=None, random_p95=None, p_value=None, p_holm=None,
+                                verdict="no events") for k, v in MEASURES.items())
+    obs = _measures(np.concatenate([s.reached for s in samples])[None, :],
+                    np.concatenate([s.ret_at[s.bars] for s in samples])[None, :])
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in MEASURES}
+    for a in range(0, u.size, _CHUNK_SHIFTS):
+        for k, v in _measures(*_draws(samples, u, slice(a, a + _CHUNK_SHIFTS))).items():
+            parts[k].append(v)
+    out = []
+    for k, label in MEASURES.items():
+        t = np.concatenate(parts[k])
+        test = ChanceTest(
+            measure=k, label=label, events=m, value=float(obs[k][0]),
+            random=float(t.mean()), random_p05=float(np.percentile(t, 5)),
+            random_p95=float(np.percentile(t, 95)),
+            p_value=two_sided_p(float(obs[k][0]), t) if m >= MIN_EVENTS else None,
+            p_holm=None, verdict="")
+        out.append(replace(test, verdict=verdict(test)))
+    return tuple(out)
+
+
+def holm(p: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    adj = [0.0] * len(p)
+    run = 0.0
+    for rank, i in enumerate(order):
+        run = max(run, min(1.0, (len(p) - rank) * p[i]))
+        adj[i] = run
+    return adj
+
+
+def verdict(t: ChanceTest, alpha: float = ALPHA) -> str:
+    """"edge shown" (significantly better than random entries), "worse than random", "no
+    edge shown" (not significant), or why there is no test ("untested", "no events"). The
+    Holm-adjusted p decides in a table; the single test's p where there is no table."""
+    p = t.p_holm if t.p_holm is not None else t.p_value
+    if p is None:
+        return "untested" if t.events else "no events"
+    if p >= alpha:
+        return "no edge shown"
+    return "edge shown" if t.value > t.random else "worse than random"
+
+
+def correct(kinds: Sequence[KindStats], alpha: float = ALPHA
+            ) -> tuple[tuple[KindStats, ...], ChanceFamily]:
+    """Holm over every test of one table: each :class:`ChanceTest` gets ``p_holm`` and its
+    verdict; the family says how many tests it held and how many are significant."""
+    ps = [t.p_value for k in kinds for t in k.chance if t.p_value is not None]
+    adj = iter(holm(ps))
+    out = []
+    for k in kinds:
+        tests = []
+        for t in k.chance:
+            t = replace(t, p_holm=next(adj)) if t.p_value is not None else t
+            tests.append(replace(t, verdict=verdict(t, alpha)))
+        out.append(replace(k, chance=tuple(tests)))
+    sig = sum(t.p_holm is not None and t.p_holm < alpha for k in out for t in k.chance)
+    return tuple(out), family(len(ps), sig, alpha)
+
+
+def family(tests: int, significant: int, alpha: float = ALPHA) -> ChanceFamily:
+    return ChanceFamily(tests=tests, significant=significant, alpha=alpha,
+                        correction=CORRECTION, shifts=SHIFTS, seed=SEED, min_events=MIN_EVENTS,
+                        method="random entries = the kind's events shifted together by one "
+                               "circular offset over the measurable entries of the same series "
+                               "(same count, clustering, direction, and levels in % of the "
+                               "entry); two-sided Monte Carlo p over the shifts")
