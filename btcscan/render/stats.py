@@ -72,10 +72,12 @@ def chance_table(kinds: tuple[KindStats, ...], fam: ChanceFamily, horizon: int,
                  title: str) -> Table:
     """Each kind's measures beside random entries, with raw and Holm-adjusted p."""
     t = Table(title=f"{title}: {fam.tests} tests, {fam.significant} significant after "
-                    f"{fam.correction} at {fam.alpha:.0%}; random entries = {fam.shifts:,} "
-                    f"circular shifts of the event dates (seed {fam.seed}); returns "
-                    f"{horizon} candles after entry, in the signal's direction",
-              title_justify="left", box=None, padding=(0, 1))
+                    f"{fam.correction} at {fam.alpha:.0%}",
+              caption=f"n: events measured, one position at a time (none within {horizon} "
+                      f"candles after a measured one); returns {horizon} candles after the "
+                      f"entry, in the signal's direction; random: the same events moved by "
+                      f"{fam.shifts:,} circular shifts (seed {fam.seed}); p two-sided",
+              title_justify="left", caption_justify="left", box=None, padding=(0, 1))
     for i, c in enumerate(("event", "measure", "n", "events", "random", "p", "p Holm",
                            "verdict")):
         t.add_column(c, justify="right" if 2 <= i <= 6 else "left")

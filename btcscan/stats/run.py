@@ -170,13 +170,15 @@ def _lines(by_kind: Mapping[str, KindStats], signal_kinds: Sequence[tuple[str, s
 
 
 def chance_text(s: KindStats, alpha: float = chance.ALPHA) -> str:
-    """"41 earlier events on this market: 44% reached the target vs 46% of random entries
-    (p 0.6: no edge shown)": the kind's ``reached_target`` test, one test, uncorrected."""
+    """"23 earlier events on this market (one position at a time): 26% reached the target
+    vs 28% of random entries (p 0.9: no edge shown)": the kind's ``reached_target`` test,
+    one test, uncorrected."""
     t = next((t for t in s.chance if t.measure == "reached_target"), None)
     if t is None or not t.events:
         return ("no earlier event on this market has run its full horizon: nothing to compare "
                 "with random entries")
-    text = (f"{t.events} earlier event{'s' if t.events != 1 else ''} on this market: "
+    text = (f"{t.events} earlier event{'s' if t.events != 1 else ''} on this market (one "
+            "position at a time): "
             f"{t.value:.0f}% reached the target vs {t.random:.0f}% of random entries")
     if t.p_value is None:
         return text + f" (fewer than {chance.MIN_EVENTS}: not tested)"
@@ -185,7 +187,6 @@ def chance_text(s: KindStats, alpha: float = chance.ALPHA) -> str:
     else:
         word = "better than random" if t.value > t.random else "worse than random"
     return text + f" (p {t.p_value:.2g}: {word})"
-
 
 
 def stat_kind_of_wedge(kind: str, state: str) -> str:
