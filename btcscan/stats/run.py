@@ -30,7 +30,11 @@ RULES = (
     "SMA breaks/reclaims: target = entry -/+ 2 ATR(14); invalidation = a close back beyond the "
     "SMA +/- 1 ATR(14).",
     "Failure (Bulkowski): less than 5% beyond the entry before a close back through the "
-    "entry or the invalidation.",
+    "entry or the invalidation, judged until the event resolves; the invalidating candle's "
+    "favourable move counts neither for MFE nor for the 5%.",
+    "Against chance: each measure beside the same events moved by circular shifts to random "
+    "entries of the same series (same direction, levels in % of the entry), one position at "
+    "a time; two-sided p, Holm over the table's tests.",
     "Open: the data ends inside the horizon with the event unresolved; counted apart.",
 )
 

@@ -56,10 +56,12 @@ class ScoredEvent:
     mae_pct: float
     """Worst move against the signal until resolution, in % of the entry (<= 0)."""
     mfe_pct: float
-    """Best move with the signal until resolution (>= 0)."""
+    """Best move with the signal until resolution (>= 0); the invalidating candle's
+    favourable move is not counted (its adverse move is, in ``mae_pct``)."""
     failed: bool
     """Bulkowski failure: less than 5 % beyond the entry before a close back through the
-    entry or the invalidation."""
+    entry or the invalidation, judged until the event resolves (the invalidating candle's
+    favourable move not counted)."""
     detail: str
 
     @property
