@@ -289,7 +289,6 @@ def test_against_chance_in_the_json(daily_doc, btc_daily):
         for t in k["chance"]:
             assert t["events"] == len(ev), k["kind"]
             assert t["value"] == pytest.approx(want[t["measure"]]), (k["kind"], t["measure"])
-            assert t["random_p05"] <= t["random"] <= t["random_p95"]
             assert (t["p_value"] is None) == (len(ev) < 5)
         tested_kinds += len(ev) >= 5
     tests = [t for k in s["kinds"] for t in k["chance"] if t["p_value"] is not None]

@@ -54,8 +54,8 @@ MEASURES: dict[str, str] = {
 }
 #: shifted events scored per kernel call (bounds memory)
 _CHUNK_EVENTS = 200_000
-#: shifts gathered at once (bounds memory: shifts x events values)
-_CHUNK_SHIFTS = 2_000
+#: values gathered at once (shifts x events; bounds memory)
+_CHUNK_VALUES = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -118,34 +118,55 @@ def kind_sample(kind: str, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     sample = KindSample(kind, b, np.asarray(reached, dtype=np.bool_)[keep], shifted, ret_at)
     if not m:
         return sample
-    entry = close[b]
-    t_ratio = targets[keep] / entry[:, None]
-    i_ratio = invalidation[keep] / entry
-    oc = on_close[keep]
-    per = max(1, _CHUNK_EVENTS // m)  # shifts per kernel call
-    for a in range(0, u.size, per):
-        st = sample.shifted_bars(u[a:a + per]).ravel()  # shift-major: row r = offset a + r
-        k = st.size // m
+    # only the first target decides the outcome: scoring stops once it is reached; an event
+    # without a target never reaches one and is not rescored
+    has = np.flatnonzero(~np.isnan(targets[keep, 0]))
+    if not has.size:
+        return sample
+    entry = close[b[has]]
+    t_ratio = targets[keep[has], :1] / entry[:, None]
+    i_ratio = invalidation[keep[has]] / entry
+    oc = on_close[keep[has]]
+    mh = has.size
+    # offsets equal modulo L move every event to the same entry: score each distinct one once
+    distinct, which = np.unique(u % span, return_inverse=True)
+    got = np.empty((distinct.size, mh), dtype=np.bool_)
+    per = max(1, _CHUNK_EVENTS // mh)  # offsets per kernel call
+    for a in range(0, distinct.size, per):
+        st = ((b[has][None, :] + distinct[a:a + per, None]) % span).ravel()  # offset-major
+        k = st.size // mh
         c0 = close[st]
         out = score_events(high, low, close, st, np.full(st.size, direction, np.int64),
                            np.tile(t_ratio, (k, 1)) * c0[:, None], np.tile(i_ratio, k) * c0,
                            horizon, on_close=np.tile(oc, k))
-        shifted[a:a + k] = (out["status"] == TARGET).reshape(k, m)
+        got[a:a + k] = (out["status"] == TARGET).reshape(k, mh)
+    shifted[:, has] = got[which.ravel()]
     return sample
 
 
-def _draws(samples: Sequence[KindSample], u: np.ndarray, rows: slice):
+def _draws(samples: Sequence[KindSample], u: np.ndarray, rows: slice, measures: Sequence[str]):
     """Per-event values of the samples together (columns) under the shifts ``u[rows]``:
-    (reached, returns), each (rows, total events)."""
-    reached = [s.reached_shifted[rows] for s in samples]
-    ret = [s.ret_at[s.shifted_bars(u[rows])] for s in samples]
-    return np.concatenate(reached, axis=1), np.concatenate(ret, axis=1)
+    (reached, returns), each (rows, total events); returns None when no measure needs
+    them."""
+    reached = np.concatenate([s.reached_shifted[rows] for s in samples], axis=1)
+    if measures == ("reached_target",):
+        return reached, None
+    return reached, np.concatenate([s.ret_at[s.shifted_bars(u[rows])] for s in samples],
+                                   axis=1)
 
 
-def _measures(reached: np.ndarray, ret: np.ndarray) -> dict[str, np.ndarray]:
-    return {"reached_target": reached.mean(axis=1) * 100.0,
-            "median_return_pct": np.median(ret, axis=1),
-            "hit_rate": (ret > 0).mean(axis=1) * 100.0}
+def _measures(reached: np.ndarray, ret: np.ndarray | None,
+              measures: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each measure per row (shift) over the columns (events)."""
+    out = {}
+    for k in measures:
+        if k == "reached_target":
+            out[k] = reached.mean(axis=1) * 100.0
+        elif k == "median_return_pct":
+            out[k] = np.median(ret, axis=1)
+        else:
+            out[k] = (ret > 0).mean(axis=1) * 100.0
+    return out
 
 
 def two_sided_p(observed: float, shifted: np.ndarray) -> float:
@@ -158,32 +179,34 @@ def two_sided_p(observed: float, shifted: np.ndarray) -> float:
     return min(1.0, 2.0 * min(hi, lo))
 
 
-def chance_tests(samples: Sequence[KindSample], u: np.ndarray | None = None
-                 ) -> tuple[ChanceTest, ...]:
-    """The three measures of one kind (one sample, or one per market for a pooled row),
-    each against random entries, with its uncorrected p-value (``p_holm`` left None:
+def chance_tests(samples: Sequence[KindSample], u: np.ndarray | None = None,
+                 measures: Sequence[str] = tuple(MEASURES)) -> tuple[ChanceTest, ...]:
+    """The ``measures`` of one kind (one sample, or one per market for a pooled row), each
+    against random entries, with its uncorrected p-value (``p_holm`` left None:
     :func:`correct` fills it over a table). ``u``: the offsets the samples were built
     with."""
     u = offsets() if u is None else u
+    measures = tuple(measures)
     samples = [s for s in samples if s.bars.size and s.ret_at.size]
     m = sum(s.bars.size for s in samples)
     if not m:
-        return tuple(ChanceTest(measure=k, label=v, events=0, value=None, random=None,
-                                random_p05=None, random_p95=None, p_value=None, p_holm=None,
-                                verdict="no events") for k, v in MEASURES.items())
+        return tuple(ChanceTest(measure=k, label=MEASURES[k], events=0, value=None,
+                                random=None, p_value=None, p_holm=None, verdict="no events")
+                     for k in measures)
     obs = _measures(np.concatenate([s.reached for s in samples])[None, :],
-                    np.concatenate([s.ret_at[s.bars] for s in samples])[None, :])
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in MEASURES}
-    for a in range(0, u.size, _CHUNK_SHIFTS):
-        for k, v in _measures(*_draws(samples, u, slice(a, a + _CHUNK_SHIFTS))).items():
+                    np.concatenate([s.ret_at[s.bars] for s in samples])[None, :], measures)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in measures}
+    rows = max(1, _CHUNK_VALUES // m)
+    for a in range(0, u.size, rows):
+        for k, v in _measures(*_draws(samples, u, slice(a, a + rows), measures),
+                              measures).items():
             parts[k].append(v)
     out = []
-    for k, label in MEASURES.items():
+    for k in measures:
         t = np.concatenate(parts[k])
         test = ChanceTest(
-            measure=k, label=label, events=m, value=float(obs[k][0]),
-            random=float(t.mean()), random_p05=float(np.percentile(t, 5)),
-            random_p95=float(np.percentile(t, 95)),
+            measure=k, label=MEASURES[k], events=m, value=float(obs[k][0]),
+            random=float(t.mean()),
             p_value=two_sided_p(float(obs[k][0]), t) if m >= MIN_EVENTS else None,
             p_holm=None, verdict="")
         out.append(replace(test, verdict=verdict(test)))

@@ -110,8 +110,6 @@ class ChanceTest:
     value: float | None
     random: float | None
     """Mean of the measure over the shifted (random) entries."""
-    random_p05: float | None
-    random_p95: float | None
     p_value: float | None
     """Two-sided, uncorrected; None when there are too few events to test."""
     p_holm: float | None
