@@ -5,7 +5,8 @@ and direction, a circular-shift p-value, and Holm's correction over a table (iss
 last bar; the others cannot be measured yet), one position at a time: an event less than
 ``horizon`` candles after a measured one of the same kind is not measured (its window
 overlaps, and whether it happens depends on the path inside the earlier one's window: on
-random walks, counting such repeats made SMA-cross p-values about twice too small):
+100 random walks, counting such repeats put 12 of 100 SMA-100 median-return tests below
+p 0.05, where about 5 are expected):
 
 * ``reached_target``: share of events that reached their first target (the kernel's outcome,
   :mod:`btcscan.kernels.outcomes`);
