@@ -86,7 +86,7 @@ def chance_table(kinds: tuple[KindStats, ...], fam: ChanceFamily, horizon: int,
             t.add_row(k.label if i == 0 else "", _MEASURE_SHORT.get(c.measure, c.measure),
                       str(c.events), _pct(c.measure, c.value), _pct(c.measure, c.random),
                       _p(c.p_value), _p(c.p_holm),
-                      f"untested (<{fam.min_events})" if c.verdict == "untested" else c.verdict)
+                      c.verdict)
     return t
 
 

@@ -27,9 +27,8 @@ value and the shifts (``(1 + count) / (1 + SHIFTS)``): it is never below ``2 / (
 **Pooled** over markets: every market's events together; one offset shifts every market
 (modulo its own ``L``), so events that coincide across markets mostly stay together.
 
-**Correction**: Holm (1979) over the tests of one table (a market's, or the pooled one); a
-kind with fewer than :data:`MIN_EVENTS` measurable events gets no p-value and is not counted.
-A test is significant when its Holm-adjusted p is below :data:`ALPHA`.
+**Correction**: Holm (1979) over the tests of one table (a market's, or the pooled one):
+every kind with at least one measured event is tested and counted. A test is significant when its Holm-adjusted p is below :data:`ALPHA`.
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ from btcscan.stats.types import ChanceFamily, ChanceTest, KindStats
 SHIFTS = 2999
 SEED = 15
 ALPHA = 0.05
-MIN_EVENTS = 5
 CORRECTION = "Holm (1979)"
 MEASURES: dict[str, str] = {
     "reached_target": "reached the first target",
@@ -208,7 +206,7 @@ def chance_tests(samples: Sequence[KindSample], u: np.ndarray | None = None,
         test = ChanceTest(
             measure=k, label=MEASURES[k], events=m, value=float(obs[k][0]),
             random=float(t.mean()),
-            p_value=two_sided_p(float(obs[k][0]), t) if m >= MIN_EVENTS else None,
+            p_value=two_sided_p(float(obs[k][0]), t),
             p_holm=None, verdict="")
         out.append(replace(test, verdict=verdict(test)))
     return tuple(out)
@@ -227,11 +225,11 @@ def holm(p: Sequence[float]) -> list[float]:
 
 def verdict(t: ChanceTest, alpha: float = ALPHA) -> str:
     """"edge shown" (significantly better than random entries), "worse than random", "no
-    edge shown" (not significant), or why there is no test ("untested", "no events"). The
+    edge shown" (not significant), or "no events" (nothing measured, no test). The
     Holm-adjusted p decides in a table; the single test's p where there is no table."""
     p = t.p_holm if t.p_holm is not None else t.p_value
     if p is None:
-        return "untested" if t.events else "no events"
+        return "no events"
     if p >= alpha:
         return "no edge shown"
     return "edge shown" if t.value > t.random else "worse than random"
@@ -256,7 +254,7 @@ def correct(kinds: Sequence[KindStats], alpha: float = ALPHA
 
 def family(tests: int, significant: int, alpha: float = ALPHA) -> ChanceFamily:
     return ChanceFamily(tests=tests, significant=significant, alpha=alpha,
-                        correction=CORRECTION, shifts=SHIFTS, seed=SEED, min_events=MIN_EVENTS,
+                        correction=CORRECTION, shifts=SHIFTS, seed=SEED,
                         method="random entries = the kind's events shifted together by one "
                                "circular offset over the measurable entries of the same series "
                                "(same count, clustering, direction, and levels in % of the "

@@ -184,8 +184,6 @@ def chance_text(s: KindStats, alpha: float = chance.ALPHA) -> str:
     text = (f"{t.events} earlier event{'s' if t.events != 1 else ''} on this market (one "
             "position at a time): "
             f"{t.value:.0f}% reached the target vs {t.random:.0f}% of random entries")
-    if t.p_value is None:
-        return text + f" (fewer than {chance.MIN_EVENTS}: not tested)"
     if t.p_value >= alpha:
         word = "no edge shown"
     else:
