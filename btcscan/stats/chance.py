@@ -28,7 +28,8 @@ value and the shifts (``(1 + count) / (1 + SHIFTS)``): it is never below ``2 / (
 (modulo its own ``L``), so events that coincide across markets mostly stay together.
 
 **Correction**: Holm (1979) over the tests of one table (a market's, or the pooled one):
-every kind with at least one measured event is tested and counted. A test is significant when its Holm-adjusted p is below :data:`ALPHA`.
+every kind with at least one measured event is tested and counted. A test is significant
+when its Holm-adjusted p is below :data:`ALPHA`.
 """
 
 from __future__ import annotations

@@ -115,8 +115,9 @@ class ChanceTest:
     p_holm: float | None
     """Holm-adjusted over the tests of the table (None outside a table, e.g. in a scan)."""
     verdict: str
-    """``edge shown``, ``worse than random``, ``no edge shown``, ``no events`` (no test); from ``p_holm`` in a table, from ``p_value`` alone (one test)
-    where there is no table (a scan's line)."""
+    """``edge shown``, ``worse than random``, ``no edge shown``, ``no events`` (no test);
+    from ``p_holm`` in a table, from ``p_value`` alone (one test) where there is no table
+    (a scan's line)."""
 
 
 @dataclass(frozen=True)
