@@ -184,11 +184,8 @@ def chance_text(s: KindStats, alpha: float = chance.ALPHA) -> str:
     text = (f"{t.events} earlier event{'s' if t.events != 1 else ''} on this market (one "
             "position at a time): "
             f"{t.value:.0f}% reached the target vs {t.random:.0f}% of random entries")
-    if t.p_value >= alpha:
-        word = "no edge shown"
-    else:
-        word = "better than random" if t.value > t.random else "worse than random"
-    return text + f" (p {t.p_value:.2g}: {word})"
+    # the single test's verdict (a scan has no table to correct over)
+    return text + f" (p {t.p_value:.2g}: {chance.verdict(replace(t, p_holm=None), alpha)})"
 
 
 def stat_kind_of_wedge(kind: str, state: str) -> str:
