@@ -246,3 +246,107 @@ def test_docs_example_is_real_output():
     res = CliRunner().invoke(cli, ["stats", "--sample", "-t", "1d"], catch_exceptions=False,
                              env={"COLUMNS": "180"})
     assert [ln.rstrip() for ln in res.stdout.splitlines()] == block.rstrip("\n").splitlines()
+
+
+def _measured(events, horizon, candles):
+    """The events a test against chance measures, recomputed from the document: horizon
+    inside the data, one position at a time."""
+    out, last = [], None
+    for e in sorted(events, key=lambda e: e["known_at_bar"]):
+        b = e["known_at_bar"]
+        if b + horizon <= candles - 1 and (last is None or b - last >= horizon):
+            out.append(e)
+            last = b
+    return out
+
+
+def _holm(ps):
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    adj, run = [0.0] * len(ps), 0.0
+    for rank, i in enumerate(order):
+        run = max(run, min(1.0, (len(ps) - rank) * ps[i]))
+        adj[i] = run
+    return adj
+
+
+def test_against_chance_in_the_json(daily_doc, btc_daily):
+    """Each kind's tests: the measured events and their values from the events listed,
+    Holm from the p-values listed, the family's count; the table prints them."""
+    (s,) = daily_doc["series"]
+    h, n, c = s["horizon_bars"], s["candles"], btc_daily["close"]
+    tested_kinds = 0
+    for k in s["kinds"]:
+        assert [t["measure"] for t in k["chance"]] == ["reached_target", "median_return_pct",
+                                                      "hit_rate"]
+        ev = _measured([e for e in s["events"] if e["kind"] == k["kind"]], h, n)
+        d = {"long": 1, "short": -1}
+        rets = [d[e["direction"]] * (c[e["known_at_bar"] + h] / c[e["known_at_bar"]] - 1) * 100
+                for e in ev]
+        want = {"reached_target": 100 * sum(e["outcome"] == "reached_target" for e in ev)
+                / len(ev),
+                "median_return_pct": statistics.median(rets),
+                "hit_rate": 100 * sum(r > 0 for r in rets) / len(rets)}
+        for t in k["chance"]:
+            assert t["events"] == len(ev), k["kind"]
+            assert t["value"] == pytest.approx(want[t["measure"]]), (k["kind"], t["measure"])
+            assert t["p_value"] is not None  # every kind with an event is tested
+        tested_kinds += 1
+    tests = [t for k in s["kinds"] for t in k["chance"] if t["p_value"] is not None]
+    fam = s["chance"]
+    assert fam["tests"] == len(tests) == 3 * tested_kinds == 3 * len(s["kinds"])
+    assert tested_kinds >= 12
+    assert fam["correction"] == "Holm (1979)" and fam["shifts"] == 2999
+    for t, adj in zip(tests, _holm([t["p_value"] for t in tests]), strict=True):
+        assert t["p_holm"] == pytest.approx(adj)
+        assert t["verdict"] == ("no edge shown" if adj >= 0.05 else
+                                "edge shown" if t["value"] > t["random"] else
+                                "worse than random")
+    assert fam["significant"] == sum(t["p_holm"] < 0.05 for t in tests)
+    out = invoke("stats", "--sample", "-t", "1d").stdout
+    assert f"BTC/USD against chance: {fam['tests']} tests, {fam['significant']} significant " \
+           "after Holm (1979) at 5%" in out
+    assert "2,999 circular shifts (seed 15)" in " ".join(out.split())
+
+
+def test_pooled_against_chance():
+    doc = stats_json("BTC/USD", "ETH/USDT", "SOL/USDT", "-t", "1d")
+    per = {}
+    for s in doc["series"]:
+        for k in s["kinds"]:
+            per.setdefault(k["kind"], []).append(k["chance"][0]["events"])
+    tested = 0
+    for k in doc["pooled"]:
+        m = sum(per[k["kind"]])
+        assert all(t["events"] == m for t in k["chance"]), k["kind"]
+        tested += m >= 1
+    fam = doc["pooled_chance"]
+    assert fam["tests"] == 3 * tested
+    ps = [t["p_value"] for k in doc["pooled"] for t in k["chance"] if t["p_value"] is not None]
+    assert [t["p_holm"] for k in doc["pooled"] for t in k["chance"]
+            if t["p_value"] is not None] == pytest.approx(_holm(ps))
+    out = invoke("stats", "--sample", "BTC/USD", "ETH/USDT", "SOL/USDT", "-t", "1d").stdout
+    assert f"Pooled against chance: {fam['tests']} tests" in out
+
+
+def test_scan_line_against_chance_is_the_tables_test():
+    """An active bullish divergence on 2026-03-02: the scan's one line carries the same
+    test as `stats` at that date (one test, uncorrected)."""
+    args = ("scan", "--sample", "-t", "1d", "--asof", "2026-03-02")
+    doc = json.loads(invoke(*args, "--format", "json").stdout)
+    jsonschema.Draft202012Validator(schema()).validate(doc)
+    (line,) = [ln for ln in doc["series"][0]["stats"]["lines"]
+               if ln["stat_kind"] == "divergence_regular_bullish"]
+    ref = stats_json("-t", "1d", "--asof", "2026-03-02")["series"][0]
+    (k,) = [k for k in ref["kinds"] if k["kind"] == "divergence_regular_bullish"]
+    t = k["chance"][0]
+    assert t["p_value"] is not None and t["events"] >= 5
+    got = line["walk_forward"]["chance"][0]
+    assert (got["events"], got["value"], got["random"], got["p_value"]) == (
+        t["events"], t["value"], t["random"], t["p_value"])
+    assert got["p_holm"] is None  # no table in a scan
+    assert line["chance_text"] == (
+        f"{t['events']} earlier events on this market (one position at a time): "
+        f"{t['value']:.0f}% reached the target vs {t['random']:.0f}% of random entries "
+        f"(p {t['p_value']:.2g}: no edge shown)")
+    assert f"vs chance: {line['chance_text']}" in " ".join(invoke(*args).stdout.replace(
+        "│", " ").split())

@@ -11,9 +11,11 @@ An event becomes known at the close of bar ``start``; its entry is that close. O
   the same candle, the invalidation counts first (conservative: intrabar order is unknown).
 * Excursions are in percent of the entry, measured until the event resolves (last target
   reached, invalidation hit, or horizon end): ``mae_pct`` is the worst move against the
-  signal (<= 0), ``mfe_pct`` the best move with it (>= 0).
+  signal (<= 0), ``mfe_pct`` the best move with it (>= 0). The invalidating candle's
+  adverse move counts, its favourable move does not (for MFE nor for the failure rule).
 * Bulkowski failure: the price moves less than ``fail_pct`` (5 %) beyond the entry before it
-  reverses, where a reversal is a close back through the entry level or the invalidation.
+  reverses, where a reversal is a close back through the entry level or the invalidation;
+  judged only until the event resolves (no reversal by then: not a failure).
 * Status: 1 reached the first target, 2 invalidated first, 3 expired (the horizon passed),
   0 open (the data ended before the horizon, unresolved).
 """

@@ -13,7 +13,7 @@ from rich.text import Text
 from btcscan.render.serial import to_jsonable
 from btcscan.render.table import fitted_tables, hang, when
 from btcscan.stats.bulkowski import bulkowski_text
-from btcscan.stats.types import KindStats, ScanStats, SeriesStats, StatsResult
+from btcscan.stats.types import ChanceFamily, KindStats, ScanStats, SeriesStats, StatsResult
 
 
 def _num(x: float | None, fmt: str = "{:.1f}") -> str:
@@ -54,6 +54,41 @@ def kinds_table(kinds: tuple[KindStats, ...], title: str, unit: str, *,
                                  for c in cols], rows, console, width or console.width)
 
 
+#: short names of the measures in the table (full wording: ``ChanceTest.label``)
+_MEASURE_SHORT = {"reached_target": "reached 1st target", "median_return_pct": "median return",
+                  "hit_rate": "in profit"}
+
+
+def _pct(measure: str, x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.1f}%" if measure == "median_return_pct" else f"{x:.0f}%"
+
+
+def _p(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2g}"
+
+
+def chance_table(kinds: tuple[KindStats, ...], fam: ChanceFamily, horizon: int,
+                 title: str, console: Console) -> list:
+    """Each kind's measures beside random entries, with raw and Holm-adjusted p, laid out
+    for the console's width (no word cut), and the caption saying how it was measured."""
+    cols = [(c, "right" if 2 <= i <= 6 else "left") for i, c in enumerate(
+        ("event", "measure", "n", "events", "random", "p", "p Holm", "verdict"))]
+    rows = [[k.label if i == 0 else "", _MEASURE_SHORT.get(c.measure, c.measure),
+             str(c.events), _pct(c.measure, c.value), _pct(c.measure, c.random),
+             _p(c.p_value), _p(c.p_holm), c.verdict]
+            for k in kinds for i, c in enumerate(k.chance)]
+    head = (f"{title}: {fam.tests} tests, {fam.significant} significant after "
+            f"{fam.correction} at {fam.alpha:.0%}")
+    caption = (f"n: events measured, one position at a time (none within {horizon} candles "
+               f"after a measured one); returns {horizon} candles after the entry, in the "
+               f"signal's direction; random: the same events moved by {fam.shifts:,} circular "
+               f"shifts (seed {fam.seed}); p two-sided")
+    return [*fitted_tables(head, cols, rows, console, console.width, keep=2),
+            hang(caption, prefix="  ", style="dim")]
+
+
 def _unit(timeframe: str) -> str:
     from btcscan.stats.rules import unit_of
     from btcscan.timeframes import parse_timeframe
@@ -70,6 +105,8 @@ def scan_stats_parts(st: ScanStats) -> list:
         parts.append(Text("  no active wedge break, RSI divergence or SMA cross"))
     for ln in st.lines:
         parts.append(hang(f"{ln.signal_kind}: {ln.text} [{ln.source}]", prefix="  "))
+        if ln.chance_text:
+            parts.append(hang(f"vs chance: {ln.chance_text}", prefix="    "))
         parts.append(hang(f"published: {ln.bulkowski_text}" if ln.bulkowski_text else
                           "published: none (Bulkowski's tables cover chart patterns, not "
                           "this signal)", prefix="    ", style="dim"))
@@ -86,6 +123,10 @@ def render_stats(result: StatsResult, console: Console, *, events: bool = False)
                          f"horizon {s.horizon_bars} candles", unit, console=console):
             console.print(t)
         console.print(hang(f"source: {s.source} ({s.market})", prefix="  ", style="dim"))
+        if s.chance is not None:
+            for t in chance_table(s.kinds, s.chance, s.horizon_bars,
+                                  f"{s.symbol} against chance", console):
+                console.print(t)
         if events:
             for t in events_table(s, console):
                 console.print(t)
@@ -96,6 +137,11 @@ def render_stats(result: StatsResult, console: Console, *, events: bool = False)
                              f"({', '.join(s.symbol for s in result.series)})", unit,
                              markets=True, console=console):
             console.print(t)
+        if result.pooled_chance is not None:
+            for t in chance_table(result.pooled, result.pooled_chance,
+                                  result.series[0].horizon_bars, "Pooled against chance",
+                                  console):
+                console.print(t)
         console.print(Text(""))
     shown = {k.kind for s in result.series for k in s.kinds}
     refs = [bulkowski_text(k) for k in sorted(shown)]

@@ -4,7 +4,8 @@ The pattern engine is causal (each event is knowable at its ``known_at`` bar fro
 to that bar), so one run over the full history lists every event a trader could have acted
 on; :mod:`btcscan.stats.rules` turns each into a scorable row (direction, entry bar, targets
 with their rule, invalidation), :func:`btcscan.kernels.outcomes.score_events` scores them
-reading only later candles, and :mod:`btcscan.stats.compute` aggregates per kind of event.
+reading only later candles, :mod:`btcscan.stats.compute` aggregates per kind of event, and
+:mod:`btcscan.stats.chance` sets each kind's record beside random entries (issue #15).
 Rules are stated in the module docstrings and in ``docs/stats.md``.
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 from btcscan.stats.rules import DEFAULT_HORIZON_BARS, KIND_LABELS, default_horizon
 from btcscan.stats.types import (
     BulkowskiFigure,
+    ChanceFamily,
+    ChanceTest,
     KindStats,
     PublishedFigure,
     ScoredEvent,
@@ -23,6 +26,7 @@ from btcscan.stats.types import (
     TargetStats,
 )
 
-__all__ = ["DEFAULT_HORIZON_BARS", "KIND_LABELS", "BulkowskiFigure", "KindStats", "PublishedFigure",
+__all__ = ["DEFAULT_HORIZON_BARS", "KIND_LABELS", "BulkowskiFigure", "ChanceFamily", "ChanceTest",
+           "KindStats", "PublishedFigure",
            "ScoredEvent", "ScoredTarget", "SeriesStats", "SignalStatsLine", "StatsResult",
            "TargetStats", "default_horizon"]

@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from btcscan.kernels.outcomes import EXPIRED, INVALIDATED, OPEN, STATUS_NAMES, TARGET, score_events
 from btcscan.stats.bulkowski import BULKOWSKI
+from btcscan.stats.chance import KindSample, chance_tests, kind_sample
 from btcscan.stats.rules import (
     KIND_LABELS,
     MAX_TARGETS,
@@ -30,6 +32,8 @@ from btcscan.stats.rules import (
 from btcscan.stats.types import KindStats, ScoredEvent, ScoredTarget, SeriesStats, TargetStats
 
 FAIL_PCT = 5.0
+#: the measure against chance a scan's line reads (btcscan.stats.run.chance_text)
+SCAN_MEASURES = ("reached_target",)
 
 
 def score_rows(
@@ -227,7 +231,9 @@ def kind_stats(
     :func:`series_stats` gives over the same candles and report, or the empty aggregate
     when the kind has no event), and how many events :func:`series_stats` would score
     over every kind. Only the events of ``kinds`` are built and scored: what a scan needs
-    for its stats lines, at a fraction of the cost (issue #6)."""
+    for its stats lines, at a fraction of the cost (issue #6). ``chance`` holds only the
+    test the scan's line reads (:data:`SCAN_MEASURES`, equal to the first of
+    :func:`series_stats`'s): the others cost most of a line's time."""
     h, lo, c = (np.ascontiguousarray(arrays[k], dtype=np.float64) for k in ("high", "low", "close"))
     rows_by, total = kind_rows(report, h, lo, c, kinds, sma_periods)
     got: dict[str, KindStats] = {}
@@ -246,7 +252,12 @@ def kind_stats(
                            np.array([r[1] for r in rows], dtype=np.int64), tg,
                            np.array([r[3] for r in rows], dtype=np.float64), horizon,
                            fail_pct, np.array([r[4] for r in rows], dtype=np.bool_))
-        got[kind] = _aggregate_lean(kind, rows, out)
+        sample = kind_sample(kind, h, lo, c, np.array([r[0] for r in rows], dtype=np.int64),
+                             rows[0][1], tg, np.array([r[3] for r in rows], dtype=np.float64),
+                             np.array([r[4] for r in rows], dtype=np.bool_),
+                             out["status"] == TARGET, horizon)
+        got[kind] = replace(_aggregate_lean(kind, rows, out),
+                            chance=chance_tests([sample], measures=SCAN_MEASURES))
     return got, total
 
 
@@ -275,7 +286,25 @@ def series_stats(
 ) -> SeriesStats:
     """Statistics of one series from its candles (``arrays`` as ``Candles.arrays()``) and the
     pattern engine's report over those same candles (one pass; no per-prefix re-runs:
-    the engine's causality test replays prefixes)."""
+    the engine's causality test replays prefixes). Each kind carries its tests against
+    random entries, uncorrected (:func:`btcscan.stats.chance.correct` corrects a table)."""
+    return series_parts(arrays, report, market=market, symbol=symbol, timeframe=timeframe,
+                        tf_label=tf_label, horizon=horizon, sma_periods=sma_periods)[0]
+
+
+def series_parts(
+    arrays: dict[str, np.ndarray],
+    report,
+    *,
+    market: str,
+    symbol: str,
+    timeframe: str,
+    tf_label: str,
+    horizon: int,
+    sma_periods: tuple[int, ...] = SMA_PERIODS,
+) -> tuple[SeriesStats, dict[str, KindSample]]:
+    """:func:`series_stats`, and each kind's :class:`~btcscan.stats.chance.KindSample`
+    (what a pooled test over markets needs)."""
     h, lo, c = (np.ascontiguousarray(arrays[k], dtype=np.float64) for k in ("high", "low", "close"))
     t = np.asarray(arrays["open_time"], dtype=np.int64)
     rows = event_rows(report, h, lo, c, sma_periods)
@@ -283,6 +312,7 @@ def series_stats(
     by: dict[str, list[ScoredEvent]] = {}
     for e in scored:
         by.setdefault(e.kind, []).append(e)
+    samples = {k: _sample(k, rows, scored, h, lo, c, horizon) for k in by}
     first, last = int(t[0]), int(t[-1])
     source = walk_forward_source(symbol, tf_label, first)
     return SeriesStats(
@@ -294,15 +324,37 @@ def series_stats(
         last_ms=last,
         horizon_bars=horizon,
         source=source,
-        kinds=tuple(aggregate(k, by[k]) for k in kinds_of(scored)),
+        kinds=tuple(replace(aggregate(k, by[k]), chance=chance_tests([samples[k]]))
+                    for k in kinds_of(scored)),
         events=tuple(scored),
-    )
+    ), samples
 
 
-def pooled(series: Sequence[SeriesStats]) -> tuple[KindStats, ...]:
-    """Every market's events together, per kind (``markets`` = how many had that kind)."""
+def _sample(kind: str, rows: Sequence[EventRow], scored: Sequence[ScoredEvent], h, lo, c,
+            horizon: int) -> KindSample:
+    """The shift test's sample of one kind, from its rows and their scored outcomes."""
+    idx = [e for e, r in enumerate(rows) if r.kind == kind]
+    tg = np.full((len(idx), MAX_TARGETS), np.nan)
+    for i, e in enumerate(idx):
+        for t, (price, _, _) in enumerate(rows[e].targets[:MAX_TARGETS]):
+            tg[i, t] = price
+    return kind_sample(kind, h, lo, c, np.array([rows[e].bar for e in idx], dtype=np.int64),
+                       rows[idx[0]].direction, tg,
+                       np.array([rows[e].invalidation for e in idx], dtype=np.float64),
+                       np.array([rows[e].on_close for e in idx], dtype=np.bool_),
+                       np.array([scored[e].outcome == "reached_target" for e in idx]), horizon)
+
+
+def pooled(series: Sequence[SeriesStats],
+           samples: Sequence[dict[str, KindSample]] | None = None) -> tuple[KindStats, ...]:
+    """Every market's events together, per kind (``markets`` = how many had that kind);
+    with ``samples`` (one dict per series, from :func:`series_parts`), each kind's tests
+    against random entries over the markets together (uncorrected)."""
     events = [e for s in series for e in s.events]
-    return tuple(
-        aggregate(k, events, markets=sum(any(e.kind == k for e in s.events) for s in series))
-        for k in kinds_of(events)
-    )
+    out = []
+    for k in kinds_of(events):
+        ks = aggregate(k, events, markets=sum(any(e.kind == k for e in s.events) for s in series))
+        if samples is not None:
+            ks = replace(ks, chance=chance_tests([d[k] for d in samples if k in d]))
+        out.append(ks)
+    return tuple(out)

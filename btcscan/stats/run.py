@@ -11,9 +11,9 @@ from btcscan.data.schema import Candles
 from btcscan.errors import DataError, UsageError
 from btcscan.patterns.params import PatternParams
 from btcscan.patterns.types import utc
-from btcscan.stats import rules
+from btcscan.stats import chance, rules
 from btcscan.stats.bulkowski import bulkowski_text
-from btcscan.stats.compute import aggregate, kind_stats, pooled, series_stats, walk_forward_source
+from btcscan.stats.compute import aggregate, kind_stats, pooled, series_parts, walk_forward_source
 from btcscan.stats.types import KindStats, ScanStats, SeriesStats, SignalStatsLine, StatsResult
 from btcscan.timeframes import Timeframe, parse_timeframe
 
@@ -30,7 +30,11 @@ RULES = (
     "SMA breaks/reclaims: target = entry -/+ 2 ATR(14); invalidation = a close back beyond the "
     "SMA +/- 1 ATR(14).",
     "Failure (Bulkowski): less than 5% beyond the entry before a close back through the "
-    "entry or the invalidation.",
+    "entry or the invalidation, judged until the event resolves; the invalidating candle's "
+    "favourable move counts neither for MFE nor for the 5%.",
+    "Against chance: each measure beside the same events moved by circular shifts to random "
+    "entries of the same series (same direction, levels in % of the entry), one position at "
+    "a time; two-sided p, Holm over the table's tests.",
     "Open: the data ends inside the horizon with the event unresolved; counted apart.",
 )
 
@@ -53,6 +57,7 @@ def stats_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w
         raise UsageError(f"--horizon {h}: must be at least 1 candle")
     asof_ms = parse_asof(asof)
     out: list[SeriesStats] = []
+    samples: list[dict] = []
     for c in series:
         first_close, last_close = data_span_ms(c)
         at = last_close if asof_ms is None else asof_ms
@@ -65,9 +70,14 @@ def stats_candles(series: Sequence[Candles], *, timeframe: str | Timeframe = "1w
             raise DataError(f"{c.source.label}: fewer than 2 {tf.label()} candles closed by "
                             "the scan time; use a finer --timeframe or more history")
         report = detect_patterns(a, params)
-        out.append(series_stats(a, report, market=c.source.label, symbol=c.source.symbol,
-                                timeframe=tf.text, tf_label=tf.label(), horizon=h))
-    return StatsResult(series=tuple(out), pooled=pooled(out), rules=RULES)
+        s, sm = series_parts(a, report, market=c.source.label, symbol=c.source.symbol,
+                             timeframe=tf.text, tf_label=tf.label(), horizon=h)
+        kinds, fam = chance.correct(s.kinds)
+        out.append(replace(s, kinds=kinds, chance=fam))
+        samples.append(sm)
+    pooled_kinds, pooled_fam = chance.correct(pooled(out, samples))
+    return StatsResult(series=tuple(out), pooled=pooled_kinds, rules=RULES,
+                       pooled_chance=pooled_fam)
 
 
 def _day(ms: int) -> str:
@@ -159,8 +169,23 @@ def _lines(by_kind: Mapping[str, KindStats], signal_kinds: Sequence[tuple[str, s
             signal_kind=sig, stat_kind=kind,
             text=line_text(ks, symbol, tf_label, since, unit), source=source,
             walk_forward=replace(ks), bulkowski_text=bulkowski_text(kind),
-            bulkowski=ks.bulkowski))
+            bulkowski=ks.bulkowski, chance_text=chance_text(ks)))
     return tuple(out)
+
+
+def chance_text(s: KindStats, alpha: float = chance.ALPHA) -> str:
+    """"23 earlier events on this market (one position at a time): 26% reached the target
+    vs 28% of random entries (p 0.9: no edge shown)": the kind's ``reached_target`` test,
+    one test, uncorrected."""
+    t = next((t for t in s.chance if t.measure == "reached_target"), None)
+    if t is None or not t.events:
+        return ("no earlier event on this market has run its full horizon: nothing to compare "
+                "with random entries")
+    text = (f"{t.events} earlier event{'s' if t.events != 1 else ''} on this market (one "
+            "position at a time): "
+            f"{t.value:.0f}% reached the target vs {t.random:.0f}% of random entries")
+    # the single test's verdict (a scan has no table to correct over)
+    return text + f" (p {t.p_value:.2g}: {chance.verdict(replace(t, p_holm=None), alpha)})"
 
 
 def stat_kind_of_wedge(kind: str, state: str) -> str:

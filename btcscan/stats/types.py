@@ -56,10 +56,12 @@ class ScoredEvent:
     mae_pct: float
     """Worst move against the signal until resolution, in % of the entry (<= 0)."""
     mfe_pct: float
-    """Best move with the signal until resolution (>= 0)."""
+    """Best move with the signal until resolution (>= 0); the invalidating candle's
+    favourable move is not counted (its adverse move is, in ``mae_pct``)."""
     failed: bool
     """Bulkowski failure: less than 5 % beyond the entry before a close back through the
-    entry or the invalidation."""
+    entry or the invalidation, judged until the event resolves (the invalidating candle's
+    favourable move not counted)."""
     detail: str
 
     @property
@@ -95,6 +97,43 @@ class BulkowskiFigure:
 
 
 @dataclass(frozen=True)
+class ChanceTest:
+    """One measure of a kind beside the same measure for random entries on the same series
+    and direction (circular shifts of the event dates; :mod:`btcscan.stats.chance`).
+    Percentages are plain percent."""
+
+    measure: str
+    """``reached_target``, ``median_return_pct`` or ``hit_rate``."""
+    label: str
+    events: int
+    """Events measured: those whose horizon lies inside the data."""
+    value: float | None
+    random: float | None
+    """Mean of the measure over the shifted (random) entries."""
+    p_value: float | None
+    """Two-sided, uncorrected; None when there are too few events to test."""
+    p_holm: float | None
+    """Holm-adjusted over the tests of the table (None outside a table, e.g. in a scan)."""
+    verdict: str
+    """``edge shown``, ``worse than random``, ``no edge shown``, ``no events`` (no test);
+    from ``p_holm`` in a table, from ``p_value`` alone (one test) where there is no table
+    (a scan's line)."""
+
+
+@dataclass(frozen=True)
+class ChanceFamily:
+    """The tests of one table against chance, and the correction applied over them."""
+
+    tests: int
+    significant: int
+    alpha: float
+    correction: str
+    shifts: int
+    seed: int
+    method: str
+
+
+@dataclass(frozen=True)
 class KindStats:
     """Aggregate of one kind of event. Counts other than ``events`` and ``open`` are over
     the resolved events (target, invalidation or horizon reached inside the data)."""
@@ -117,6 +156,8 @@ class KindStats:
     """Median candles from entry to the first target, over the events that reached it."""
     markets: int = 1
     bulkowski: BulkowskiFigure | None = None
+    chance: tuple[ChanceTest, ...] = ()
+    """Each measure against random entries (empty where not computed)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +178,8 @@ class SeriesStats:
     <first date>"."""
     kinds: tuple[KindStats, ...]
     events: tuple[ScoredEvent, ...]
+    chance: ChanceFamily | None = None
+    """The table's tests against chance (how many, the correction); None if not run."""
 
     @property
     def first_candle(self) -> datetime:
@@ -155,7 +198,8 @@ class StatsResult:
     pooled: tuple[KindStats, ...]
     rules: tuple[str, ...]
     errors: tuple[dict, ...] = ()
-    schema_version: str = "1.0"
+    pooled_chance: ChanceFamily | None = None
+    schema_version: str = "1.1"
 
 
 @dataclass(frozen=True)
@@ -170,6 +214,9 @@ class SignalStatsLine:
     walk_forward: KindStats
     bulkowski_text: str | None
     bulkowski: BulkowskiFigure | None
+    chance_text: str | None = None
+    """One line: earlier events on this market, how many reached the target vs random
+    entries, the (single, uncorrected) p-value and what it shows."""
 
 
 @dataclass(frozen=True)
