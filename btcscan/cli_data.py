@@ -60,13 +60,14 @@ DATA_OPTIONS = (
     click.option(
         "--from-file", "files", multiple=True, metavar="PATH",
         help="Your own CSV or parquet OHLCV file(s); repeat the option, pass a glob, or list "
-             "more paths as arguments. Columns are matched case-insensitively; timestamps in "
-             "s, ms or ISO-8601."),
+             "more paths as arguments; freqtrade's .json/.feather files too. Columns are matched "
+             "case-insensitively; timestamps in s, ms or ISO-8601, one unit per file."),
     click.option(
         "-t", "--timeframe", default=None,
-        help="Candle timeframe to analyse: 1d, 3d, 1w (weeks open Monday 00:00 UTC) or 1M "
-             "(calendar months), built from finer data when needed. [default: 1w; scan "
-             "first takes scan.timeframe from the config]"),
+        help="Candle timeframe to analyse: the data's own (4h of a 4-hour file, 1h live...) "
+             "or a coarser one built from it: 1d, 3d, 1w (weeks open Monday 00:00 UTC), 2w, "
+             "1M (calendar months). [default: 1w; scan first takes scan.timeframe from the "
+             "config]"),
     click.option(
         "--asof", metavar="DATE|DATETIME",
         help="Point in time: a date means the end of that UTC day; only candles closed by "
