@@ -189,16 +189,22 @@ def _sma_rows(smas: tuple[SmaState, ...], tf_label: str, latest: float) -> Table
 
 def ladder_parts(r: SeriesReport, console: Console, width: int) -> list:
     """The level ladder, nearest first, supports green and resistances red. A rule shared
-    by many rows is said once: round numbers under the table, power-law models in the
-    long-run context. When the "how" column cannot fit beside "what" without cutting a
+    by many rows is said once: round numbers' and swing pivots' under the table, power-law
+    models in the long-run context. When the "how" column cannot fit beside "what" without cutting a
     word, it goes under it."""
     rounds: dict[str, None] = {}
     rows = []
+
+    swings: dict[str, None] = {}
 
     def how_of(lv) -> str:
         if lv.kind == "round":
             rounds[lv.source] = None
             return ""
+        if lv.kind in ("swing_high", "swing_low"):  # "<rule>; confirmed <date>"
+            rule, _, confirmed = lv.source.rpartition("; ")
+            swings[rule] = None
+            return confirmed
         if lv.kind == "power_law" and r.context is not None:
             return "model: see Long-run context"
         return lv.source
@@ -234,6 +240,9 @@ def ladder_parts(r: SeriesReport, console: Console, width: int) -> list:
     parts: list = [table]
     if rounds:
         parts.append(hang(f"round numbers: {'; '.join(rounds)}", prefix="  ", style="dim"))
+    if swings:
+        parts.append(hang(f"swing highs and lows: {'; '.join(swings)}", prefix="  ",
+                          style="dim"))
     return parts
 
 
