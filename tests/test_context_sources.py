@@ -211,3 +211,16 @@ def test_context_file_mistakes_are_one_line(tmp_path, arg, message):
     assert res.exit_code in (2, 4)
     assert message in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_sentiment_appears_on_the_chart_with_its_source(fng, tmp_path):
+    """The chart's header (PNG and HTML read the same view) names the day's value and
+    where it came from: the fake index's value of 2025-10-31 is 20."""
+    out = tmp_path / "c.html"
+    res = scan("--asof", "2025-10-31", "--sentiment", "--chart", str(out))
+    assert res.exit_code == 0, res.stderr
+    page = out.read_text()
+    assert ("Crypto Fear & Greed Index 20 (Extreme Fear) on 2025-10-31; source: alternative.me"
+            in page.replace("\\u0026", "&"))
+    png = tmp_path / "c.png"
+    assert scan("--asof", "2025-10-31", "--chart", str(png)).exit_code == 0  # none unless asked

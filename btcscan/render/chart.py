@@ -257,6 +257,19 @@ def _scored_marks(events: Sequence[ScoredEvent], close: np.ndarray) -> tuple[Mar
     return tuple(out)
 
 
+def _metric_lines(report: SeriesReport) -> list[str]:
+    """One line per outside metric (--sentiment, --context-file) on the scan day, naming
+    its source (the source text up to its point-in-time rule)."""
+    lines = []
+    for m in report.context.metrics if report.context is not None else ():
+        if m.value is None or m.time is None:
+            continue
+        word = f" ({m.classification})" if m.classification else ""
+        lines.append(f"{m.label} {m.value:,.10g}{word} on {m.time:%Y-%m-%d}; source: "
+                     f"{m.source.split(';')[0]}")
+    return lines
+
+
 def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | None = None,
                bars: int = DEFAULT_BARS, past_events: Sequence[ScoredEvent] = (),
                pattern_events: bool = False) -> ChartView:
@@ -357,7 +370,8 @@ def chart_view(base: Candles, report: SeriesReport, settings: ScanSettings | Non
     return ChartView(
         title=f"{src.symbol} · {tf.label()} candles · as of {asof_text(report.asof)} "
               f"(last closed candle opened {opened})",
-        subtitle=f"data: {src.detail or src.label}", market=src.symbol, tf_label=tf.label(),
+        subtitle="\n".join([f"data: {src.detail or src.label}", *_metric_lines(report)]),
+        market=src.symbol, tf_label=tf.label(),
         price_label=price_label(report), time_ms=t, open=o, high=h, low=lo, close=c, volume=v,
         first=first, last=last, smas=smas, fair=fair,
         rsi_label=f"RSI {settings.rsi_period}", rsi=rsi(c, settings.rsi_period),

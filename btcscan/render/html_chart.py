@@ -164,7 +164,8 @@ def build_html_figure(view: ChartView, show_past: bool = False) -> Figure:
 
     x0 = x[max(view.first - 1, 0)]
     fig.update_layout(
-        title={"text": f"{view.title}<br><sup>{view.subtitle}</sup>", "x": 0.5},
+        title={"text": f"{view.title}<br><sup>{view.subtitle.replace(chr(10), '<br>')}</sup>",
+               "x": 0.5},
         height=900, template="plotly_white", hovermode="x unified", dragmode="zoom",
         hoverlabel={"namelength": -1},
         margin={"l": 70, "r": 20, "t": 80, "b": 50}, bargap=0.1,
