@@ -28,7 +28,7 @@ def test_first_section_has_the_two_fresh_machine_commands():
     run = _block_after("<!-- run-command -->")
     test = _block_after("<!-- test-command -->")
     assert run.endswith("pip install . && btcscan scan --sample")
-    assert "pip install '.[test]'" in test and test.endswith("python -m pytest -q")
+    assert "pip install '.[test]'" in test and test.endswith("python -m pytest -q -n auto")
     first = README.read_text().split("\n## ")[1]  # the first section after the title
     assert first.startswith("Fresh machine") and first.count("```sh") == 2
 
