@@ -20,6 +20,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 #: fastmath flags a kernel may opt into (never nnan/ninf: warm-ups are NaN)
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -196,3 +198,18 @@ def pjit(fn=None, **overrides):
 
 
 prange = numba.prange
+
+
+def f64(x) -> np.ndarray:
+    """``x`` as the one kind of float input array every kernel is compiled for: C-contiguous
+    float64, read-only (a view: no copy when ``x`` already is float64 and contiguous).
+    numba compiles another copy of a kernel for writable vs read-only arrays, and polars
+    hands out read-only ones; kernels never write into their inputs."""
+    return readonly(np.ascontiguousarray(x, dtype=np.float64))
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (see :func:`f64`)."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
