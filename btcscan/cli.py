@@ -183,6 +183,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
       btcscan scan --config configs/majors-daily.toml                (a preset's watchlist)
       btcscan scan binance:BTC/USDT@1w kraken:ETH/USD --top 20 --quote USDT
     """
+    compile_once(quiet=quiet)
     from dataclasses import replace
 
     from btcscan import api
@@ -236,6 +237,50 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     if load_code:
         return load_code  # some markets failed (9): an error wins over a condition
     return ExitCode.CONDITION_MET if any(v.holds for v in verdicts) else ExitCode.OK
+
+
+def compile_notice(cache_dir: str | None, err=None, quiet: bool = False) -> bool:
+    """On a terminal, say on stderr that the kernels compile now, once, and about how long
+    it takes; nothing with ``quiet`` or when stderr is not a terminal. Returns whether it
+    said so."""
+    from btcscan.kernels.warm import ESTIMATE_S
+
+    err = sys.stderr if err is None else err
+    if quiet or not (hasattr(err, "isatty") and err.isatty()):
+        return False
+    where = f"; cached afterwards in {cache_dir}" if cache_dir else " (no writable cache)"
+    err.write(f"btcscan: compiling the scan kernels once (about {ESTIMATE_S} s{where})\n")
+    err.flush()
+    return True
+
+
+def compile_once(quiet: bool = False) -> None:
+    """Before a scan: when the kernels of this version are not in numba's cache yet,
+    compile all of them now (after :func:`compile_notice`), so no later scan compiles."""
+    from btcscan.kernels import _cache
+
+    if _cache.is_warm():
+        return
+    compile_notice(_cache.CACHE_DIR, quiet=quiet)
+    from btcscan.kernels.warm import compile_all
+
+    compile_all()
+
+
+@cli.command("warmup")
+@debug_option
+def warmup_cmd() -> None:
+    """Compile every scan kernel into numba's cache now (for a Docker image or a CI cache).
+
+    The cache directory is printed on stderr with the time taken; it is one directory per
+    version of the kernels' sources ($NUMBA_CACHE_DIR, if set, is used as it is).
+    """
+    from btcscan.kernels import _cache
+    from btcscan.kernels.warm import compile_all
+
+    took = compile_all()
+    where = _cache.CACHE_DIR or "nowhere (no writable cache location: nothing is kept)"
+    click.echo(f"btcscan: scan kernels compiled in {took:.1f} s; cache: {where}", err=True)
 
 
 def _config(path):

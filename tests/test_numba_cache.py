@@ -84,8 +84,10 @@ def test_explicit_numba_cache_dir_wins(tmp_path):
 
 
 def test_no_writable_location_disables_cache(monkeypatch):
-    monkeypatch.setattr(_jit, "_writable", lambda path: False)
-    assert _jit._choose_cache_dir() is None
+    from btcscan.kernels import _cache
+
+    monkeypatch.setattr(_cache, "_writable", lambda path: False)
+    assert _cache._choose_cache_dir() is None
 
 
 # Every kernel a command uses, then a whole sample scan; prints a digest of all outputs and
