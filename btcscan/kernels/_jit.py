@@ -137,7 +137,9 @@ def f64(x) -> np.ndarray:
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
-    """A read-only view of ``a`` (see :func:`f64`)."""
+    """A read-only view of ``a`` (see :func:`f64`); ``a`` itself when it is read-only."""
+    if not a.flags.writeable:
+        return a
     v = a.view()
     v.flags.writeable = False
     return v

@@ -8,10 +8,9 @@ reuse a buffer.
 Parity: the kernels follow TA-Lib's order of operations (running-sum SMA; RSI and ATR
 seeded with the simple mean of the first ``n`` changes / true ranges, then
 ``avg = (avg * (n - 1) + x) / n``), so results equal ``talib.SMA/RSI/ATR`` on the same
-input (SMA and RSI bit for bit; ATR within ~3e-15 relative, not bit for bit: FMA).
-Like TA-Lib's Python wrapper,
-leading NaNs are skipped: the warm-up starts at the first finite value. Values before the
-first full window are NaN.
+input: SMA and RSI bit for bit; ATR within ~3e-15 relative, not bit for bit (its step may
+be fused into one multiply-add). Like TA-Lib's Python wrapper, leading NaNs are skipped: the
+warm-up starts at the first finite value. Values before the first full window are NaN.
 """
 
 from __future__ import annotations

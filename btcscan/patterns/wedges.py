@@ -84,12 +84,17 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
     wi, wf = tl.scan_wedges(close, atr, log, params)
     last = n - 1
     out: list[Wedge] = []
+    if wi.shape[0] == 0:
+        return out
+    # the log's columns as lists once (reading numpy scalars one by one costs more)
+    sides, bars, prices = log["side"].tolist(), log["bar"].tolist(), log["price"].tolist()
+    confirms = log["confirm"].tolist()
     for r, f in zip(wi.tolist(), wf.tolist(), strict=True):
         x0, x1 = r[tl.WI_X0], r[tl.WI_X1]
         pivots = tuple(
-            Pivot(side="high" if log["side"][e] > 0 else "low", bar=int(log["bar"][e]),
-                  time_ms=int(times_ms[log["bar"][e]]), price=float(log["price"][e]),
-                  confirm_bar=int(log["confirm"][e]), confirm_ms=int(times_ms[log["confirm"][e]]))
+            Pivot(side="high" if sides[e] > 0 else "low", bar=bars[e],
+                  time_ms=int(times_ms[bars[e]]), price=prices[e],
+                  confirm_bar=confirms[e], confirm_ms=int(times_ms[confirms[e]]))
             for e in r[tl.WI_PIV0:tl.WI_PIV0 + r[tl.WI_NPIV]])
         upper = _line(times_ms, x0, x1, f[tl.WF_SU], f[tl.WF_CU], last, r[tl.WI_TU])
         lower = _line(times_ms, x0, x1, f[tl.WF_SL], f[tl.WF_CL], last, r[tl.WI_TL])
