@@ -8,7 +8,7 @@
     (cache -> Candles), compute (scan) and render (sorted summary table + NDJSON), and the
     compute compared with a TA-Lib loop of RSI(14) + SMA(50) + SMA(100) on the same closes
     in the same run. Also the chunked end-to-end ``api.scan_markets`` time (the next chunk
-    read from the cache while one is scanned). Whether a process pool would help:
+    read from the cache while one is scanned). Threads against one thread:
     ``benchmarks/bench_pool.py``.
 (b) warm ``btcscan scan --sample`` wall time against ``python -c "import polars, numba,
     click, rich"`` in the same run (best of 5 each), ``btcscan --version``, and the cold

@@ -89,12 +89,15 @@ def scan_one(
 
 
 def default_workers() -> int:
-    """Threads scanning series: ``$BTCSCAN_WORKERS``, else 1. The kernels release the GIL
-    but most of a series' scan is Python (events, levels, texts), so on 2 cores more
-    threads measured slower, not faster (benchmarks/bench_watchlist.py); loading the next
-    chunk in a thread while this one is scanned is what overlaps (:func:`scan_markets`)."""
+    """Threads scanning series: ``$BTCSCAN_WORKERS``, else one per core this process may
+    use. The kernels, polars and numpy release the GIL; on 2 shared cores two threads
+    measured faster than one and than a process pool (benchmarks/bench_pool.py, see
+    docs/watchlists.md), so threads are the one way a scan uses the cores."""
     env = os.environ.get("BTCSCAN_WORKERS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else 1
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return len(cores) if cores else (os.cpu_count() or 1)
 
 
 def scan_each(
@@ -184,22 +187,6 @@ def _load_group(exchange: str, symbols: Sequence[str], timeframe: str, load_kwar
     return load_exchange(symbols, exchange=exchange, timeframe=timeframe, **kwargs)
 
 
-def default_processes() -> int:
-    """Processes scanning a cached watchlist: ``$BTCSCAN_PROCESSES``, else 1."""
-    env = os.environ.get("BTCSCAN_PROCESSES", "")
-    return int(env) if env.isdigit() and int(env) > 0 else 1
-
-
-#: a pool is used only for at least this many chunks: a worker takes ~1.5 s to start and is
-#: handed its first chunks at once (a queued call cannot be taken back), so fewer chunks
-#: would leave this process waiting for it (break-even on 2 cores: ~1,000 markets)
-POOL_MIN_CHUNKS = 16
-
-# keys of load_kwargs a worker process needs to read markets from the cache (callables
-# such as progress bars or per-exchange option lookups stay in this process)
-_POOL_LOAD_KEYS = ("offline", "cache_dir", "now_ms", "since_ms", "exchange", "timeframe")
-
-
 def _market_name(ex: str, symbol: str, tf_text: str, tf_default: str) -> str:
     """``binance:ETH/USDT[@1d]``: how a market is named in errors."""
     return f"{ex}:{symbol}" + ("" if tf_text == tf_default else f"@{tf_text}")
@@ -237,56 +224,6 @@ def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
     return pairs, errors
 
 
-def _pool_job(job: tuple[str, str, list[str]], load_kwargs: dict, tf_default: str,
-              asof_ms: int | None, settings: ScanSettings) -> tuple[list, list[dict]]:
-    """A worker process: load one chunk from the cache and scan it; the reports (not the
-    candles) and the errors go back."""
-    pairs, errors = _scan_loaded(job, _load_job(job, load_kwargs), tf_default, asof_ms,
-                                 settings, 1)
-    return [r for _, r in pairs], errors
-
-
-def _warm_worker() -> None:
-    import btcscan.analysis.context  # noqa: F401  (imports, then kernels on first use)
-    import btcscan.data.market  # noqa: F401
-    import btcscan.patterns.engine  # noqa: F401
-
-
-def _scan_pooled(jobs: list, processes: int, load_kwargs: dict, tf_default: str,
-                 asof_ms: int | None, settings: ScanSettings, workers: int | None
-                 ) -> tuple[list[SeriesReport], list[dict]]:
-    """Chunks shared between this process and ``processes - 1`` spawned workers: the
-    workers take chunks from the back of the list, this process scans from the front and
-    takes back any chunk no worker has started (so nothing waits on a worker still
-    starting, ~1.5 s: imports and numba's cache). Results are put together in the order
-    of the chunks, as a serial scan gives them."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    # never fork: polars' thread pool runs in this process and a forked child can deadlock
-    pool = ProcessPoolExecutor(max_workers=processes - 1, mp_context=mp.get_context("spawn"),
-                               initializer=_warm_worker)
-    try:
-        wk = {k: v for k, v in load_kwargs.items() if k in _POOL_LOAD_KEYS}
-        futures = [None] * len(jobs)
-        for k in range(len(jobs) - 1, 0, -1):
-            futures[k] = pool.submit(_pool_job, jobs[k], wk, tf_default, asof_ms, settings)
-        out: list = [None] * len(jobs)
-        for k, job in enumerate(jobs):
-            if futures[k] is not None and not futures[k].cancel():
-                break  # a worker has it, and every chunk after it
-            pairs, errors = _scan_loaded(job, _load_job(job, load_kwargs), tf_default,
-                                         asof_ms, settings, workers)
-            out[k] = ([r for _, r in pairs], errors)
-        for k in range(len(jobs)):
-            if out[k] is None:
-                out[k] = futures[k].result()
-    finally:  # the workers exit on their own; this process does not wait for it
-        pool.shutdown(wait=False, cancel_futures=True)
-    return ([r for reports, _ in out for r in reports],
-            [e for _, errors in out for e in errors])
-
-
 def scan_markets(
     markets: Sequence,
     *,
@@ -297,7 +234,6 @@ def scan_markets(
     load_kwargs: dict | None = None,
     chunk: int = 64,
     workers: int | None = None,
-    processes: int | None = None,
     on_series: Callable[[Candles, SeriesReport], None] | None = None,
 ) -> ScanResult:
     """Scan a watchlist: ``markets`` are :class:`btcscan.watchlist.MarketSpec` or
@@ -309,12 +245,8 @@ def scan_markets(
 
     ``load_kwargs`` are passed to :func:`btcscan.data.market.load_markets` (cache_dir,
     offline, since_ms, now_ms, exchange_options...). ``workers``: threads scanning each
-    chunk (:func:`default_workers`). ``processes`` (:func:`default_processes`): with more
-    than one, a watchlist of at least ``POOL_MIN_CHUNKS`` chunks read from the cache
-    (``offline``) or the bundled sample is scanned by this process and ``processes - 1``
-    spawned workers sharing the chunks (:func:`_scan_pooled`; not with ``on_series``, which
-    needs the candles here). Live
-    markets are always fetched here, where one rate limiter paces every request."""
+    chunk (:func:`default_workers`). Live markets are fetched in this process, where one
+    rate limiter paces every request."""
     from btcscan.watchlist import MarketSpec, group_markets, parse_market
 
     settings = settings or ScanSettings()
@@ -327,12 +259,6 @@ def scan_markets(
         for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items()
         for i in range(0, len(symbols), chunk)
     ]
-    procs = processes or default_processes()
-    cached = kwargs.get("offline") or all(ex == "sample" for ex, _, _ in jobs)
-    if procs > 1 and len(jobs) >= max(2, POOL_MIN_CHUNKS) and on_series is None and cached:
-        reports, errors = _scan_pooled(jobs, procs, kwargs, tf_default, asof_ms, settings,
-                                       workers)
-        return ScanResult(series=tuple(reports), errors=tuple(errors))
     reports: list[SeriesReport] = []
     errors: list[dict] = []
     # the next chunk is loaded while this one is scanned, so at most two chunks of candles

@@ -151,15 +151,8 @@ def cli() -> None:
               help="With several markets, also print each market's full report after the "
                    "summary table.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Threads scanning series [default: $BTCSCAN_WORKERS or 1: the scan is "
-                   "mostly Python, more threads help little; the next markets load while "
-                   "these are scanned].")
-@click.option("--processes", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Processes sharing a watchlist of 1,024+ markets read from the cache "
-                   "(--offline) or the bundled sample: this one and N-1 spawned workers, "
-                   "~1.5 s each to start, so it pays off for thousands of markets on 2 "
-                   "cores, sooner with more [default: $BTCSCAN_PROCESSES or 1]. Live markets "
-                   "are always fetched in this process (one rate limiter).")
+              help="Threads scanning series (8 or more markets) [default: $BTCSCAN_WORKERS, "
+                   "else one per core]; the next markets load while these are scanned.")
 @source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
@@ -169,7 +162,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
              fail_on: str | None, new_only: bool, state: str | None, quiet: bool,
              notify: str | None, notify_timeout: float, notify_retries: int,
              power_law: bool | None, sets: tuple[str, ...], detail: bool,
-             workers: int | None, processes: int | None, **market) -> int:
+             workers: int | None, **market) -> int:
     """Scan markets and report levels, SMA supports, RSI and long-run context, point in time.
 
     \b
@@ -215,7 +208,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     else:
         result, load_code = _scan_watchlist(
             config, symbols, symbols_files, top, quote, sample, tf, asof, settings, workers,
-            market, keep=bool(chart), processes=processes)
+            market, keep=bool(chart))
         charts = list(result[1])
         result = result[0]
     if charts:
@@ -298,7 +291,7 @@ def _resolve(config, where, timeframe, power_law, hidden, sets, pattern_params):
 
 
 def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
-                    workers, market, *, keep: bool, processes: int | None = None):
+                    workers, market, *, keep: bool):
     """Markets from arguments, --symbols-file, --top, else the config's [watchlist]; scanned
     a chunk at a time. Returns ((result, [(candles, report)] for charts), exit code)."""
     from btcscan import api
@@ -334,7 +327,6 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
             kwargs["progress"] = progress
         result = api.scan_markets(specs, exchange=exchange, timeframe=tf, asof=asof,
                                   settings=settings, load_kwargs=kwargs, workers=workers,
-                                  processes=processes,
                                   on_series=(lambda c, r: kept.append((c, r))) if keep
                                   else None)
     for e in result.errors:

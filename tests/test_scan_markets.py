@@ -5,7 +5,7 @@ same, in the same order, as scanning each market alone."""
 from __future__ import annotations
 
 import json
-import time
+import os
 
 import numpy as np
 import polars as pl
@@ -79,84 +79,9 @@ def test_chunks_give_the_reports_of_markets_scanned_alone(watchlist):
         assert sorted(map(str, res.errors)) == sorted(map(str, one.errors)), chunk
 
 
-def test_process_pool_gives_the_serial_result(watchlist, monkeypatch):
-    """Chunks shared with a spawned worker process: the same reports and the same failed
-    markets, in the same order, as the serial scan. This process is slowed down so that
-    the worker (which runs the real code) certainly scans the last chunks."""
-    root, symbols = watchlist
-    serial = _scan(root, symbols, chunk=2)
-    here = []
-    real = api._scan_loaded
-
-    def slow(job, *args):
-        here.append(job[2])
-        time.sleep(2.0)
-        return real(job, *args)
-
-    monkeypatch.setattr(api, "_scan_loaded", slow)
-    monkeypatch.setattr(api, "POOL_MIN_CHUNKS", 2)  # 7 chunks of 2 markets
-    pooled = _scan(root, symbols, chunk=2, processes=2)
-    chunks = -(-len(symbols) // 2)
-    assert 1 <= len(here) < chunks  # this process scanned the first chunks, the worker the rest
-    assert here[0] == symbols[:2]
-    assert to_jsonable(pooled.series) == to_jsonable(serial.series)
-    assert pooled.errors == serial.errors
-
-
-def test_worker_scans_chunks_itself(watchlist):
-    """What a worker process runs for a chunk, called here: reports and errors as the
-    serial scan gives them for that chunk."""
-    root, symbols = watchlist
-    part = symbols[8:12]  # M08, GONE (missing), M09, M10
-    reports, errors = api._pool_job(("binance", "1d", part),
-                                    {"offline": True, "cache_dir": root, "now_ms": NOW},
-                                    "1d", None, ScanSettings(timeframe="1d"))
-    serial = _scan(root, part)
-    assert to_jsonable(tuple(reports)) == to_jsonable(serial.series)
-    assert errors == list(serial.errors) and errors[0]["source"] == "binance:GONE/USDT"
-
-
-def test_live_markets_and_charts_are_never_pooled(watchlist, monkeypatch):
-    root, symbols = watchlist
-    monkeypatch.setattr(api, "POOL_MIN_CHUNKS", 1)
-
-    def no_pool(*a, **k):
-        raise AssertionError("pooled")
-
-    monkeypatch.setattr(api, "_scan_pooled", no_pool)
-    live = api.scan_markets(["sample:BTC/USD"], exchange="binance", timeframe="1w",
-                            processes=4)  # one chunk: nothing to share
-    assert len(live.series) == 1
-    kept = []
-    res = _scan(root, symbols[:4], chunk=1, processes=4, on_series=lambda c, r: kept.append(r))
-    assert len(kept) == len(res.series) == 4
-    # a live (not offline) watchlist is fetched in this process: the pool is not used even
-    # when the loads fail (no exchange here)
-    res = api.scan_markets(symbols[:3], exchange="binance", timeframe="1d", chunk=1,
-                           processes=4, load_kwargs={"cache_dir": root, "now_ms": NOW,
-                                                     "exchange_options": {"urls": {"api": {
-                                                         "public": "http://127.0.0.1:9"}}}})
-    assert len(res.errors) + len(res.series) == 3
-
-
-def test_default_processes(monkeypatch):
-    monkeypatch.setenv("BTCSCAN_PROCESSES", "3")
-    assert api.default_processes() == 3
-    for bad in ("0", "x", ""):
-        monkeypatch.setenv("BTCSCAN_PROCESSES", bad)
-        assert api.default_processes() == 1
-
-
-def _counting(fn, calls):
-    def wrapped(*args):
-        calls.append(args[0])
-        return fn(*args)
-    return wrapped
-
-
-def test_cli_processes_option_gives_the_same_output(watchlist, tmp_path, monkeypatch):
-    """``btcscan scan --offline --processes 2`` prints what the one-process scan prints,
-    and exits 9 for the markets that failed, as it does."""
+def test_threads_give_the_serial_result(watchlist, tmp_path):
+    """``btcscan scan --offline --workers 3`` prints what one thread prints (order, errors
+    and exit code 9 for the markets that failed)."""
     from click.testing import CliRunner
 
     from btcscan.cli import cli
@@ -166,14 +91,20 @@ def test_cli_processes_option_gives_the_same_output(watchlist, tmp_path, monkeyp
     f.write_text("\n".join(f"binance:{s}@1d" for s in symbols) + "\n")
     base = ["scan", "--offline", "--cache-dir", str(root), "--symbols-file", str(f),
             "--asof", "2025-12-31", "--format", "ndjson"]
-    monkeypatch.setitem(api.scan_markets.__kwdefaults__, "chunk", 2)  # 7 chunks
-    one = CliRunner().invoke(cli, base, catch_exceptions=False)
-    monkeypatch.setattr(api, "POOL_MIN_CHUNKS", 2)
-    pooled = []
-    monkeypatch.setattr(api, "_scan_pooled", _counting(api._scan_pooled, pooled))
-    two = CliRunner().invoke(cli, [*base, "--processes", "2"], catch_exceptions=False)
-    assert len(pooled) == 1 and len(pooled[0]) == 7
-    assert one.exit_code == two.exit_code == 9
+    one = CliRunner().invoke(cli, [*base, "--workers", "1"], catch_exceptions=False)
+    three = CliRunner().invoke(cli, [*base, "--workers", "3"], catch_exceptions=False)
+    assert one.exit_code == three.exit_code == 9
     lines = [json.loads(line) for line in one.stdout.splitlines()]
     assert sum("series" in x for x in lines) == 10 and sum("error" in x for x in lines) == 3
-    assert two.stdout == one.stdout
+    assert three.stdout == one.stdout
+
+
+def test_default_workers(monkeypatch):
+    monkeypatch.setenv("BTCSCAN_WORKERS", "3")
+    assert api.default_workers() == 3
+    monkeypatch.delenv("BTCSCAN_WORKERS")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert api.default_workers() == cores
+    for bad in ("0", "x", ""):
+        monkeypatch.setenv("BTCSCAN_WORKERS", bad)
+        assert api.default_workers() == cores
