@@ -75,24 +75,28 @@ def _divergences_into(rsi, high, low, rules, ih, il, out, fscr, iscr):
     k = 0
     while p < nh or q < nl:
         bearish = q >= nl or (p < nh and ih[p] <= il[q])
-        piv = ih if bearish else il
-        r = p if bearish else q
-        price = high if bearish else low
-        if r > 0:
-            i = piv[r]
-            j = piv[r - 1]
-            if rules.min_bars <= i - j <= rules.max_bars:
-                kind = _kind(bearish, price[i], price[j], rsi[i], rsi[j], hidden)
-                if kind > 0:
-                    out[k, DI_KIND] = kind
-                    out[k, DI_FIRST] = j
-                    out[k, DI_SECOND] = i
-                    out[k, DI_KNOWN] = i + rules.right
-                    k += 1
-        if bearish:
+        if bearish:  # scalars only below: selecting between arrays here costs half the scan
+            r = p
             p += 1
+            if r == 0:
+                continue
+            i, j = ih[r], ih[r - 1]
+            price_i, price_j = high[i], high[j]
         else:
+            r = q
             q += 1
+            if r == 0:
+                continue
+            i, j = il[r], il[r - 1]
+            price_i, price_j = low[i], low[j]
+        if rules.min_bars <= i - j <= rules.max_bars:
+            kind = _kind(bearish, price_i, price_j, rsi[i], rsi[j], hidden)
+            if kind > 0:
+                out[k, DI_KIND] = kind
+                out[k, DI_FIRST] = j
+                out[k, DI_SECOND] = i
+                out[k, DI_KNOWN] = i + rules.right
+                k += 1
     return k
 
 
