@@ -39,8 +39,8 @@ def engine(h2d: np.ndarray, lo2d: np.ndarray, c2d: np.ndarray, p: PatternParams)
     for k, (h, lo, c) in enumerate(zip(h2d, lo2d, c2d, strict=True)):
         a = atr(h, lo, c, p.atr_period)
         log = zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-        wi, _ = tl.scan_wedges(c, a, log, p)
-        counts[k] = len(wi), len(divergences(rsi(c, p.rsi_period), h, lo, p))
+        counts[k] = (len(tl.scan_wedges(c, a, log, p)),
+                     len(divergences(rsi(c, p.rsi_period), h, lo, p)))
     return counts
 
 

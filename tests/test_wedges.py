@@ -30,23 +30,22 @@ def _ref_params(p: PatternParams) -> dict:
 def _kernel(high, low, close, p: PatternParams):
     a = atr(high, low, close, p.atr_period)
     log = zigzag(high, low, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    wi, wf = tl.scan_wedges(close, a, log, p)
-    return a, wi, wf
+    return a, tl.scan_wedges(close, a, log, p)
 
 
 def _compare(high, low, close, p):
-    a, wi, wf = _kernel(high, low, close, p)
+    a, rec = _kernel(high, low, close, p)
     want = ref.scan_wedges(high, low, close, a, _ref_params(p))
-    assert len(wi) == len(want)
-    for r, f, w in zip(wi, wf, want, strict=True):
-        assert r[tl.WI_KIND] == w["kind"] and r[tl.WI_KNOWN] == w["known"]
-        assert (r[tl.WI_X0], r[tl.WI_X1], r[tl.WI_NPIV]) == (w["x0"], w["x1"], w["npiv"])
-        assert (r[tl.WI_TU], r[tl.WI_TL]) == (w["tu"], w["tl"])
-        assert (r[tl.WI_STATE], r[tl.WI_STATE_BAR]) == (w["state"], w["state_bar"])
+    assert len(rec) == len(want)
+    for r, w in zip(rec, want, strict=True):
+        assert r["kind"] == w["kind"] and r["known"] == w["known"]
+        assert (r["x0"], r["x1"], r["npiv"]) == (w["x0"], w["x1"], w["npiv"])
+        assert (r["touches_upper"], r["touches_lower"]) == (w["tu"], w["tl"])
+        assert (r["state"], r["state_bar"]) == (w["state"], w["state_bar"])
         np.testing.assert_allclose(
-            f[[tl.WF_SU, tl.WF_CU, tl.WF_SL, tl.WF_CL, tl.WF_APEX]],
+            [r["slope_upper"], r["c_upper"], r["slope_lower"], r["c_lower"], r["apex"]],
             [w["su"], w["cu"], w["sl"], w["cl"], w["apex"]], rtol=1e-9, atol=1e-9)
-    return len(wi)
+    return len(rec)
 
 
 @settings(max_examples=60, deadline=None)
@@ -178,11 +177,10 @@ def test_short_and_empty_inputs():
 def test_output_regrows_when_first_guess_is_too_small(btc_daily):
     d = btc_daily
     p = PatternParams().replace(**LOOSE)
-    a, wi, wf = _kernel(d["high"], d["low"], d["close"], p)
-    assert len(wi) > 3
+    a, rec = _kernel(d["high"], d["low"], d["close"], p)
+    assert len(rec) > 3
     log = zigzag(d["high"], d["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    wi1, wf1 = tl.scan_wedges(d["close"], a, log, p, initial_rows=1)
-    assert np.array_equal(wi, wi1) and np.array_equal(wf, wf1)
+    assert rec.tobytes() == tl.scan_wedges(d["close"], a, log, p, initial_rows=1).tobytes()
 
 
 def test_wedge_that_never_breaks_expires_at_the_apex():

@@ -26,7 +26,20 @@ if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
 
 REGULAR_BEARISH, REGULAR_BULLISH, HIDDEN_BEARISH, HIDDEN_BULLISH = 1, 2, 3, 4
-DI_KIND, DI_FIRST, DI_SECOND, DI_KNOWN = range(4)
+#: one divergence as :func:`divergences` returns it: its kind, the earlier and the later
+#: RSI pivot bar, and the bar at which it became known (later pivot + right)
+DIVERGENCE_DTYPE = np.dtype([("kind", np.int64), ("first", np.int64), ("second", np.int64),
+                             ("known", np.int64)])
+
+
+class DivergenceRecords(NamedTuple):
+    """The divergences the kernel writes, one row of each array per divergence (the fields
+    of :data:`DIVERGENCE_DTYPE`)."""
+
+    kind: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    known: np.ndarray
 
 
 class DivergenceRules(NamedTuple):
@@ -59,9 +72,9 @@ def _kind(bearish, price_i, price_j, rsi_i, rsi_j, hidden):
 
 @jit
 def _divergences_into(rsi, high, low, rules, ih, il, out, fscr, iscr):
-    """Fill ``out`` (rows: kind, earlier pivot bar, later pivot bar, known bar; columns
-    ``DI_*``) and return the count. Pivots of each side are compared with the one before
-    them on that side, visited in bar order (a high before a low on the same bar).
+    """Fill ``out`` (a :class:`DivergenceRecords`) and return the count. Pivots of each
+    side are compared with the one before them on that side, visited in bar order (a high
+    before a low on the same bar).
 
     ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``),
     ``fscr``/``iscr`` for the pivot finder (``pivot_scratch``).
@@ -92,16 +105,17 @@ def _divergences_into(rsi, high, low, rules, ih, il, out, fscr, iscr):
         if rules.min_bars <= i - j <= rules.max_bars:
             kind = _kind(bearish, price_i, price_j, rsi[i], rsi[j], hidden)
             if kind > 0:
-                out[k, DI_KIND] = kind
-                out[k, DI_FIRST] = j
-                out[k, DI_SECOND] = i
-                out[k, DI_KNOWN] = i + rules.right
+                out.kind[k] = kind
+                out.first[k] = j
+                out.second[k] = i
+                out.known[k] = i + rules.right
                 k += 1
     return k
 
 
 def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
-    """Divergence records, int64 rows ``(kind, earlier bar, later bar, known bar)``.
+    """Divergence records: a structured array of :data:`DIVERGENCE_DTYPE` (``kind``,
+    ``first`` and ``second`` pivot bars, ``known`` bar).
 
     ``params`` is a :class:`btcscan.patterns.PatternParams` (``div_pivot_left/right``,
     ``div_min_bars``, ``div_max_bars``, ``include_hidden``).
@@ -119,8 +133,12 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
         raise ValueError("left/right must be >= 1")
     n = r.shape[0]
     sc = side_capacity(n, rules.left, rules.right)
-    out = np.empty((capacity(n, rules.left, rules.right), 4), dtype=np.int64)
+    cap = capacity(n, rules.left, rules.right)
+    rec = DivergenceRecords(*(np.empty(cap, dtype=np.int64) for _ in range(4)))
     k = _divergences_into(r, h, lo, rules, np.empty(sc, dtype=np.int64),
-                          np.empty(sc, dtype=np.int64), out,
+                          np.empty(sc, dtype=np.int64), rec,
                           *pivot_scratch(rules.left, rules.right))
-    return out[:k]
+    out = np.empty(k, dtype=DIVERGENCE_DTYPE)
+    for name, col in zip(DivergenceRecords._fields, rec, strict=True):
+        out[name] = col[:k]
+    return out

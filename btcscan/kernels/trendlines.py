@@ -37,16 +37,49 @@ from btcscan.kernels.pivots import pivot_log
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
 
-# column layout of the integer and float wedge records
-WI_KIND, WI_KNOWN, WI_STATE, WI_STATE_BAR, WI_X0, WI_X1, WI_TU, WI_TL, WI_NPIV = range(9)
-WI_PIV0 = 9  # pivot log indices of the window follow
-WF_SU, WF_CU, WF_SL, WF_CL, WF_APEX, WF_TOL, WF_ATR = range(7)
-WF_COLS = 7
 MAX_PIVOTS_LIMIT = 62  # window masks are int64 bit sets
 
 KIND_FALLING = -1
 KIND_RISING = 1
 STATE_FORMING, STATE_UP, STATE_DOWN, STATE_EXPIRED = 0, 1, 2, 3
+
+
+class WedgeRecords(NamedTuple):
+    """The wedges the kernel writes, one row of each array per wedge (bars are row indices
+    of the candles; prices of a line at bar b are ``c + slope * (b - x0)``)."""
+
+    kind: np.ndarray  # KIND_FALLING / KIND_RISING
+    known: np.ndarray  # bar at which the wedge became known
+    state: np.ndarray  # STATE_* as of the last bar
+    state_bar: np.ndarray  # bar at which that state became known
+    x0: np.ndarray  # first pivot bar
+    x1: np.ndarray  # last pivot bar
+    touches_upper: np.ndarray
+    touches_lower: np.ndarray
+    npiv: np.ndarray  # pivots in the window
+    pivots: np.ndarray  # (rows, max_pivots) pivot log entries of the window, then -1
+    slope_upper: np.ndarray
+    c_upper: np.ndarray  # upper line at x0
+    slope_lower: np.ndarray
+    c_lower: np.ndarray
+    apex: np.ndarray  # bar (fractional) where the lines meet
+    tol: np.ndarray  # touch tolerance in price (touch_tolerance_atr x ATR when known)
+    atr: np.ndarray  # ATR when known: the close tolerance while the wedge is followed
+
+
+def wedge_dtype(max_pivots: int) -> np.dtype:
+    """The numpy dtype of one wedge row as :func:`scan_wedges` returns it: the fields of
+    :class:`WedgeRecords` (``pivots`` a sub-array of ``max_pivots`` entries)."""
+    ints = ("kind", "known", "state", "state_bar", "x0", "x1", "touches_upper",
+            "touches_lower", "npiv")
+    return np.dtype([*((f, np.int64) for f in ints), ("pivots", np.int64, (max_pivots,)),
+                     *((f, np.float64) for f in WedgeRecords._fields[10:])])
+
+
+def _wedge_records(rows: int, max_pivots: int) -> WedgeRecords:
+    return WedgeRecords(*(np.empty(rows, dtype=np.int64) for _ in range(9)),
+                        np.empty((rows, max_pivots), dtype=np.int64),
+                        *(np.empty(rows, dtype=np.float64) for _ in range(7)))
 
 
 class WedgeRules(NamedTuple):
@@ -133,12 +166,13 @@ def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu
 
 
 @jit
-def _scan_wedges_into(close, log, rules, stack, scratch, wi, wf):
+def _scan_wedges_into(close, log, rules, stack, scratch, w):
     """The wedge scan (module docstring) over the zig-zag ``log`` (a :class:`PivotLog`)
     with ``rules`` (a :class:`WedgeRules`); returns the number of records written into
-    wi/wf, or -1 when they hold too few rows (the caller retries with more). ``log.atr`` is
-    the ATR at each entry's confirmation bar: tolerances at a bar with a change use it, and
-    each record keeps it (``WF_ATR``) for the close tolerance while the wedge is followed.
+    ``w`` (a :class:`WedgeRecords`), or -1 when it holds too few rows (the caller retries
+    with more). ``log.atr`` is the ATR at each entry's confirmation bar: tolerances at a bar
+    with a change use it, and each record keeps it (``w.atr``) for the close tolerance while
+    the wedge is followed.
     ``stack`` is scratch for ``max_pivots + len(log)`` entries, ``scratch``
     (:func:`window_scratch`) for the windows' slopes and pivots (the kernel allocates
     nothing, see :func:`btcscan.kernels.pivots._raw_pivot_list`)."""
@@ -171,21 +205,21 @@ def _scan_wedges_into(close, log, rules, stack, scratch, wi, wf):
             break
         # 1. follow the forming wedge with this bar's close
         if forming >= 0:
-            dx = t - wi[forming, WI_X0]
-            up = wf[forming, WF_CU] + wf[forming, WF_SU] * dx
-            lo = wf[forming, WF_CL] + wf[forming, WF_SL] * dx
-            ctol = close_tol * wf[forming, WF_ATR]
+            dx = t - w.x0[forming]
+            up = w.c_upper[forming] + w.slope_upper[forming] * dx
+            lo = w.c_lower[forming] + w.slope_lower[forming] * dx
+            ctol = close_tol * w.atr[forming]
             st = -1
-            if t >= wf[forming, WF_APEX]:  # past the apex the lines have crossed
+            if t >= w.apex[forming]:  # past the apex the lines have crossed
                 st = STATE_EXPIRED
             elif close[t] > up + ctol:
                 st = STATE_UP
             elif close[t] < lo - ctol:
                 st = STATE_DOWN
             if st >= 0:
-                wi[forming, WI_STATE] = st
-                wi[forming, WI_STATE_BAR] = t
-                last_x0 = wi[forming, WI_X0]
+                w.state[forming] = st
+                w.state_bar[forming] = t
+                last_x0 = w.x0[forming]
                 forming = -1
         # 2. pivots confirmed at this bar
         changed = False
@@ -323,28 +357,28 @@ def _scan_wedges_into(close, log, rules, stack, scratch, wi, wf):
                     break
             if not inside:
                 continue
-            if nw == wi.shape[0]:
+            if nw == w.kind.shape[0]:
                 return -1
-            wi[nw, WI_KIND] = KIND_FALLING if su < 0.0 else KIND_RISING
-            wi[nw, WI_KNOWN] = t
-            wi[nw, WI_STATE] = STATE_FORMING
-            wi[nw, WI_STATE_BAR] = t
-            wi[nw, WI_X0] = x0
-            wi[nw, WI_X1] = x1
-            wi[nw, WI_TU] = tu
-            wi[nw, WI_TL] = tl
-            wi[nw, WI_NPIV] = m
+            w.kind[nw] = KIND_FALLING if su < 0.0 else KIND_RISING
+            w.known[nw] = t
+            w.state[nw] = STATE_FORMING
+            w.state_bar[nw] = t
+            w.x0[nw] = x0
+            w.x1[nw] = x1
+            w.touches_upper[nw] = tu
+            w.touches_lower[nw] = tl
+            w.npiv[nw] = m
             for r in range(m):
-                wi[nw, WI_PIV0 + r] = stack[ns - m + r]
-            for r in range(WI_PIV0 + m, wi.shape[1]):
-                wi[nw, r] = -1
-            wf[nw, WF_SU] = su
-            wf[nw, WF_CU] = cu
-            wf[nw, WF_SL] = sl
-            wf[nw, WF_CL] = cl
-            wf[nw, WF_APEX] = apex
-            wf[nw, WF_TOL] = tol
-            wf[nw, WF_ATR] = atr_t
+                w.pivots[nw, r] = stack[ns - m + r]
+            for r in range(m, w.pivots.shape[1]):
+                w.pivots[nw, r] = -1
+            w.slope_upper[nw] = su
+            w.c_upper[nw] = cu
+            w.slope_lower[nw] = sl
+            w.c_lower[nw] = cl
+            w.apex[nw] = apex
+            w.tol[nw] = tol
+            w.atr[nw] = atr_t
             forming = nw
             nw += 1
             break
@@ -392,12 +426,12 @@ def wedge_rules(params: PatternParams) -> WedgeRules:
 
 
 def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *,
-                initial_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                initial_rows: int | None = None) -> np.ndarray:
     """All wedges found by walking the bars (see module docstring).
 
     ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars;
     ``params`` a :class:`btcscan.patterns.PatternParams` (the one place defaults live).
-    Returns ``(wi, wf)``: int64 records (columns ``WI_*``) and float64 records (``WF_*``),
+    Returns a structured array (:func:`wedge_dtype`: the fields of :class:`WedgeRecords`),
     one row per wedge in the order they became known. States are as of the last bar.
     ``initial_rows`` (tests only) sets the first guess of the output size.
     """
@@ -415,9 +449,11 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
     # with the proven bound (one wedge per pivot change at most) if that is not enough
     rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
     while True:
-        wi = np.empty((rows, WI_PIV0 + rules.max_pivots), dtype=np.int64)
-        wf = np.empty((rows, WF_COLS), dtype=np.float64)
-        k = _scan_wedges_into(c, plog, rules, stack, scratch, wi, wf)
+        w = _wedge_records(rows, rules.max_pivots)
+        k = _scan_wedges_into(c, plog, rules, stack, scratch, w)
         if k >= 0:
-            return wi[:k], wf[:k]
+            out = np.empty(k, dtype=wedge_dtype(rules.max_pivots))
+            for name, col in zip(WedgeRecords._fields, w, strict=True):
+                out[name] = col[:k]
+            return out
         rows = cap

@@ -20,7 +20,7 @@ def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_m
     rec = kd.divergences(rsi, high, low, params)
     if rec.shape[0] == 0:
         return []
-    kind, j, i, t = (rec[:, c] for c in (kd.DI_KIND, kd.DI_FIRST, kd.DI_SECOND, kd.DI_KNOWN))
+    kind, j, i, t = rec["kind"], rec["first"], rec["second"], rec["known"]
     bear = (kind == kd.REGULAR_BEARISH) | (kind == kd.HIDDEN_BEARISH)
     # one conversion per column (reading numpy scalars one by one costs more than the scan)
     cols = (kind.tolist(), j.tolist(), times_ms[j].tolist(),

@@ -81,32 +81,34 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
     if n == 0:
         return []
     log = zigzag(high, low, atr, params.pivot_left, params.pivot_right, params.min_swing_atr)
-    wi, wf = tl.scan_wedges(close, atr, log, params)
+    rec = tl.scan_wedges(close, atr, log, params)
     last = n - 1
     out: list[Wedge] = []
-    if wi.shape[0] == 0:
+    if rec.shape[0] == 0:
         return out
     # the log's columns as lists once (reading numpy scalars one by one costs more)
     sides, bars, prices = log["side"].tolist(), log["bar"].tolist(), log["price"].tolist()
     confirms = log["confirm"].tolist()
-    for r, f in zip(wi.tolist(), wf.tolist(), strict=True):
-        x0, x1 = r[tl.WI_X0], r[tl.WI_X1]
+    for w in (dict(zip(rec.dtype.names, row, strict=True)) for row in rec.tolist()):
+        x0, x1 = w["x0"], w["x1"]
         pivots = tuple(
             Pivot(side="high" if sides[e] > 0 else "low", bar=bars[e],
                   time_ms=int(times_ms[bars[e]]), price=prices[e],
                   confirm_bar=confirms[e], confirm_ms=int(times_ms[confirms[e]]))
-            for e in r[tl.WI_PIV0:tl.WI_PIV0 + r[tl.WI_NPIV]])
-        upper = _line(times_ms, x0, x1, f[tl.WF_SU], f[tl.WF_CU], last, r[tl.WI_TU])
-        lower = _line(times_ms, x0, x1, f[tl.WF_SL], f[tl.WF_CL], last, r[tl.WI_TL])
-        kind = "falling" if r[tl.WI_KIND] == tl.KIND_FALLING else "rising"
-        state = _STATES[r[tl.WI_STATE]]
-        height = f[tl.WF_CU] - f[tl.WF_CL]
+            for e in w["pivots"][:w["npiv"]])
+        upper = _line(times_ms, x0, x1, w["slope_upper"], w["c_upper"], last,
+                      w["touches_upper"])
+        lower = _line(times_ms, x0, x1, w["slope_lower"], w["c_lower"], last,
+                      w["touches_lower"])
+        kind = "falling" if w["kind"] == tl.KIND_FALLING else "rising"
+        state = _STATES[w["state"]]
+        height = w["c_upper"] - w["c_lower"]
         out.append(Wedge(
             kind=kind, upper=upper, lower=lower, pivots=pivots, state=state,
-            known_at_bar=r[tl.WI_KNOWN], known_at_ms=int(times_ms[r[tl.WI_KNOWN]]),
-            state_at_bar=r[tl.WI_STATE_BAR], state_at_ms=int(times_ms[r[tl.WI_STATE_BAR]]),
-            apex_bar=float(f[tl.WF_APEX]), height_at_start=float(height),
-            targets=_targets(kind, state, upper, lower, pivots, r[tl.WI_STATE_BAR], height)))
+            known_at_bar=w["known"], known_at_ms=int(times_ms[w["known"]]),
+            state_at_bar=w["state_bar"], state_at_ms=int(times_ms[w["state_bar"]]),
+            apex_bar=float(w["apex"]), height_at_start=float(height),
+            targets=_targets(kind, state, upper, lower, pivots, w["state_bar"], height)))
     return out
 
 
