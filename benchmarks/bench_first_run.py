@@ -22,7 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+#: commands run from here, so ``python -m btcscan`` imports the installed package (not a
+#: source tree in the working directory): run this with a new virtualenv's python
+NEUTRAL = tempfile.gettempdir()
 DATA = Path("/work/shared/data")
 FILE_1D = DATA / "btcusdt_1d.csv"
 FILE_4H = DATA / "btcusdt_4h.csv.gz"
@@ -71,7 +73,7 @@ for label, args in [("scan --sample", ["scan", "--sample"]),
 
 def run(cmd: list[str], env: dict) -> float:
     t = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+    subprocess.run(cmd, env=env, cwd=NEUTRAL, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - t
 
@@ -113,7 +115,7 @@ def main() -> None:
             env = {**os.environ, "NUMBA_CACHE_DIR": cache}
             print("signatures compiled (empty cache, one process):")
             subprocess.run([sys.executable, "-c", COUNT, str(FILE_1D), str(FILE_4H)], env=env,
-                           cwd=ROOT, check=True)
+                           cwd=NEUTRAL, check=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -88,27 +87,15 @@ def scan_one(
     return with_context(r, ctx, settings)
 
 
-def default_workers() -> int:
-    """Threads scanning series: ``$BTCSCAN_WORKERS``, else one per core this process may
-    use. The kernels, polars and numpy release the GIL; on 2 shared cores two threads
-    measured faster than one and than a process pool (benchmarks/bench_pool.py, see
-    docs/watchlists.md), so threads are the one way a scan uses the cores."""
-    env = os.environ.get("BTCSCAN_WORKERS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return len(cores) if cores else (os.cpu_count() or 1)
-
-
 def scan_each(
     series: Sequence[Candles],
     tf: Timeframe,
     asof_ms: int | None,
     settings: ScanSettings | None = None,
-    workers: int | None = None,
 ) -> list[SeriesReport | BtcscanError]:
-    """:func:`scan_one` over many series, in threads (the numba kernels release the GIL);
-    one report or the :class:`BtcscanError` of that series each, in order."""
+    """:func:`scan_one` over many series, one after the other (threads measured slower:
+    most of a series' scan is Python, see docs/watchlists.md); one report or the
+    :class:`BtcscanError` of that series each, in order."""
 
     def one(c: Candles) -> SeriesReport | BtcscanError:
         try:
@@ -116,11 +103,7 @@ def scan_each(
         except BtcscanError as exc:
             return exc
 
-    n = min(len(series), workers or default_workers())
-    if n <= 1 or len(series) < 8:
-        return [one(c) for c in series]
-    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="btcscan-scan") as pool:
-        return list(pool.map(one, series, chunksize=8))
+    return [one(c) for c in series]
 
 
 def scan_candles(
@@ -129,13 +112,12 @@ def scan_candles(
     timeframe: str | Timeframe = "1w",
     asof: str | datetime | None = None,
     settings: ScanSettings | None = None,
-    workers: int | None = None,
 ) -> ScanResult:
     """Scan already-loaded candles point in time; one :class:`SeriesReport` each.
     The first series that cannot be scanned raises (see :func:`scan_markets` to collect)."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)
-    reports = scan_each(series, tf, asof_ms, settings, workers)
+    reports = scan_each(series, tf, asof_ms, settings)
     for r in reports:
         if isinstance(r, BtcscanError):
             raise r
@@ -199,7 +181,7 @@ def _load_job(job: tuple[str, str, list[str]], load_kwargs: dict) -> list:
 
 
 def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
-                 asof_ms: int | None, settings: ScanSettings, workers: int | None
+                 asof_ms: int | None, settings: ScanSettings
                  ) -> tuple[list[tuple[Candles, SeriesReport]], list[dict]]:
     """Scan one loaded chunk: its (candles, report) pairs and its errors (markets that
     failed to load first, then those that failed to scan), in the chunk's order."""
@@ -213,7 +195,7 @@ def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
         else:
             ok.append((s, c))
     scanned = scan_each([c for _, c in ok], parse_timeframe(tf_text), asof_ms,
-                        replace(settings, timeframe=tf_text), workers)
+                        replace(settings, timeframe=tf_text))
     pairs = []
     for (s, c), r in zip(ok, scanned, strict=True):
         if isinstance(r, BtcscanError):
@@ -233,7 +215,6 @@ def scan_markets(
     settings: ScanSettings | None = None,
     load_kwargs: dict | None = None,
     chunk: int = 64,
-    workers: int | None = None,
     on_series: Callable[[Candles, SeriesReport], None] | None = None,
 ) -> ScanResult:
     """Scan a watchlist: ``markets`` are :class:`btcscan.watchlist.MarketSpec` or
@@ -244,9 +225,9 @@ def scan_markets(
     market's candles while they are held, e.g. to draw a chart).
 
     ``load_kwargs`` are passed to :func:`btcscan.data.market.load_markets` (cache_dir,
-    offline, since_ms, now_ms, exchange_options...). ``workers``: threads scanning each
-    chunk (:func:`default_workers`). Live markets are fetched in this process, where one
-    rate limiter paces every request."""
+    offline, since_ms, now_ms, exchange_options...). The next chunk is loaded in a thread
+    while this one is scanned (the one way a scan uses a second core: more scan threads or
+    processes measured slower, see docs/watchlists.md)."""
     from btcscan.watchlist import MarketSpec, group_markets, parse_market
 
     settings = settings or ScanSettings()
@@ -270,7 +251,7 @@ def scan_markets(
         for k, job in enumerate(jobs):
             loaded = nxt.result() if nxt is not None else _load_job(job, kwargs)
             nxt = loader.submit(_load_job, jobs[k + 1], kwargs) if k + 1 < len(jobs) else None
-            pairs, errs = _scan_loaded(job, loaded, tf_default, asof_ms, settings, workers)
+            pairs, errs = _scan_loaded(job, loaded, tf_default, asof_ms, settings)
             errors += errs
             for c, r in pairs:
                 reports.append(r)

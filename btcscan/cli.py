@@ -150,9 +150,6 @@ def cli() -> None:
 @click.option("--detail", is_flag=True,
               help="With several markets, also print each market's full report after the "
                    "summary table.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Threads scanning series (8 or more markets) [default: $BTCSCAN_WORKERS, "
-                   "else one per core]; the next markets load while these are scanned.")
 @source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @debug_option
 def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
@@ -162,7 +159,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
              fail_on: str | None, new_only: bool, state: str | None, quiet: bool,
              notify: str | None, notify_timeout: float, notify_retries: int,
              power_law: bool | None, sets: tuple[str, ...], detail: bool,
-             workers: int | None, **market) -> int:
+             **market) -> int:
     """Scan markets and report levels, SMA supports, RSI and long-run context, point in time.
 
     \b
@@ -201,13 +198,12 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         files, symbols = files + symbols, ()
     if files or (sample and not symbols_files and not top):
         series = api.load_sources(sample=sample, symbols=symbols, files=files)
-        result = api.scan_candles(series, timeframe=tf, asof=asof, settings=settings,
-                                  workers=workers)
+        result = api.scan_candles(series, timeframe=tf, asof=asof, settings=settings)
         charts = list(zip(series, result.series, strict=True)) if chart else []
         load_code = 0
     else:
         result, load_code = _scan_watchlist(
-            config, symbols, symbols_files, top, quote, sample, tf, asof, settings, workers,
+            config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
             market, keep=bool(chart))
         charts = list(result[1])
         result = result[0]
@@ -291,7 +287,7 @@ def _resolve(config, where, timeframe, power_law, hidden, sets, pattern_params):
 
 
 def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
-                    workers, market, *, keep: bool):
+                    market, *, keep: bool):
     """Markets from arguments, --symbols-file, --top, else the config's [watchlist]; scanned
     a chunk at a time. Returns ((result, [(candles, report)] for charts), exit code)."""
     from btcscan import api
@@ -326,7 +322,7 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
         if progress is not None and not kwargs["offline"]:
             kwargs["progress"] = progress
         result = api.scan_markets(specs, exchange=exchange, timeframe=tf, asof=asof,
-                                  settings=settings, load_kwargs=kwargs, workers=workers,
+                                  settings=settings, load_kwargs=kwargs,
                                   on_series=(lambda c, r: kept.append((c, r))) if keep
                                   else None)
     for e in result.errors:

@@ -4,9 +4,6 @@ same, in the same order, as scanning each market alone."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import numpy as np
 import polars as pl
 import pytest
@@ -77,34 +74,3 @@ def test_chunks_give_the_reports_of_markets_scanned_alone(watchlist):
         res = _scan(root, symbols, chunk=chunk)
         assert to_jsonable(res.series) == to_jsonable(one.series), chunk
         assert sorted(map(str, res.errors)) == sorted(map(str, one.errors)), chunk
-
-
-def test_threads_give_the_serial_result(watchlist, tmp_path):
-    """``btcscan scan --offline --workers 3`` prints what one thread prints (order, errors
-    and exit code 9 for the markets that failed)."""
-    from click.testing import CliRunner
-
-    from btcscan.cli import cli
-
-    root, symbols = watchlist
-    f = tmp_path / "markets.txt"
-    f.write_text("\n".join(f"binance:{s}@1d" for s in symbols) + "\n")
-    base = ["scan", "--offline", "--cache-dir", str(root), "--symbols-file", str(f),
-            "--asof", "2025-12-31", "--format", "ndjson"]
-    one = CliRunner().invoke(cli, [*base, "--workers", "1"], catch_exceptions=False)
-    three = CliRunner().invoke(cli, [*base, "--workers", "3"], catch_exceptions=False)
-    assert one.exit_code == three.exit_code == 9
-    lines = [json.loads(line) for line in one.stdout.splitlines()]
-    assert sum("series" in x for x in lines) == 10 and sum("error" in x for x in lines) == 3
-    assert three.stdout == one.stdout
-
-
-def test_default_workers(monkeypatch):
-    monkeypatch.setenv("BTCSCAN_WORKERS", "3")
-    assert api.default_workers() == 3
-    monkeypatch.delenv("BTCSCAN_WORKERS")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert api.default_workers() == cores
-    for bad in ("0", "x", ""):
-        monkeypatch.setenv("BTCSCAN_WORKERS", bad)
-        assert api.default_workers() == cores
