@@ -134,7 +134,7 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     n = r.shape[0]
     sc = side_capacity(n, rules.left, rules.right)
     cap = capacity(n, rules.left, rules.right)
-    rec = DivergenceRecords(*(np.empty(cap, dtype=np.int64) for _ in range(4)))
+    rec = DivergenceRecords(*np.empty((4, cap), dtype=np.int64))  # rows: C arrays
     k = _divergences_into(r, h, lo, rules, np.empty(sc, dtype=np.int64),
                           np.empty(sc, dtype=np.int64), rec,
                           *pivot_scratch(rules.left, rules.right))

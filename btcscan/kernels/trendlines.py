@@ -27,6 +27,7 @@ for bar ``t`` can change when later bars arrive. Only one wedge forms at a time.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -67,6 +68,7 @@ class WedgeRecords(NamedTuple):
     atr: np.ndarray  # ATR when known: the close tolerance while the wedge is followed
 
 
+@functools.lru_cache(maxsize=8)
 def wedge_dtype(max_pivots: int) -> np.dtype:
     """The numpy dtype of one wedge row as :func:`scan_wedges` returns it: the fields of
     :class:`WedgeRecords` (``pivots`` a sub-array of ``max_pivots`` entries)."""
@@ -77,9 +79,10 @@ def wedge_dtype(max_pivots: int) -> np.dtype:
 
 
 def _wedge_records(rows: int, max_pivots: int) -> WedgeRecords:
-    return WedgeRecords(*(np.empty(rows, dtype=np.int64) for _ in range(9)),
-                        np.empty((rows, max_pivots), dtype=np.int64),
-                        *(np.empty(rows, dtype=np.float64) for _ in range(7)))
+    # three allocations, the fields rows of them (a row of a C array is a C array too)
+    ints = np.empty((9, rows), dtype=np.int64)
+    floats = np.empty((7, rows), dtype=np.float64)
+    return WedgeRecords(*ints, np.empty((rows, max_pivots), dtype=np.int64), *floats)
 
 
 class WedgeRules(NamedTuple):

@@ -17,17 +17,15 @@ def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_m
                      params: PatternParams) -> list[Divergence]:
     """Every RSI divergence over the bars, in the order they became known. Prices are the
     highs (bearish) or lows (bullish) at the two RSI pivot bars."""
-    rec = kd.divergences(rsi, high, low, params)
-    if rec.shape[0] == 0:
-        return []
-    kind, j, i, t = rec["kind"], rec["first"], rec["second"], rec["known"]
-    bear = (kind == kd.REGULAR_BEARISH) | (kind == kd.HIDDEN_BEARISH)
-    # one conversion per column (reading numpy scalars one by one costs more than the scan)
-    cols = (kind.tolist(), j.tolist(), times_ms[j].tolist(),
-            np.where(bear, high[j], low[j]).tolist(), rsi[j].tolist(), i.tolist(),
-            times_ms[i].tolist(), np.where(bear, high[i], low[i]).tolist(), rsi[i].tolist(),
-            t.tolist(), times_ms[t].tolist())
-    return [Divergence(_KINDS[k], *rest) for k, *rest in zip(*cols, strict=True)]
+    out = []
+    for kind, j, i, t in kd.divergences(rsi, high, low, params).tolist():
+        px = high if kind in (kd.REGULAR_BEARISH, kd.HIDDEN_BEARISH) else low
+        out.append(Divergence(
+            kind=_KINDS[kind], first_bar=j, first_ms=int(times_ms[j]), first_price=float(px[j]),
+            first_rsi=float(rsi[j]), second_bar=i, second_ms=int(times_ms[i]),
+            second_price=float(px[i]), second_rsi=float(rsi[i]), known_at_bar=t,
+            known_at_ms=int(times_ms[t])))
+    return out
 
 
 def describe(d: Divergence) -> str:

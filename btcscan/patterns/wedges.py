@@ -84,17 +84,12 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
     rec = tl.scan_wedges(close, atr, log, params)
     last = n - 1
     out: list[Wedge] = []
-    if rec.shape[0] == 0:
-        return out
-    # the log's columns as lists once (reading numpy scalars one by one costs more)
-    sides, bars, prices = log["side"].tolist(), log["bar"].tolist(), log["price"].tolist()
-    confirms = log["confirm"].tolist()
     for w in (dict(zip(rec.dtype.names, row, strict=True)) for row in rec.tolist()):
         x0, x1 = w["x0"], w["x1"]
         pivots = tuple(
-            Pivot(side="high" if sides[e] > 0 else "low", bar=bars[e],
-                  time_ms=int(times_ms[bars[e]]), price=prices[e],
-                  confirm_bar=confirms[e], confirm_ms=int(times_ms[confirms[e]]))
+            Pivot(side="high" if log["side"][e] > 0 else "low", bar=int(log["bar"][e]),
+                  time_ms=int(times_ms[log["bar"][e]]), price=float(log["price"][e]),
+                  confirm_bar=int(log["confirm"][e]), confirm_ms=int(times_ms[log["confirm"][e]]))
             for e in w["pivots"][:w["npiv"]])
         upper = _line(times_ms, x0, x1, w["slope_upper"], w["c_upper"], last,
                       w["touches_upper"])
