@@ -11,9 +11,9 @@ import numpy as np
 
 from btcscan.kernels import _cache
 
-#: what the first run says it waits for: the compile time of :func:`compile_all` measured
-#: by benchmarks/bench_first_run.py on a loaded 2-core machine, rounded up
-ESTIMATE_S = 10
+#: what the first run says it waits for, in seconds: the cold first scan measured by
+#: benchmarks/bench_first_run.py on a shared 2-core machine (7 s at load 3, 20 s at load 6)
+ESTIMATE_S = "10-20"
 
 
 def compile_all() -> float:
