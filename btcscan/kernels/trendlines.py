@@ -3,7 +3,7 @@
 Lines are ``price(x) = c + s * (x - x0)`` with ``x`` a bar index, ``s`` the slope in price
 per bar and ``x0`` the first pivot bar of the pattern.
 
-**Envelope fit** (:func:`envelope_line`): the slope is the least-squares slope through the
+**Envelope fit** (in :func:`_scan_wedges_into`): the slope is the least-squares slope through the
 pivots of one side (from running sums, x relative to the newest pivot); the line is then
 shifted so that no pivot lies beyond it (upper line on or above every high pivot, lower line
 on or below every low pivot) -- the way an analyst draws a line "on" the swing points rather
@@ -112,17 +112,6 @@ def _slope(k, sx, sy, sxx, sxy):
     if den == 0.0:
         return 0.0
     return (k * sxy - sx * sy) / den
-
-
-@jit
-def _intercept(xs, ys, k, x0, s, upper):
-    """Value at x0 of the line of slope s shifted onto the extreme point (envelope)."""
-    c = ys[0] - s * (xs[0] - x0)
-    for j in range(1, k):
-        v = ys[j] - s * (xs[j] - x0)
-        if (upper and v > c) or ((not upper) and v < c):
-            c = v
-    return c
 
 
 @jit
@@ -391,23 +380,6 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w):
 def window_scratch(max_pivots: int) -> np.ndarray:
     """Scratch of :func:`_scan_wedges_into` for the windows' slopes and pivots."""
     return np.empty((4, max_pivots + 1))
-
-
-def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[float, float]:
-    """(slope per bar, value at ``x0``) of the envelope line through points ``(xs, ys)``.
-
-    The slope is the least-squares slope (x taken relative to the last point); the line is
-    shifted to lie on or above every
-    point (``upper=True``) or on or below every point. ``x0`` defaults to ``xs[0]``.
-    """
-    x = np.ascontiguousarray(xs, dtype=np.float64)
-    y = np.ascontiguousarray(ys, dtype=np.float64)
-    if x.ndim != 1 or x.shape != y.shape or x.size < 1:
-        raise ValueError("xs and ys must be non-empty one-dimensional arrays of equal length")
-    xr = x - x[-1]
-    s = _slope(float(x.size), xr.sum(), y.sum(), (xr * xr).sum(), (xr * y).sum())
-    c = _intercept(x, y, x.size, float(x[0] if x0 is None else x0), s, bool(upper))
-    return float(s), float(c)
 
 
 def wedge_rules(params: PatternParams) -> WedgeRules:
