@@ -20,9 +20,9 @@ def _writable(path: Path) -> bool:
 
 def kernels_stamp(directory: Path | None = None) -> str:
     """A digest of every kernel module's source. numba keys a cached function on its own
-    file only, so a kernel that calls one from another module (the batch engine, the
-    divergence scan calling the pivot finder) would keep running stale machine code after
-    that other file changed; btcscan's default cache directory is one per stamp instead."""
+    file only, so a kernel that calls one from another module (the divergence scan calling
+    the pivot finder) would keep running stale machine code after that other file changed;
+    btcscan's default cache directory is one per stamp instead."""
     import hashlib
 
     h = hashlib.sha256()

@@ -9,7 +9,6 @@
 * ``fastmath`` off by default: the rolling kernels reproduce TA-Lib's operation order bit
   for bit, which reassociation would break. Kernels that opt in (``fastmath={...}``) never
   use ``nnan``/``ninf``: warm-up values are NaN and must stay NaN.
-* ``parallel=True`` only for kernels over independent series (each thread its own slice).
 * Loading a kernel from the cache skips numba's one-time registry refresh (see
   :func:`_fast_cache_load`): about 0.3 s of every start-up otherwise.
 """
@@ -118,14 +117,6 @@ def jit(fn=None, **overrides):
         return d
 
     return decorate if fn is None else decorate(fn)
-
-
-def pjit(fn=None, **overrides):
-    """Parallel variant for kernels over independent series (use ``numba.prange``)."""
-    return jit(fn, parallel=True, **overrides)
-
-
-prange = numba.prange
 
 
 def f64(x) -> np.ndarray:
