@@ -1,24 +1,22 @@
-"""Does a process pool speed up a many-market scan from the cache? (issue #6 (a)), by hand:
+"""Would more threads speed up a many-market scan? Run by hand:
 
-    python benchmarks/bench_pool.py [N_SERIES] [PROCESSES]   # default 1000 series, all cores
+    python benchmarks/bench_pool.py [N_SERIES] [THREADS]   # default 1000 series, all cores
 
-Times, in the same run and alternating (3 runs each), ``api.scan_markets`` over ``N_SERIES``
-synthetic daily markets in a temporary cache: serial (one process, the next chunk read
-while this one is scanned) against ``processes=PROCESSES`` (this process and PROCESSES-1
-``spawn`` workers sharing the chunks, see ``api._scan_pooled``). A pooled run is timed
-until its last report, as ``btcscan scan --processes N`` returns then (the workers exit on
-their own; below ``api.POOL_MIN_CHUNKS`` chunks the scan is serial whatever ``processes``
-says). Also prints what the pool costs: one worker's start-up (spawn, imports, numba
-cache loads, one chunk) and pickling the reports both ways.
+Loads ``N_SERIES`` synthetic daily markets from a temporary cache once, then times, in the
+same run and alternating (5 runs each), ``api.scan_each`` (one series after the other, what
+``btcscan scan`` does) against the same series scanned by a pool of ``THREADS`` threads
+calling ``api.scan_one`` (the numba kernels, polars and numpy release the GIL, the rest of
+a series' scan is Python). This is how issue 13 chose one way to use the cores: the
+``--workers`` threads and the ``--processes`` pool were removed (docs/watchlists.md).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,56 +26,45 @@ from bench_watchlist import NOW_MS, make_cache  # noqa: E402
 
 def main() -> None:
     from btcscan import api
+    from btcscan.data.market import load_markets
+    from btcscan.render.serial import to_jsonable
     from btcscan.settings import ScanSettings
+    from btcscan.timeframes import parse_timeframe
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    procs = int(sys.argv[2]) if len(sys.argv) > 2 else max(2, cores or 2)
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else max(2, cores or 2)
     settings = ScanSettings(timeframe="1d")
+    tf = parse_timeframe("1d")
     with tempfile.TemporaryDirectory(prefix="btcscan-bench-") as tmp:
         symbols = make_cache(Path(tmp), n)
-        kw = {"offline": True, "cache_dir": Path(tmp), "now_ms": NOW_MS}
+        series = load_markets(symbols, timeframe="1d", offline=True, cache_dir=Path(tmp),
+                              now_ms=NOW_MS)
 
-        def run(processes: int):
+    def serial():
+        return api.scan_each(series, tf, None, settings)
+
+    def pooled():
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            return list(pool.map(lambda c: api.scan_one(c, tf, None, settings), series,
+                                 chunksize=8))
+
+    assert to_jsonable(tuple(pooled())) == to_jsonable(tuple(serial()))  # and warm
+    t_one, t_many = [], []
+    for _ in range(5):
+        for fn, out in ((serial, t_one), (pooled, t_many)):
             t = time.perf_counter()
-            res = api.scan_markets(symbols, exchange="binance", timeframe="1d",
-                                   settings=settings, load_kwargs=kw, processes=processes)
-            return time.perf_counter() - t, res
-
-        _, serial = run(1)  # warm: page cache, kernels
-        _, pooled = run(procs)
-        assert [r.source.symbol for r in pooled.series] == [r.source.symbol
-                                                             for r in serial.series]
-        t_serial, t_pool = [], []
-        for _ in range(3):
-            t_serial.append(run(1)[0])
-            t_pool.append(run(procs)[0])
-            time.sleep(1.0)  # let the last run's workers exit before the next timing
-        api.POOL_MIN_CHUNKS, min_chunks = 2, api.POOL_MIN_CHUNKS  # a pool for 2 chunks
-        t = time.perf_counter()
-        api.scan_markets(symbols[:128], exchange="binance", timeframe="1d", settings=settings,
-                         load_kwargs=kw, processes=2, chunk=64)
-        start = time.perf_counter() - t  # this process does one chunk, a worker the other
-        api.POOL_MIN_CHUNKS = min_chunks
-        t, size = time.perf_counter(), 0
-        reports = serial.series
-        for i in range(0, len(reports), 64):
-            blob = pickle.dumps(reports[i:i + 64], protocol=pickle.HIGHEST_PROTOCOL)
-            size += len(blob)
-            pickle.loads(blob)
-        t_pickle = (time.perf_counter() - t) / len(reports)
+            fn()
+            out.append(time.perf_counter() - t)
 
     def rng(xs: list[float]) -> str:
         return f"{min(xs) * 1e3:.0f}-{max(xs) * 1e3:.0f} ms"
 
-    print(f"{n:,} cached daily series, chunks of 64, {cores} core(s); 3 alternating runs each")
-    print(f"    serial (processes=1)        {rng(t_serial)}")
-    print(f"    processes={procs}                 {rng(t_pool)}   "
-          f"ratio {min(t_pool) / min(t_serial):.2f} (best against best)")
-    print(f"    128 series in 2 chunks, one per process (a pool forced below "
-          f"POOL_MIN_CHUNKS={api.POOL_MIN_CHUNKS}): {start * 1e3:.0f} ms, the worker's start-up")
-    print(f"    pickling reports both ways: {t_pickle * 1e6:.0f} us per series "
-          f"({size / len(reports) / 1024:.1f} KB each)")
+    print(f"{n:,} daily series loaded, scan only, {cores} core(s), load "
+          f"{os.getloadavg()[0]:.1f}; 5 alternating runs each")
+    print(f"    one after the other  {rng(t_one)}")
+    print(f"    {threads} threads            {rng(t_many)}   "
+          f"ratio {min(t_many) / min(t_one):.2f} (best against best)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
     (cache -> Candles), compute (scan) and render (sorted summary table + NDJSON), and the
     compute compared with a TA-Lib loop of RSI(14) + SMA(50) + SMA(100) on the same closes
     in the same run. Also the chunked end-to-end ``api.scan_markets`` time (the next chunk
-    read from the cache while one is scanned). Whether a process pool would help:
+    read from the cache while one is scanned). Threads against one thread:
     ``benchmarks/bench_pool.py``.
 (b) warm ``btcscan scan --sample`` wall time against ``python -c "import polars, numba,
     click, rich"`` in the same run (best of 5 each), ``btcscan --version``, and the cold
@@ -79,11 +79,10 @@ def part_a(directory: Path, symbols: list[str]) -> None:
 
     tf = parse_timeframe("1d")
     settings = ScanSettings(timeframe="1d")
-    workers = api.default_workers()
     # warm: JIT load, page cache
     warm = load_markets(symbols[:16], timeframe="1d", offline=True, cache_dir=directory,
                         now_ms=NOW_MS)
-    api.scan_each(warm, tf, None, settings, workers)
+    api.scan_each(warm, tf, None, settings)
 
     best = {"load": 1e9, "compute": 1e9, "render": 1e9, "ndjson": 1e9, "talib": 1e9,
             "e2e": 1e9}
@@ -93,7 +92,7 @@ def part_a(directory: Path, symbols: list[str]) -> None:
                               now_ms=NOW_MS)
         t_load = time.perf_counter() - t
         t = time.perf_counter()
-        reports = api.scan_each(series, tf, None, settings, workers)
+        reports = api.scan_each(series, tf, None, settings)
         t_comp = time.perf_counter() - t
         from btcscan.models import ScanResult
 
@@ -116,7 +115,7 @@ def part_a(directory: Path, symbols: list[str]) -> None:
         t = time.perf_counter()
         res = api.scan_markets(symbols, exchange="binance", timeframe="1d", settings=settings,
                                load_kwargs={"offline": True, "cache_dir": directory,
-                                            "now_ms": NOW_MS}, workers=workers)
+                                            "now_ms": NOW_MS})
         t_e2e = time.perf_counter() - t
         assert len(res.series) == len(symbols) and not res.errors, res.errors[:1]
         for k, v in (("load", t_load), ("compute", t_comp), ("render", t_render),
@@ -124,7 +123,8 @@ def part_a(directory: Path, symbols: list[str]) -> None:
             best[k] = min(best[k], v)
     n = len(symbols)
     whole = best["e2e"] + best["render"]
-    print(f"(a) {n:,} series x {N_BARS:,} daily candles, {workers} scan thread(s), best of 3")
+    print(f"(a) {n:,} series x {N_BARS:,} daily candles, load {os.getloadavg()[0]:.1f}, "
+          "best of 3")
     print(f"    whole scan {whole * 1e3:6.0f} ms   goal <= 2000 ms (api.scan_markets, chunks of "
           "64, the next read while one is scanned, + the table)")
     print("    the phases run one after the other:")

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -100,24 +99,15 @@ def scan_one(
     return with_context(r, ctx, settings)
 
 
-def default_workers() -> int:
-    """Threads scanning series: ``$BTCSCAN_WORKERS``, else 1. The kernels release the GIL
-    but most of a series' scan is Python (events, levels, texts), so on 2 cores more
-    threads measured slower, not faster (benchmarks/bench_watchlist.py); loading the next
-    chunk in a thread while this one is scanned is what overlaps (:func:`scan_markets`)."""
-    env = os.environ.get("BTCSCAN_WORKERS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else 1
-
-
 def scan_each(
     series: Sequence[Candles],
     tf: Timeframe,
     asof_ms: int | None,
     settings: ScanSettings | None = None,
-    workers: int | None = None,
 ) -> list[SeriesReport | BtcscanError]:
-    """:func:`scan_one` over many series, in threads (the numba kernels release the GIL);
-    one report or the :class:`BtcscanError` of that series each, in order."""
+    """:func:`scan_one` over many series, one after the other (threads measured slower:
+    most of a series' scan is Python, see docs/watchlists.md); one report or the
+    :class:`BtcscanError` of that series each, in order."""
 
     def one(c: Candles) -> SeriesReport | BtcscanError:
         try:
@@ -125,11 +115,7 @@ def scan_each(
         except BtcscanError as exc:
             return exc
 
-    n = min(len(series), workers or default_workers())
-    if n <= 1 or len(series) < 8:
-        return [one(c) for c in series]
-    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="btcscan-scan") as pool:
-        return list(pool.map(one, series, chunksize=8))
+    return [one(c) for c in series]
 
 
 def scan_candles(
@@ -138,13 +124,12 @@ def scan_candles(
     timeframe: str | Timeframe = "1w",
     asof: str | datetime | None = None,
     settings: ScanSettings | None = None,
-    workers: int | None = None,
 ) -> ScanResult:
     """Scan already-loaded candles point in time; one :class:`SeriesReport` each.
     The first series that cannot be scanned raises (see :func:`scan_markets` to collect)."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)
-    reports = scan_each(series, tf, asof_ms, settings, workers)
+    reports = scan_each(series, tf, asof_ms, settings)
     for r in reports:
         if isinstance(r, BtcscanError):
             raise r
@@ -196,22 +181,6 @@ def _load_group(exchange: str, symbols: Sequence[str], timeframe: str, load_kwar
     return load_exchange(symbols, exchange=exchange, timeframe=timeframe, **kwargs)
 
 
-def default_processes() -> int:
-    """Processes scanning a cached watchlist: ``$BTCSCAN_PROCESSES``, else 1."""
-    env = os.environ.get("BTCSCAN_PROCESSES", "")
-    return int(env) if env.isdigit() and int(env) > 0 else 1
-
-
-#: a pool is used only for at least this many chunks: a worker takes ~1.5 s to start and is
-#: handed its first chunks at once (a queued call cannot be taken back), so fewer chunks
-#: would leave this process waiting for it (break-even on 2 cores: ~1,000 markets)
-POOL_MIN_CHUNKS = 16
-
-# keys of load_kwargs a worker process needs to read markets from the cache (callables
-# such as progress bars or per-exchange option lookups stay in this process)
-_POOL_LOAD_KEYS = ("offline", "cache_dir", "now_ms", "since_ms", "exchange", "timeframe")
-
-
 def _market_name(ex: str, symbol: str, tf_text: str, tf_default: str) -> str:
     """``binance:ETH/USDT[@1d]``: how a market is named in errors."""
     return f"{ex}:{symbol}" + ("" if tf_text == tf_default else f"@{tf_text}")
@@ -224,7 +193,7 @@ def _load_job(job: tuple[str, str, list[str]], load_kwargs: dict) -> list:
 
 
 def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
-                 asof_ms: int | None, settings: ScanSettings, workers: int | None
+                 asof_ms: int | None, settings: ScanSettings
                  ) -> tuple[list[tuple[Candles, SeriesReport]], list[dict]]:
     """Scan one loaded chunk: its (candles, report) pairs and its errors (markets that
     failed to load first, then those that failed to scan), in the chunk's order."""
@@ -238,7 +207,7 @@ def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
         else:
             ok.append((s, c))
     scanned = scan_each([c for _, c in ok], parse_timeframe(tf_text), asof_ms,
-                        replace(settings, timeframe=tf_text), workers)
+                        replace(settings, timeframe=tf_text))
     pairs = []
     for (s, c), r in zip(ok, scanned, strict=True):
         if isinstance(r, BtcscanError):
@@ -247,56 +216,6 @@ def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
         else:
             pairs.append((c, r))
     return pairs, errors
-
-
-def _pool_job(job: tuple[str, str, list[str]], load_kwargs: dict, tf_default: str,
-              asof_ms: int | None, settings: ScanSettings) -> tuple[list, list[dict]]:
-    """A worker process: load one chunk from the cache and scan it; the reports (not the
-    candles) and the errors go back."""
-    pairs, errors = _scan_loaded(job, _load_job(job, load_kwargs), tf_default, asof_ms,
-                                 settings, 1)
-    return [r for _, r in pairs], errors
-
-
-def _warm_worker() -> None:
-    import btcscan.analysis.context  # noqa: F401  (imports, then kernels on first use)
-    import btcscan.data.market  # noqa: F401
-    import btcscan.patterns.engine  # noqa: F401
-
-
-def _scan_pooled(jobs: list, processes: int, load_kwargs: dict, tf_default: str,
-                 asof_ms: int | None, settings: ScanSettings, workers: int | None
-                 ) -> tuple[list[SeriesReport], list[dict]]:
-    """Chunks shared between this process and ``processes - 1`` spawned workers: the
-    workers take chunks from the back of the list, this process scans from the front and
-    takes back any chunk no worker has started (so nothing waits on a worker still
-    starting, ~1.5 s: imports and numba's cache). Results are put together in the order
-    of the chunks, as a serial scan gives them."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    # never fork: polars' thread pool runs in this process and a forked child can deadlock
-    pool = ProcessPoolExecutor(max_workers=processes - 1, mp_context=mp.get_context("spawn"),
-                               initializer=_warm_worker)
-    try:
-        wk = {k: v for k, v in load_kwargs.items() if k in _POOL_LOAD_KEYS}
-        futures = [None] * len(jobs)
-        for k in range(len(jobs) - 1, 0, -1):
-            futures[k] = pool.submit(_pool_job, jobs[k], wk, tf_default, asof_ms, settings)
-        out: list = [None] * len(jobs)
-        for k, job in enumerate(jobs):
-            if futures[k] is not None and not futures[k].cancel():
-                break  # a worker has it, and every chunk after it
-            pairs, errors = _scan_loaded(job, _load_job(job, load_kwargs), tf_default,
-                                         asof_ms, settings, workers)
-            out[k] = ([r for _, r in pairs], errors)
-        for k in range(len(jobs)):
-            if out[k] is None:
-                out[k] = futures[k].result()
-    finally:  # the workers exit on their own; this process does not wait for it
-        pool.shutdown(wait=False, cancel_futures=True)
-    return ([r for reports, _ in out for r in reports],
-            [e for _, errors in out for e in errors])
 
 
 def scan_markets(
@@ -308,8 +227,6 @@ def scan_markets(
     settings: ScanSettings | None = None,
     load_kwargs: dict | None = None,
     chunk: int = 64,
-    workers: int | None = None,
-    processes: int | None = None,
     on_series: Callable[[Candles, SeriesReport], None] | None = None,
 ) -> ScanResult:
     """Scan a watchlist: ``markets`` are :class:`btcscan.watchlist.MarketSpec` or
@@ -320,13 +237,9 @@ def scan_markets(
     market's candles while they are held, e.g. to draw a chart).
 
     ``load_kwargs`` are passed to :func:`btcscan.data.market.load_markets` (cache_dir,
-    offline, since_ms, now_ms, exchange_options...). ``workers``: threads scanning each
-    chunk (:func:`default_workers`). ``processes`` (:func:`default_processes`): with more
-    than one, a watchlist of at least ``POOL_MIN_CHUNKS`` chunks read from the cache
-    (``offline``) or the bundled sample is scanned by this process and ``processes - 1``
-    spawned workers sharing the chunks (:func:`_scan_pooled`; not with ``on_series``, which
-    needs the candles here). Live
-    markets are always fetched here, where one rate limiter paces every request."""
+    offline, since_ms, now_ms, exchange_options...). The next chunk is loaded in a thread
+    while this one is scanned (the one way a scan uses a second core: more scan threads or
+    processes measured slower, see docs/watchlists.md)."""
     from btcscan.watchlist import MarketSpec, group_markets, parse_market
 
     settings = settings or ScanSettings()
@@ -339,12 +252,6 @@ def scan_markets(
         for (ex, tf_text), symbols in group_markets(specs, exchange, tf_default).items()
         for i in range(0, len(symbols), chunk)
     ]
-    procs = processes or default_processes()
-    cached = kwargs.get("offline") or all(ex == "sample" for ex, _, _ in jobs)
-    if procs > 1 and len(jobs) >= max(2, POOL_MIN_CHUNKS) and on_series is None and cached:
-        reports, errors = _scan_pooled(jobs, procs, kwargs, tf_default, asof_ms, settings,
-                                       workers)
-        return ScanResult(series=tuple(reports), errors=tuple(errors))
     reports: list[SeriesReport] = []
     errors: list[dict] = []
     # the next chunk is loaded while this one is scanned, so at most two chunks of candles
@@ -356,7 +263,7 @@ def scan_markets(
         for k, job in enumerate(jobs):
             loaded = nxt.result() if nxt is not None else _load_job(job, kwargs)
             nxt = loader.submit(_load_job, jobs[k + 1], kwargs) if k + 1 < len(jobs) else None
-            pairs, errs = _scan_loaded(job, loaded, tf_default, asof_ms, settings, workers)
+            pairs, errs = _scan_loaded(job, loaded, tf_default, asof_ms, settings)
             errors += errs
             for c, r in pairs:
                 reports.append(r)

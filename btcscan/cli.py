@@ -170,16 +170,6 @@ def cli() -> None:
 @click.option("--detail", is_flag=True,
               help="With several markets, also print each market's full report after the "
                    "summary table.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Threads scanning series [default: $BTCSCAN_WORKERS or 1: the scan is "
-                   "mostly Python, more threads help little; the next markets load while "
-                   "these are scanned].")
-@click.option("--processes", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Processes sharing a watchlist of 1,024+ markets read from the cache "
-                   "(--offline) or the bundled sample: this one and N-1 spawned workers, "
-                   "~1.5 s each to start, so it pays off for thousands of markets on 2 "
-                   "cores, sooner with more [default: $BTCSCAN_PROCESSES or 1]. Live markets "
-                   "are always fetched in this process (one rate limiter).")
 @source_options  # live markets (issue #3): --exchange --since --cache-dir --config --offline
 @context_options  # --symbol --sentiment --context-file (btcscan/cli_context.py)
 @debug_option
@@ -192,7 +182,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
              notify: tuple[str, ...], no_notify: bool, notify_timeout: float | None,
              notify_retries: int | None,
              power_law: bool | None, sets: tuple[str, ...], detail: bool,
-             workers: int | None, processes: int | None, **market) -> int:
+             **market) -> int:
     """Scan markets and report levels, SMA supports, RSI and long-run context, point in time.
 
     \b
@@ -207,6 +197,7 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
       btcscan scan --config configs/majors-daily.toml                (a preset's watchlist)
       btcscan scan binance:BTC/USDT@1w kraken:ETH/USD --top 20 --quote USDT
     """
+    compile_once(quiet=quiet)
     from dataclasses import replace
 
     from btcscan import api
@@ -242,20 +233,19 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     preset_sample = (sample and not symbols and not symbols_files and not top
                      and bool(config.get("watchlist", {}).get("markets")))
     if files or (sample and not symbols_files and not top and not preset_sample):
-        _unused(("since", "exchange", "cache_dir", "offline", "processes"),
+        _unused(("since", "exchange", "cache_dir", "offline"),
                 "--from-file" if files else "--sample", sentiment)
         series = api.load_sources(sample=sample, symbols=symbols, files=files,
                                   file_symbol=file_symbol)
-        result = api.scan_candles(series, timeframe=tf, asof=asof, settings=settings,
-                                  workers=workers)
+        result = api.scan_candles(series, timeframe=tf, asof=asof, settings=settings)
         charts = list(zip(series, result.series, strict=True)) if chart else []
         load_code = 0
     else:
         if preset_sample:
             _unused(("since", "exchange", "cache_dir", "offline"), "--sample", sentiment)
         result, load_code = _scan_watchlist(
-            config, symbols, symbols_files, top, quote, sample, tf, asof, settings, workers,
-            market, keep=bool(chart), processes=processes)
+            config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
+            market, keep=bool(chart))
         charts = list(result[1])
         result = result[0]
     if metrics:  # --sentiment, --context-file: each report as of its own scan time
@@ -324,6 +314,50 @@ def _notify_destinations(config, where, urls, off, timeout, retries):
         retries=retries if retries is not None else table.get("retries", DEFAULT_RETRIES))
 
 
+def compile_notice(cache_dir: str | None, err=None, quiet: bool = False) -> bool:
+    """On a terminal, say on stderr that the kernels compile now, once, and about how long
+    it takes; nothing with ``quiet`` or when stderr is not a terminal. Returns whether it
+    said so."""
+    from btcscan.kernels.warm import ESTIMATE_S
+
+    err = sys.stderr if err is None else err
+    if quiet or not (hasattr(err, "isatty") and err.isatty()):
+        return False
+    where = f"; cached afterwards in {cache_dir}" if cache_dir else " (no writable cache)"
+    err.write(f"btcscan: compiling the scan kernels once (about {ESTIMATE_S} s{where})\n")
+    err.flush()
+    return True
+
+
+def compile_once(quiet: bool = False) -> None:
+    """Before a scan: when the kernels of this version are not in numba's cache yet,
+    compile all of them now (after :func:`compile_notice`), so no later scan compiles."""
+    from btcscan.kernels import _cache
+
+    if _cache.is_warm():
+        return
+    compile_notice(_cache.CACHE_DIR, quiet=quiet)
+    from btcscan.kernels.warm import compile_all
+
+    compile_all()
+
+
+@cli.command("warmup")
+@debug_option
+def warmup_cmd() -> None:
+    """Compile every scan kernel into numba's cache now (for a Docker image or a CI cache).
+
+    The cache directory is printed on stderr with the time taken; it is one directory per
+    version of the kernels' sources ($NUMBA_CACHE_DIR, if set, is used as it is).
+    """
+    from btcscan.kernels import _cache
+    from btcscan.kernels.warm import compile_all
+
+    took = compile_all()
+    where = _cache.CACHE_DIR or "nowhere (no writable cache location: nothing is kept)"
+    click.echo(f"btcscan: scan kernels compiled in {took:.1f} s; cache: {where}", err=True)
+
+
 def _config(path):
     from btcscan.config import default_config_path, load_config
 
@@ -339,7 +373,7 @@ def _resolve(config, where, timeframe, power_law, hidden, sets, pattern_params):
 
 
 def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
-                    workers, market, *, keep: bool, processes: int | None = None):
+                    market, *, keep: bool):
     """Markets from arguments, --symbols-file, --top, else the config's [watchlist]; scanned
     a chunk at a time. Returns ((result, [(candles, report)] for charts), exit code)."""
     from btcscan import api
@@ -392,8 +426,7 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
         if progress is not None and not kwargs["offline"]:
             kwargs["progress"] = progress
         result = api.scan_markets(specs, exchange=exchange, timeframe=tf, asof=asof,
-                                  settings=settings, load_kwargs=kwargs, workers=workers,
-                                  processes=processes,
+                                  settings=settings, load_kwargs=kwargs,
                                   on_series=(lambda c, r: kept.append((c, r))) if keep
                                   else None)
     lines = []

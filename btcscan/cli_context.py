@@ -75,8 +75,7 @@ def sample_specs(specs: list, say: Callable[[str], None]) -> list:
     return out
 
 
-#: Options of live markets: they do nothing when only files or the bundled sample are read
-#: (``--processes`` does for a bundled watchlist, not for one series).
+#: Options of live markets: they do nothing when only files or the bundled sample are read.
 LIVE_ONLY = ("since", "exchange", "cache_dir", "offline")
 
 

@@ -180,7 +180,6 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 #: credentials (``BTCSCAN_<ID>_API_KEY`` ...): name -> what a value must be
 ENV_VARIABLES: dict[str, str] = {
     "BTCSCAN_CONFIG": "path", "BTCSCAN_CACHE_DIR": "path",
-    "BTCSCAN_WORKERS": "count", "BTCSCAN_PROCESSES": "count",
     "BTCSCAN_DEBUG": "switch", "BTCSCAN_NORMAL_EXIT": "switch",
     "BTCSCAN_NUMBA_EAGER_INIT": "switch",
     "BTCSCAN_FNG_URL": "url",  # the Fear & Greed Index API (tests point it at loopback)

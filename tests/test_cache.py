@@ -164,52 +164,68 @@ def test_two_processes_storing_at_once_merge_everything(tmp_path):
     assert len(t) == 100 == len(set(t))
 
 
+# The writer stores a file once, then blocks in its second store at the point given on the
+# command line, telling the test so on stdout: the test kills it exactly there (no sleep).
 KILL_WRITER = textwrap.dedent("""
-    import sys
+    import io, os, sys
     from pathlib import Path
     import polars as pl
     from btcscan.data import cache
     from btcscan.data.schema import SCHEMA
-    root, n = Path(sys.argv[1]), int(sys.argv[2])
+    root, n, point = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     t0 = 1_500_000_000_000 - 1_500_000_000_000 % 60_000
     df = pl.DataFrame({"open_time": pl.int_range(t0, t0 + n * 60_000, 60_000, eager=True),
                        **{c: pl.int_range(1, n + 1, eager=True).cast(pl.Float64)
                           for c in ("open", "high", "low", "close", "volume")}})
     df = df.with_columns(pl.col("open_time").cast(SCHEMA["open_time"]))
-    print("ready", flush=True)
-    k = 0
-    while True:  # rewrite the file again and again, each time with one more candle
-        k += 1
-        cache.store(root, "binance", "BTC/USDT", "1m", df.head(n - 50 + k % 50))
+    cache.store(root, "binance", "BTC/USDT", "1m", df.head(n - 1))  # the old file
+
+    def wait(where):
+        print(where, flush=True)
+        sys.stdin.readline()  # never answered: the test kills this process now
+
+    write_parquet, replace = pl.DataFrame.write_parquet, os.replace
+
+    def half_written(self, fh, **kw):  # the new file's first half is on disk, not the rest
+        buf = io.BytesIO()
+        write_parquet(self, buf, **kw)
+        data = buf.getvalue()
+        fh.write(data[:len(data) // 2])
+        fh.flush()
+        wait("mid-write")
+
+    def rename(src, dst):
+        if point == "after-rename":
+            replace(src, dst)
+        wait(point)
+
+    if point == "mid-write":
+        pl.DataFrame.write_parquet = half_written
+    else:
+        os.replace = rename
+    cache.store(root, "binance", "BTC/USDT", "1m", df)  # the new file: one more candle
 """)
 
 
-def test_killing_a_writer_leaves_the_old_or_the_new_file_never_a_broken_one(tmp_path):
-    n = 200_000
-    mid_write = 0
-    for round_ in range(4):
-        child = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(tmp_path), str(n)],
-                                 stdout=subprocess.PIPE, text=True)
-        assert child.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + 10
-        if round_ % 2 == 0:  # kill the moment a temporary file exists: mid-write for sure
-            while not list(tmp_path.glob("binance/*.tmp")) and time.monotonic() < deadline:
-                time.sleep(0.0005)
-        else:
-            time.sleep(0.1 + 0.07 * round_)
+@pytest.mark.parametrize(("point", "rows", "tmp_left"), [
+    ("mid-write", 1999, True), ("before-rename", 1999, True), ("after-rename", 2000, False)])
+def test_killing_a_writer_leaves_the_old_or_the_new_file_never_a_broken_one(
+        tmp_path, point, rows, tmp_left):
+    n = 2000
+    child = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(tmp_path), str(n), point],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == point
+    finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-        mid_write += bool(list(tmp_path.glob("binance/*.tmp")))
-        df = cache.load(tmp_path, "binance", "BTC/USDT", "1m")  # raises if broken
-        if df is not None:
-            assert n - 50 <= df.height <= n
-            assert df["close"].to_list()[-1] == df.height
-    assert mid_write >= 1  # at least one kill really landed inside a write
-    assert cache.load(tmp_path, "binance", "BTC/USDT", "1m") is not None
+    assert bool(list(tmp_path.glob("binance/.*.tmp"))) == tmp_left
+    df = cache.load(tmp_path, "binance", "BTC/USDT", "1m")  # raises if broken
+    assert df.height == rows and df["close"].to_list()[-1] == rows
     # a temporary file left by a kill is not a cache entry, and the next store removes it
     assert [e.timeframe for e in cache.list_entries(tmp_path)] == ["1m"]
     cache.store(tmp_path, "binance", "BTC/USDT", "1m", frame(0, 1))
-    assert not list((tmp_path / "binance").glob("*.tmp"))
+    assert not list((tmp_path / "binance").glob(".*.tmp"))
 
 
 def test_list_and_clear(tmp_path):

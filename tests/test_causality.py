@@ -62,28 +62,29 @@ def test_daily_every_prefix_kernel_records(btc_daily):
     r_full = rsi(c, 14)
     p = PatternParams(touch_tolerance_atr=0.5, min_height_atr=2.0, include_hidden=True)
     log_full = zigzag(h, lo, a_full, 5, 5, 1.0)
-    wi_full, wf_full = tl.scan_wedges(c, a_full, log_full, p)
-    assert len(wi_full) > 10
+    full = tl.scan_wedges(c, a_full, log_full, p)
+    assert len(full) > 10
     dv_full = divergences(r_full, h, lo, p)
     n = c.size
     for t in range(30, n):
         a = atr(h[:t + 1], lo[:t + 1], c[:t + 1], 14)
         assert np.array_equal(a, a_full[:t + 1], equal_nan=True)
         log = zigzag(h[:t + 1], lo[:t + 1], a, 5, 5, 1.0)
-        wi, wf = tl.scan_wedges(c[:t + 1], a, log, p)
-        k = int((wi_full[:, tl.WI_KNOWN] <= t).sum())
-        assert len(wi) == k
-        fixed = [tl.WI_KIND, tl.WI_KNOWN, tl.WI_X0, tl.WI_X1, tl.WI_TU, tl.WI_TL, tl.WI_NPIV]
-        assert np.array_equal(wi[:, fixed], wi_full[:k, fixed])
-        assert np.array_equal(wf, wf_full[:k])
-        for row, frow in zip(wi, wi_full[:k], strict=True):
-            if row[tl.WI_STATE] != tl.STATE_FORMING:
-                assert row[tl.WI_STATE] == frow[tl.WI_STATE]
-                assert row[tl.WI_STATE_BAR] == frow[tl.WI_STATE_BAR]
+        rec = tl.scan_wedges(c[:t + 1], a, log, p)
+        k = int((full["known"] <= t).sum())
+        assert len(rec) == k
+        # everything but the state is fixed when the wedge becomes known
+        for name in rec.dtype.names:
+            if name not in ("state", "state_bar"):
+                assert np.array_equal(rec[name], full[name][:k]), name
+        for row, frow in zip(rec, full[:k], strict=True):
+            if row["state"] != tl.STATE_FORMING:
+                assert row["state"] == frow["state"]
+                assert row["state_bar"] == frow["state_bar"]
             else:
-                assert frow[tl.WI_STATE] == tl.STATE_FORMING or frow[tl.WI_STATE_BAR] > t
+                assert frow["state"] == tl.STATE_FORMING or frow["state_bar"] > t
         dv = divergences(rsi(c[:t + 1], 14), h[:t + 1], lo[:t + 1], p)
-        assert np.array_equal(dv, dv_full[dv_full[:, 3] <= t])
+        assert dv.tobytes() == dv_full[dv_full["known"] <= t].tobytes()
 
 
 def test_no_lookahead_constructs_in_sources():

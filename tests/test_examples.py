@@ -85,6 +85,23 @@ def test_ci_workflow_commands(tmp_path, monkeypatch):
     assert '"$code" -eq 3' in text and str(int(ExitCode.CONDITION_MET)) == "3"
 
 
+def test_ci_workflow_caches_the_compiled_kernels():
+    """A fresh runner: checkout, install this repo, restore numba's cache (keyed on the
+    kernels' sources), warm up, then scan; the cached directory is the one btcscan uses."""
+    text = (REPO / "examples" / "ci-workflow.yml").read_text()
+    steps = [ln.strip() for ln in text.splitlines()]
+    order = [next(i for i, ln in enumerate(steps) if ln.endswith(s)) for s in
+             ("actions/checkout@v4", "run: pip install .", "actions/cache@v4",
+              "run: btcscan warmup", "btcscan scan --sample --timeframe 1w --fail-on "
+              "below-sma:50,crossed-below-sma:100,drawdown:30 --format json --chart "
+              "btc-weekly.png > scan.json")]
+    assert order == sorted(order)
+    assert "NUMBA_CACHE_DIR: ${{ runner.temp }}/btcscan-numba" in steps
+    assert "path: ${{ env.NUMBA_CACHE_DIR }}" in steps
+    assert "hashFiles('btcscan/kernels/*.py'" in text
+    assert run(["warmup"]).exit_code == 0
+
+
 @pytest.mark.parametrize("name", list(CONDITIONS))
 def test_reports_doc_lists_every_condition(name):
     assert f"`{name}" in (REPO / "docs" / "reports.md").read_text()

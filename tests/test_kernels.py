@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from btcscan.data.sample import load_sample
-from btcscan.kernels.rolling import atr, batch_rsi_sma, rsi, sma
+from btcscan.kernels.rolling import atr, rsi, sma
 from tests.reference import atr_ref, rsi_ref, sma_ref
 
 
@@ -109,14 +109,3 @@ def test_atr_matches_naive_reference(rows, n):
     h = [r[0] * (1 + r[1]) for r in rows]
     lo = [r[0] * (1 - r[1] * r[2]) for r in rows]
     assert_same(atr(np.array(h), np.array(lo), np.array(c), n), atr_ref(h, lo, c, n), tol=1e-9)
-
-
-def test_batch_equals_one_series_at_a_time():
-    rng = np.random.default_rng(7)
-    c = np.cumsum(rng.normal(size=(37, 250)), axis=1) + 500
-    c[5, :30] = np.nan  # a shorter series, padded in front
-    r, s50, s100 = batch_rsi_sma(c)
-    for i in range(c.shape[0]):
-        assert np.array_equal(r[i], talib.RSI(c[i], 14), equal_nan=True)
-        assert np.array_equal(s50[i], talib.SMA(c[i], 50), equal_nan=True)
-        assert np.array_equal(s100[i], talib.SMA(c[i], 100), equal_nan=True)

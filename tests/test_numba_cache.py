@@ -57,8 +57,8 @@ def test_cache_of_other_kernel_sources_is_pruned(tmp_path):
 
 
 def test_stamp_follows_every_kernel_source(tmp_path):
-    """A change in one kernel file (here the pivot finder, which the batch engine and the
-    divergence scan call from their own files) gives another cache directory: numba alone
+    """A change in one kernel file (here the pivot finder, which the divergence scan calls
+    from its own file) gives another cache directory: numba alone
     would keep the callers' stale machine code."""
     src = Path(_jit.__file__).parent
     for f in src.glob("*.py"):
@@ -84,35 +84,36 @@ def test_explicit_numba_cache_dir_wins(tmp_path):
 
 
 def test_no_writable_location_disables_cache(monkeypatch):
-    monkeypatch.setattr(_jit, "_writable", lambda path: False)
-    assert _jit._choose_cache_dir() is None
+    from btcscan.kernels import _cache
+
+    monkeypatch.setattr(_cache, "_writable", lambda path: False)
+    assert _cache._choose_cache_dir() is None
 
 
-# Every kernel, then a whole sample scan; prints a digest of all outputs and whether numba's
-# lowering registries (loaded by its context refresh) were imported in this process.
+# Every kernel a command uses, then a whole sample scan; prints a digest of all outputs and
+# whether numba's lowering registries (loaded by its context refresh) were imported.
 EVERY_KERNEL = (
     "import hashlib, io, json, sys, numpy as np\n"
     "from btcscan import api\n"
     "from btcscan.kernels import rolling, pivots, trendlines, divergence, outcomes\n"
-    "from btcscan.patterns import PatternParams, batch_patterns\n"
+    "from btcscan.patterns import PatternParams\n"
     "from btcscan.render.serial import write_json\n"
     "rng = np.random.default_rng(5)\n"
-    "c = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (4, 3000)), axis=1))\n"
+    "c = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (1, 3000)), axis=1))\n"
     "h, lo = c * 1.01, c * 0.99\n"
     "p = PatternParams()\n"
     "a = rolling.atr(h[0], lo[0], c[0], 14)\n"
     "r = rolling.rsi(c[0], 14)\n"
     "log = pivots.zigzag(h[0], lo[0], a, 5, 5, 1.0)\n"
-    "wi, wf = trendlines.scan_wedges(c[0], a, log, p)\n"
+    "wedges = trendlines.scan_wedges(c[0], a, log, p)\n"
     "sc = outcomes.score_events(h[0], lo[0], c[0], np.array([100, 200]), np.array([1, -1]),\n"
     "                           np.array([[c[0, 100] * 1.05], [c[0, 200] * 0.95]]),\n"
     "                           np.array([c[0, 100] * 0.9, c[0, 200] * 1.1]), 50)\n"
-    "parts = [rolling.sma(c[0], 50), r, a, *log.values(), wi, wf,\n"
+    "parts = [rolling.sma(c[0], 50), r, a, *log.values(), wedges,\n"
     "         divergence.divergences(r, h[0], lo[0], p), *sc.values()]\n"
     "buf = io.StringIO()\n"
     "write_json(api.scan(sample=True), buf)\n"
-    "arrays = 'numba.np.arrayobj' in sys.modules  # only the batch kernels allocate inside\n"
-    "parts += [*rolling.batch_rsi_sma(c), batch_patterns(h, lo, c, p)]\n"
+    "arrays = 'numba.np.arrayobj' in sys.modules  # no kernel allocates inside\n"
     "d = hashlib.sha256()\n"
     "for x in parts:\n"
     "    d.update(np.ascontiguousarray(x).tobytes())\n"
@@ -123,9 +124,9 @@ EVERY_KERNEL = (
 
 
 def test_cached_kernels_load_without_numba_refresh(tmp_path):
-    """Run 1 compiles every kernel into an empty cache; run 2 loads them all from it without
-    numba's registry refresh (the start-up saving); run 3 loads with the refresh
-    (BTCSCAN_NUMBA_EAGER_INIT=1). All three compute the same bytes."""
+    """Run 1 compiles every kernel the commands use into an empty cache; run 2 loads them
+    all from it without numba's registry refresh (the start-up saving); run 3 loads with
+    the refresh (BTCSCAN_NUMBA_EAGER_INIT=1). All three compute the same bytes."""
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     runs = [_run(env, EVERY_KERNEL), _run(env, EVERY_KERNEL),
             _run({**env, _jit.EAGER_ENV: "1"}, EVERY_KERNEL)]
@@ -134,7 +135,7 @@ def test_cached_kernels_load_without_numba_refresh(tmp_path):
     compiled, fast, eager = (json.loads(p.stdout) for p in runs)
     assert compiled["registries"] and eager["registries"]  # compiling needs them
     assert not fast["registries"]  # every kernel came from the cache, no refresh
-    # and the one-series kernels of a scan allocate nothing inside (numba's array module
-    # would be imported to rebuild such a kernel's environment: ~35 ms of every start)
+    # and the kernels allocate nothing inside (numba's array module would be imported to
+    # rebuild such a kernel's environment: ~35 ms of every start)
     assert not fast["arrays"]
     assert compiled["digest"] == fast["digest"] == eager["digest"]

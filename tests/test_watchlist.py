@@ -288,7 +288,7 @@ def test_summary_table_lists_signals_first_and_failures(tmp_path):
 
 
 def test_library_scan_markets_collects_errors():
-    res = api.scan_markets(["sample:BTC/USD@1w", "sample:XX/YY"], workers=2)
+    res = api.scan_markets(["sample:BTC/USD@1w", "sample:XX/YY"])
     assert [r.source.symbol for r in res.series] == ["BTC/USD"]
     assert res.errors[0]["source"] == "sample:XX/YY"
     with pytest.raises(ConfigError):

@@ -30,23 +30,22 @@ def _ref_params(p: PatternParams) -> dict:
 def _kernel(high, low, close, p: PatternParams):
     a = atr(high, low, close, p.atr_period)
     log = zigzag(high, low, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    wi, wf = tl.scan_wedges(close, a, log, p)
-    return a, wi, wf
+    return a, tl.scan_wedges(close, a, log, p)
 
 
 def _compare(high, low, close, p):
-    a, wi, wf = _kernel(high, low, close, p)
+    a, rec = _kernel(high, low, close, p)
     want = ref.scan_wedges(high, low, close, a, _ref_params(p))
-    assert len(wi) == len(want)
-    for r, f, w in zip(wi, wf, want, strict=True):
-        assert r[tl.WI_KIND] == w["kind"] and r[tl.WI_KNOWN] == w["known"]
-        assert (r[tl.WI_X0], r[tl.WI_X1], r[tl.WI_NPIV]) == (w["x0"], w["x1"], w["npiv"])
-        assert (r[tl.WI_TU], r[tl.WI_TL]) == (w["tu"], w["tl"])
-        assert (r[tl.WI_STATE], r[tl.WI_STATE_BAR]) == (w["state"], w["state_bar"])
+    assert len(rec) == len(want)
+    for r, w in zip(rec, want, strict=True):
+        assert r["kind"] == w["kind"] and r["known"] == w["known"]
+        assert (r["x0"], r["x1"], r["npiv"]) == (w["x0"], w["x1"], w["npiv"])
+        assert (r["touches_upper"], r["touches_lower"]) == (w["tu"], w["tl"])
+        assert (r["state"], r["state_bar"]) == (w["state"], w["state_bar"])
         np.testing.assert_allclose(
-            f[[tl.WF_SU, tl.WF_CU, tl.WF_SL, tl.WF_CL, tl.WF_APEX]],
+            [r["slope_upper"], r["c_upper"], r["slope_lower"], r["c_lower"], r["apex"]],
             [w["su"], w["cu"], w["sl"], w["cl"], w["apex"]], rtol=1e-9, atol=1e-9)
-    return len(wi)
+    return len(rec)
 
 
 @settings(max_examples=60, deadline=None)
@@ -180,83 +179,13 @@ def test_short_and_empty_inputs():
     assert detect_patterns(short).events == ()
 
 
-def test_batch_engine_agrees_with_detect_patterns():
-    from btcscan.patterns import batch_patterns
-
-    rng = np.random.default_rng(5)
-    series = [random_walk(rng, 600) for _ in range(12)]
-    series += [make_wedge(rng, "falling", "up", npiv=6).arrays for _ in range(2)]
-    n = min(s["close"].size for s in series)
-    cut = [{k: v[-n:] for k, v in s.items()} for s in series]
-    stack = {k: np.stack([s[k] for s in cut]) for k in ("high", "low", "close")}
-    counts = batch_patterns(stack["high"], stack["low"], stack["close"], block=5)
-    for row, s in zip(counts.tolist(), cut, strict=True):
-        rep = detect_patterns(s)
-        assert row == [len(rep.wedges), sum(w.state == "broke_up" for w in rep.wedges),
-                       sum(w.state == "broke_down" for w in rep.wedges), len(rep.divergences)]
-
-
-@pytest.mark.parametrize("chunked", [False, True])
-def test_batch_engine_splits_long_series_and_agrees(monkeypatch, chunked):
-    """Few long series: the batch engine finds the wedge windows in chunks of each series'
-    pivot log (several per series) before the walk; the counts equal one-series scans."""
-    import btcscan.kernels.batch as batch
-    from btcscan.patterns import batch_patterns
-
-    if chunked:  # the default splits only series of 20,000+ bars: force it on short ones
-        monkeypatch.setattr(batch, "MIN_CHUNK_BARS", 300)
-    rng = np.random.default_rng(8)
-    p = PatternParams().replace(**LOOSE)
-    series = [random_walk(rng, 6000) for _ in range(3)]
-    stack = {k: np.stack([s[k] for s in series]) for k in ("high", "low", "close")}
-    counts = batch_patterns(stack["high"], stack["low"], stack["close"], p)
-    for row, s in zip(counts.tolist(), series, strict=True):
-        rep = detect_patterns(s, p)
-        assert row[0] > 0
-        assert row == [len(rep.wedges), sum(w.state == "broke_up" for w in rep.wedges),
-                       sum(w.state == "broke_down" for w in rep.wedges), len(rep.divergences)]
-
-
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(50, 4000), chunks=st.integers(1, 40),
-       loose=st.booleans())
-def test_two_phase_scan_equals_the_walk(seed, n, chunks, loose):
-    """Windows found in independent chunks of the pivot log, then the walk, give exactly
-    the records of the walk that examines every pivot change itself."""
-    rng = np.random.default_rng(seed)
-    s = random_walk(rng, n) if seed % 3 else trend(rng, n, drift=float(rng.normal(0, 0.002)))
-    p = PatternParams().replace(**LOOSE) if loose else PatternParams()
-    a, wi, wf = _kernel(s["high"], s["low"], s["close"], p)
-    log = zigzag(s["high"], s["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    wi2, wf2 = tl.scan_wedges(s["close"], a, log, p, chunks=chunks)
-    assert np.array_equal(wi, wi2) and np.array_equal(wf, wf2)
-
-
-@pytest.mark.parametrize("loose", [False, True])
-def test_two_phase_scan_equals_the_walk_on_long_series(loose):
-    """Long series reach the walk's rarer paths: a bar whose largest window would redraw
-    the last resolved wedge while a smaller one does not (the walk examines that bar
-    again), and one whose only window redraws it (skipped). Measured on random walks at
-    the default parameters: about 1 in 55,000 and 1 in 11,000 bars."""
-    rng = np.random.default_rng(11)
-    p = PatternParams().replace(**LOOSE) if loose else PatternParams()
-    s = random_walk(rng, 400_000)
-    a, wi, wf = _kernel(s["high"], s["low"], s["close"], p)
-    assert len(wi) > 100
-    log = zigzag(s["high"], s["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    for chunks in (1, 6):
-        wi2, wf2 = tl.scan_wedges(s["close"], a, log, p, chunks=chunks)
-        assert np.array_equal(wi, wi2) and np.array_equal(wf, wf2)
-
-
 def test_output_regrows_when_first_guess_is_too_small(btc_daily):
     d = btc_daily
     p = PatternParams().replace(**LOOSE)
-    a, wi, wf = _kernel(d["high"], d["low"], d["close"], p)
-    assert len(wi) > 3
+    a, rec = _kernel(d["high"], d["low"], d["close"], p)
+    assert len(rec) > 3
     log = zigzag(d["high"], d["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-    wi1, wf1 = tl.scan_wedges(d["close"], a, log, p, initial_rows=1)
-    assert np.array_equal(wi, wi1) and np.array_equal(wf, wf1)
+    assert rec.tobytes() == tl.scan_wedges(d["close"], a, log, p, initial_rows=1).tobytes()
 
 
 def test_wedge_that_never_breaks_expires_at_the_apex():

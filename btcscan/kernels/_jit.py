@@ -9,7 +9,6 @@
 * ``fastmath`` off by default: the rolling kernels reproduce TA-Lib's operation order bit
   for bit, which reassociation would break. Kernels that opt in (``fastmath={...}``) never
   use ``nnan``/``ninf``: warm-up values are NaN and must stay NaN.
-* ``parallel=True`` only for kernels over independent series (each thread its own slice).
 * Loading a kernel from the cache skips numba's one-time registry refresh (see
   :func:`_fast_cache_load`): about 0.3 s of every start-up otherwise.
 """
@@ -17,92 +16,22 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
+
+import numpy as np
+
+# the cache location is chosen without numba (the CLI reads it before numba loads)
+from btcscan.kernels._cache import (  # noqa: F401  (re-exported)
+    CACHE_DIR,
+    KEEP_OTHER_CACHES,
+    _choose_cache_dir,
+    _writable,
+    kernels_stamp,
+)
 
 #: fastmath flags a kernel may opt into (never nnan/ninf: warm-ups are NaN)
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-def _writable(path: Path) -> bool:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
-            pass
-        return True
-    except OSError:
-        return False
-
-
-def kernels_stamp(directory: Path | None = None) -> str:
-    """A digest of every kernel module's source. numba keys a cached function on its own
-    file only, so a kernel that calls one from another module (the batch engine, the
-    divergence scan calling the pivot finder) would keep running stale machine code after
-    that other file changed; btcscan's default cache directory is one per stamp instead."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted((directory or Path(__file__).parent).glob("*.py")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
-
-
-#: caches of other kernel sources kept beside the current one (two installs of different
-#: versions used in turn must not keep deleting each other's cache)
-KEEP_OTHER_CACHES = 2
-
-
-def _prune_siblings(stamped: Path) -> None:
-    """Remove the caches of other kernel sources (older installs) beside a new one, all but
-    the ``KEEP_OTHER_CACHES`` most recently modified, so the cache does not grow with every
-    upgrade. Caches are the other stamp directories and numba's own per-source directories
-    (``kernels_<sha1>`` holding ``*.nbi`` index files) that the unstamped layout of earlier
-    versions wrote straight into the root; anything else is left alone."""
-    import shutil
-
-    caches = []
-    for d in stamped.parent.iterdir():
-        if d == stamped or not d.is_dir():
-            continue
-        stamp_named = len(d.name) == 16 and all(ch in "0123456789abcdef" for ch in d.name)
-        if stamp_named or any(d.glob("*.nbi")):
-            caches.append((d.stat().st_mtime, d))
-    caches.sort(reverse=True)
-    for _, d in caches[KEEP_OTHER_CACHES:]:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def _choose_cache_dir() -> str | None:
-    """The numba cache directory to use, or None when nothing is writable.
-
-    ``$NUMBA_CACHE_DIR`` set by the user is used as it is. Otherwise the user cache dir
-    (then a temp dir) gets one subdirectory per :func:`kernels_stamp`."""
-    env = os.environ.get("NUMBA_CACHE_DIR")
-    if env and _writable(Path(env)):
-        return env
-    roots: list[Path] = []
-    try:
-        import platformdirs
-
-        roots.append(Path(platformdirs.user_cache_dir("btcscan")) / "numba")
-    except Exception:  # noqa: BLE001 - platformdirs failing must not break import
-        pass
-    roots.append(
-        Path(tempfile.gettempdir())
-        / f"btcscan-numba-{os.getuid() if hasattr(os, 'getuid') else 'u'}"
-    )
-    stamp = kernels_stamp()
-    for root in roots:
-        c = root / stamp
-        new = not c.is_dir()
-        if _writable(c):
-            if new:
-                _prune_siblings(c)
-            return str(c)
-    return None
-
-
-CACHE_DIR = _choose_cache_dir()
 if CACHE_DIR is not None:
     os.environ["NUMBA_CACHE_DIR"] = CACHE_DIR
 
@@ -190,9 +119,18 @@ def jit(fn=None, **overrides):
     return decorate if fn is None else decorate(fn)
 
 
-def pjit(fn=None, **overrides):
-    """Parallel variant for kernels over independent series (use ``numba.prange``)."""
-    return jit(fn, parallel=True, **overrides)
+def f64(x) -> np.ndarray:
+    """``x`` as the one kind of float input array every kernel is compiled for: C-contiguous
+    float64, read-only (a view: no copy when ``x`` already is float64 and contiguous).
+    numba compiles another copy of a kernel for writable vs read-only arrays, and polars
+    hands out read-only ones; kernels never write into their inputs."""
+    return readonly(np.ascontiguousarray(x, dtype=np.float64))
 
 
-prange = numba.prange
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (see :func:`f64`); ``a`` itself when it is read-only."""
+    if not a.flags.writeable:
+        return a
+    v = a.view()
+    v.flags.writeable = False
+    return v

@@ -15,88 +15,107 @@ and uses no bar after it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from btcscan.kernels._jit import jit
+from btcscan.kernels._jit import f64, jit
 from btcscan.kernels.pivots import _raw_pivot_list, capacity, pivot_scratch, side_capacity
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
 
 REGULAR_BEARISH, REGULAR_BULLISH, HIDDEN_BEARISH, HIDDEN_BULLISH = 1, 2, 3, 4
-DI_KIND, DI_FIRST, DI_SECOND, DI_KNOWN = range(4)
+#: one divergence as :func:`divergences` returns it: its kind, the earlier and the later
+#: RSI pivot bar, and the bar at which it became known (later pivot + right)
+DIVERGENCE_DTYPE = np.dtype([("kind", np.int64), ("first", np.int64), ("second", np.int64),
+                             ("known", np.int64)])
+
+
+class DivergenceRecords(NamedTuple):
+    """The divergences the kernel writes, one row of each array per divergence (the fields
+    of :data:`DIVERGENCE_DTYPE`)."""
+
+    kind: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    known: np.ndarray
+
+
+class DivergenceRules(NamedTuple):
+    """TradingView's divergence settings as the kernel reads them (:func:`divergences`
+    builds one from :class:`btcscan.patterns.PatternParams`)."""
+
+    left: int
+    right: int
+    min_bars: int
+    max_bars: int
+    hidden: int  # 1: also hidden divergences
 
 
 @jit
-def _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, p, nh, il, vl, q,
-                      nl, out, k):
-    """Records for RSI pivots ``ih[p:nh]`` / ``il[q:nl]`` (bar lists, increasing; ``vh`` /
-    ``vl`` the RSI at them), each compared with the pivot before it on its side, visited in
-    bar order (a high before a low on the same bar); rows are written from ``out[k]`` on.
-    Returns ``(p, q, k)``.
-    Every pivot at an earlier bar than the last one visited must already be in the lists
-    (both sides), so a caller that finds pivots block by block can run it after each."""
-    while p < nh or q < nl:
-        if q >= nl or (p < nh and ih[p] <= il[q]):
-            i = ih[p]
-            if p > 0:
-                j = ih[p - 1]
-                if min_bars <= i - j <= max_bars:
-                    kind = 0
-                    if high[i] > high[j] and vh[p] < vh[p - 1]:
-                        kind = REGULAR_BEARISH
-                    elif hidden and high[i] < high[j] and vh[p] > vh[p - 1]:
-                        kind = HIDDEN_BEARISH
-                    if kind > 0:
-                        out[k, 0] = kind
-                        out[k, 1] = j
-                        out[k, 2] = i
-                        out[k, 3] = i + right
-                        k += 1
-            p += 1
-        else:
-            i = il[q]
-            if q > 0:
-                j = il[q - 1]
-                if min_bars <= i - j <= max_bars:
-                    kind = 0
-                    if low[i] < low[j] and vl[q] > vl[q - 1]:
-                        kind = REGULAR_BULLISH
-                    elif hidden and low[i] > low[j] and vl[q] < vl[q - 1]:
-                        kind = HIDDEN_BULLISH
-                    if kind > 0:
-                        out[k, 0] = kind
-                        out[k, 1] = j
-                        out[k, 2] = i
-                        out[k, 3] = i + right
-                        k += 1
-            q += 1
-    return p, q, k
+def _kind(bearish, price_i, price_j, rsi_i, rsi_j, hidden):
+    """The divergence between the pivots ``j`` (earlier) and ``i`` of one side, or 0: the
+    four rules of the module docstring, stated once (lows mirror highs)."""
+    if bearish:
+        if price_i > price_j and rsi_i < rsi_j:
+            return REGULAR_BEARISH
+        if hidden and price_i < price_j and rsi_i > rsi_j:
+            return HIDDEN_BEARISH
+        return 0
+    if price_i < price_j and rsi_i > rsi_j:
+        return REGULAR_BULLISH
+    if hidden and price_i > price_j and rsi_i < rsi_j:
+        return HIDDEN_BULLISH
+    return 0
 
 
 @jit
-def _divergences_into(rsi, high, low, left, right, min_bars, max_bars, hidden, ih, il, vh, vl,
-                      out, fscr, iscr):
-    """Fill out (rows: kind, earlier pivot bar, later pivot bar, known bar); return the count.
+def _divergences_into(rsi, high, low, rules, ih, il, out, fscr, iscr):
+    """Fill ``out`` (a :class:`DivergenceRecords`) and return the count. Pivots of each
+    side are compared with the one before them on that side, visited in bar order (a high
+    before a low on the same bar).
 
-    ``ih``/``il`` are scratch for the RSI pivot bars of each side and ``vh``/``vl`` for the
-    RSI at them (see ``side_capacity``), ``fscr``/``iscr`` for the pivot finder
-    (``pivot_scratch``).
+    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``),
+    ``fscr``/``iscr`` for the pivot finder (``pivot_scratch``).
     """
-    nh = _raw_pivot_list(rsi, left, right, True, ih, fscr, iscr)
-    nl = _raw_pivot_list(rsi, left, right, False, il, fscr, iscr)
-    for p in range(nh):
-        vh[p] = rsi[ih[p]]
-    for q in range(nl):
-        vl[q] = rsi[il[q]]
-    return _divergence_steps(high, low, right, min_bars, max_bars, hidden, ih, vh, 0, nh, il,
-                             vl, 0, nl, out, 0)[2]
+    high_side = np.int64(1)  # runtime values, not literals: numba would compile a copy each
+    nh = _raw_pivot_list(rsi, rules.left, rules.right, high_side, ih, fscr, iscr)
+    nl = _raw_pivot_list(rsi, rules.left, rules.right, -high_side, il, fscr, iscr)
+    hidden = rules.hidden != 0
+    p = 0
+    q = 0
+    k = 0
+    while p < nh or q < nl:
+        bearish = q >= nl or (p < nh and ih[p] <= il[q])
+        if bearish:  # scalars only below: selecting between arrays here costs half the scan
+            r = p
+            p += 1
+            if r == 0:
+                continue
+            i, j = ih[r], ih[r - 1]
+            price_i, price_j = high[i], high[j]
+        else:
+            r = q
+            q += 1
+            if r == 0:
+                continue
+            i, j = il[r], il[r - 1]
+            price_i, price_j = low[i], low[j]
+        if rules.min_bars <= i - j <= rules.max_bars:
+            kind = _kind(bearish, price_i, price_j, rsi[i], rsi[j], hidden)
+            if kind > 0:
+                out.kind[k] = kind
+                out.first[k] = j
+                out.second[k] = i
+                out.known[k] = i + rules.right
+                k += 1
+    return k
 
 
 def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
-    """Divergence records, int64 rows ``(kind, earlier bar, later bar, known bar)``.
+    """Divergence records: a structured array of :data:`DIVERGENCE_DTYPE` (``kind``,
+    ``first`` and ``second`` pivot bars, ``known`` bar).
 
     ``params`` is a :class:`btcscan.patterns.PatternParams` (``div_pivot_left/right``,
     ``div_min_bars``, ``div_max_bars``, ``include_hidden``).
@@ -104,22 +123,22 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     ``kind`` is one of ``REGULAR_BEARISH``, ``REGULAR_BULLISH``, ``HIDDEN_BEARISH``,
     ``HIDDEN_BULLISH``; rows are in the order they became known.
     """
-    r = np.ascontiguousarray(rsi, dtype=np.float64)
-    h = np.ascontiguousarray(high, dtype=np.float64)
-    lo = np.ascontiguousarray(low, dtype=np.float64)
+    r, h, lo = f64(rsi), f64(high), f64(low)
     if r.ndim != 1 or not (r.shape == h.shape == lo.shape):
         raise ValueError("rsi, high and low must be one-dimensional with the same length")
-    left, right = int(params.div_pivot_left), int(params.div_pivot_right)
-    min_bars, max_bars = params.div_min_bars, params.div_max_bars
-    include_hidden = params.include_hidden
-    if left < 1 or right < 1:
+    rules = DivergenceRules(int(params.div_pivot_left), int(params.div_pivot_right),
+                            int(params.div_min_bars), int(params.div_max_bars),
+                            int(bool(params.include_hidden)))
+    if rules.left < 1 or rules.right < 1:
         raise ValueError("left/right must be >= 1")
     n = r.shape[0]
-    sc = side_capacity(n, left, right)
-    ih = np.empty(sc, dtype=np.int64)
-    il = np.empty(sc, dtype=np.int64)
-    out = np.empty((capacity(n, left, right), 4), dtype=np.int64)
-    k = _divergences_into(r, h, lo, left, right, int(min_bars), int(max_bars),
-                          bool(include_hidden), ih, il, np.empty(sc), np.empty(sc), out,
-                          *pivot_scratch(left, right))
-    return out[:k]
+    sc = side_capacity(n, rules.left, rules.right)
+    cap = capacity(n, rules.left, rules.right)
+    rec = DivergenceRecords(*np.empty((4, cap), dtype=np.int64))  # rows: C arrays
+    k = _divergences_into(r, h, lo, rules, np.empty(sc, dtype=np.int64),
+                          np.empty(sc, dtype=np.int64), rec,
+                          *pivot_scratch(rules.left, rules.right))
+    out = np.empty(k, dtype=DIVERGENCE_DTYPE)
+    for name, col in zip(DivergenceRecords._fields, rec, strict=True):
+        out[name] = col[:k]
+    return out

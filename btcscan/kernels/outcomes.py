@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from btcscan.kernels._jit import jit
+from btcscan.kernels._jit import f64, jit, readonly
 
 OPEN, TARGET, INVALIDATED, EXPIRED = 0, 1, 2, 3
 STATUS_NAMES = {OPEN: "open", TARGET: "reached_target", INVALIDATED: "invalidated",
@@ -121,18 +121,15 @@ def score_events(high, low, close, start, direction, targets, invalidation, hori
     Returns arrays per event:
     ``target_bar`` (events, k; -1 = not reached), ``invalid_bar``, ``resolved_bar``
     (-1 = unresolved), ``mae_pct``, ``mfe_pct``, ``failed`` (bool), ``status`` (0-3)."""
-    h = np.ascontiguousarray(high, dtype=np.float64)
-    lo = np.ascontiguousarray(low, dtype=np.float64)
-    c = np.ascontiguousarray(close, dtype=np.float64)
-    st = np.ascontiguousarray(start, dtype=np.int64)
-    dr = np.ascontiguousarray(direction, dtype=np.int64)
+    # inputs read-only, contiguous, one dtype each: the one signature _score is compiled for
+    h, lo, c, iv = f64(high), f64(low), f64(close), f64(invalidation)
+    st = readonly(np.ascontiguousarray(start, dtype=np.int64))
+    dr = readonly(np.ascontiguousarray(direction, dtype=np.int64))
     tg = np.ascontiguousarray(targets, dtype=np.float64)
-    if tg.ndim == 1:
-        tg = tg.reshape(-1, 1)
-    iv = np.ascontiguousarray(invalidation, dtype=np.float64)
+    tg = f64(tg.reshape(-1, 1) if tg.ndim == 1 else tg)
     m = st.shape[0]
-    oc = (np.zeros(m, dtype=np.bool_) if on_close is None
-          else np.ascontiguousarray(on_close, dtype=np.bool_))
+    oc = readonly(np.zeros(m, dtype=np.bool_) if on_close is None
+                  else np.ascontiguousarray(on_close, dtype=np.bool_))
     if not (dr.shape[0] == tg.shape[0] == iv.shape[0] == oc.shape[0] == m):
         raise ValueError("start, direction, targets, invalidation and on_close need one row "
                          "per event")

@@ -21,9 +21,11 @@ So the alternating pivot list **as of bar t** is: log entries with ``confirm <= 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from btcscan.kernels._jit import jit
+from btcscan.kernels._jit import f64, jit, readonly
 
 #: bars per block of the raw pivot kernels: the block's scratch (a few rows of maxima or
 #: minima and the flags, ~20 KB at 5/5) stays in L1 while the passes run over it
@@ -104,14 +106,21 @@ def _compact(f, m, group, s, out, k, safe):
 
 
 @jit
-def _raw_side(x, left, right, high, out, fscr, iscr):
-    """The raw pivot finder behind :func:`_raw_pivot_list` (``high`` selects the side).
+def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
+    """Bars of raw pivots (highs if ``side`` > 0, else lows) written into ``out``; returns
+    the count.
+
+    A pivot high at ``i``: ``x[i]`` > each of the ``left`` bars before it and >= each of
+    the ``right`` bars after it; a NaN in that window (or at ``i``) means no pivot. Only
+    bars ``left .. len(x) - right - 1`` can be pivots. ``out`` should hold
+    ``side_capacity(len(x), left, right)`` entries; ``fscr`` and ``iscr`` come from
+    :func:`pivot_scratch`.
 
     Blocks of ``_BLOCK`` bars, branch-free, every inner loop over a slice indexed by its
     loop variable only (so it vectorises). Lows are the highs of ``-x`` (strict and
     non-strict compares, ties, infinities and NaN all map over), so each block's window is
-    negated into scratch first and one code path serves both sides (half the machine code
-    to compile):
+    copied into scratch times ``+1.0`` or ``-1.0`` first (both exact) and one code path
+    serves both sides (half the machine code to compile):
 
     1. maxima over windows of 2, 4, ... bars by doubling ("sparse table": ``lev[t][j]`` =
        max of bars ``j .. j + 2**t - 1`` of the block's window); the max of ``w`` bars is
@@ -127,8 +136,9 @@ def _raw_side(x, left, right, high, out, fscr, iscr):
     start, when the kernel is loaded from the cache).
     """
     n = x.shape[0]
+    sign = 1.0 if side > 0 else -1.0
     hi = n - right
-    k = 0
+    k = np.int64(0)  # not a literal 0: numba would compile _compact for it
     if hi <= left:
         return k
     kl = _floor_log2(left)
@@ -146,12 +156,10 @@ def _raw_side(x, left, right, high, out, fscr, iscr):
     while s < hi:
         m = min(_BLOCK, hi - s)
         tot = m + left + right
-        src = x[s - left:s - left + tot]
-        if not high:
-            w = fscr[:tot]
-            for j in range(tot):
-                w[j] = -src[j]
-            src = w
+        xs = x[s - left:s - left + tot]
+        src = fscr[:tot]
+        for j in range(tot):
+            src[j] = sign * xs[j]
         bad = nlev == 0  # left = right = 1: two compares, nothing to gain
         if nlev > 0:
             length = tot - 1
@@ -203,19 +211,6 @@ def _raw_side(x, left, right, high, out, fscr, iscr):
     return k
 
 
-@jit
-def _raw_pivot_list(x, left, right, is_high, out, fscr, iscr):
-    """Bars of raw pivots (highs if is_high else lows) written into out; returns the count.
-
-    A pivot high at ``i``: ``x[i]`` > each of the ``left`` bars before it and >= each of
-    the ``right`` bars after it; a NaN in that window (or at ``i``) means no pivot. Only
-    bars ``left .. len(x) - right - 1`` can be pivots. ``out`` should hold
-    ``side_capacity(len(x), left, right)`` entries (see :func:`_raw_side`); ``fscr`` and
-    ``iscr`` come from :func:`pivot_scratch`.
-    """
-    return _raw_side(x, left, right, is_high, out, fscr, iscr)
-
-
 def pivot_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
     """Scratch for :func:`_raw_pivot_list` at these left/right bars (a few KB, reusable
     across calls and series, one pair per thread)."""
@@ -224,48 +219,75 @@ def pivot_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
             np.zeros(_BLOCK + 8, dtype=np.int64))
 
 
-@jit
-def _accept(side, i, price, t, atr_i, atr_t, min_swing, log_bar, log_confirm, log_price,
-            log_side, log_sup, log_atr, stack, ns, nlog):
-    """Offer one confirmed raw pivot to the zig-zag (``atr_i`` / ``atr_t``: ATR at its bar
-    and at its confirmation bar). Returns (ns, nlog).
+class PivotLog(NamedTuple):
+    """The zig-zag's log as the kernels read and write it: one entry per pivot ever
+    accepted, in acceptance order (see :func:`zigzag` for the fields)."""
 
-    Here and in :func:`_zigzag_steps` indices are cast to uint64: numba adds a
+    bar: np.ndarray
+    confirm: np.ndarray
+    price: np.ndarray
+    side: np.ndarray
+    superseded_at: np.ndarray
+    atr: np.ndarray
+
+
+def pivot_log(log: dict[str, np.ndarray], atr: np.ndarray | None = None) -> PivotLog:
+    """:class:`PivotLog` of :func:`zigzag`'s dict, read-only (the one signature the wedge
+    scan is compiled for); ``atr`` given: the entries' ATR taken from it at their
+    confirmation bars instead of ``log["atr"]``."""
+    confirm = np.ascontiguousarray(log["confirm"], dtype=np.int64)
+    a = log["atr"] if atr is None else np.asarray(atr)[confirm]
+    return PivotLog(readonly(np.ascontiguousarray(log["bar"], dtype=np.int64)),
+                    readonly(confirm), f64(log["price"]),
+                    readonly(np.ascontiguousarray(log["side"], dtype=np.int8)),
+                    readonly(np.ascontiguousarray(log["superseded_at"], dtype=np.int64)),
+                    f64(a))
+
+
+@jit
+def _accept(side, i, price, t, atr_i, atr_t, min_swing, log, stack, ns, nlog):
+    """Offer one confirmed raw pivot to the zig-zag (``side`` +1 high / -1 low; ``atr_i`` /
+    ``atr_t``: ATR at its bar and at its confirmation bar), writing into ``log`` (a
+    :class:`PivotLog` of output arrays). Returns (ns, nlog).
+
+    Here and in :func:`_zigzag_into` indices are cast to uint64: numba adds a
     negative-index fix-up to every signed index it cannot prove >= 0, and in this branchy
     per-pivot code those were a large share of the instructions (the zig-zag ran about a
     fifth faster without them)."""
     if ns > 0:
         last = np.uint64(stack[np.uint64(ns - 1)])
-        if log_side[last] == side:
-            more = price > log_price[last] if side > 0 else price < log_price[last]
+        if log.side[last] == side:
+            more = price > log.price[last] if side > 0 else price < log.price[last]
             if not more:
                 return ns, nlog
-            log_sup[last] = t
+            log.superseded_at[last] = t
             ns -= 1
         else:
-            if not (abs(price - log_price[last]) >= min_swing * atr_i):  # NaN ATR -> rejected
+            if not (abs(price - log.price[last]) >= min_swing * atr_i):  # NaN ATR -> rejected
                 return ns, nlog
     u = np.uint64(nlog)
-    log_bar[u] = i
-    log_confirm[u] = t
-    log_price[u] = price
-    log_side[u] = side
-    log_sup[u] = -1
-    log_atr[u] = atr_t
+    log.bar[u] = i
+    log.confirm[u] = t
+    log.price[u] = price
+    log.side[u] = side
+    log.superseded_at[u] = -1
+    log.atr[u] = atr_t
     stack[np.uint64(ns)] = nlog
     return ns + 1, nlog + 1
 
 
 @jit
-def _zigzag_steps(high, low, atr, aoff, hi_idx, p, nh, lo_idx, q, nl, right, min_swing,
-                  log_bar, log_confirm, log_price, log_side, log_sup, log_atr, stack, ns, nlog):
-    """The zig-zag over raw pivots ``hi_idx[p:nh]`` and ``lo_idx[q:nl]`` (bar lists,
-    increasing), in confirmation order, from the state ``(ns, nlog)`` left by the pivots
-    before them; returns the new ``(p, q, ns, nlog)``. The ATR of bar ``b`` is
-    ``atr[b - aoff]`` (a caller may hold only a window of it); each entry's ATR at its
-    confirmation bar goes to ``log_atr``. Every raw pivot at an earlier bar
-    than the last one offered must already be in the lists (both sides), so a caller that
-    finds pivots block by block can run it after each block."""
+def _zigzag_into(high, low, atr, hi_idx, nh, lo_idx, nl, right, min_swing, log, stack):
+    """The causal zig-zag over raw pivots ``hi_idx[:nh]`` and ``lo_idx[:nl]`` (bar lists,
+    increasing), in confirmation order, into ``log`` (a :class:`PivotLog` of output arrays
+    with ``capacity`` entries); returns the number of entries. Each entry's ATR at its
+    confirmation bar goes to ``log.atr``."""
+    hi_side = np.int64(1)  # runtime values, not literals: numba would compile a copy each
+    lo_side = -hi_side
+    p = 0
+    q = 0
+    ns = np.int64(0)  # runtime zeros: literal ones make numba compile _accept twice
+    nlog = np.int64(0)
     while p < nh or q < nl:
         ih = hi_idx[np.uint64(p)] if p < nh else -1
         il = lo_idx[np.uint64(q)] if q < nl else -1
@@ -280,50 +302,25 @@ def _zigzag_steps(high, low, atr, aoff, hi_idx, p, nh, lo_idx, q, nl, right, min
             p += 1
             q += 1
         t = i + right
-        a = atr[np.uint64(i - aoff)]
-        at = atr[np.uint64(t - aoff)]
+        a = atr[np.uint64(i)]
+        at = atr[np.uint64(t)]
         ui = np.uint64(i)
         if min_swing <= 0.0:
             a = 0.0
-        if h and lo:
-            high_first = ns == 0 or log_side[stack[ns - 1]] < 0
-            if high_first:
-                ns, nlog = _accept(1, i, high[ui], t, a, at, min_swing, log_bar,
-                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
-                                   ns, nlog)
-                ns, nlog = _accept(-1, i, low[ui], t, a, at, min_swing, log_bar,
-                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
-                                   ns, nlog)
-            else:
-                ns, nlog = _accept(-1, i, low[ui], t, a, at, min_swing, log_bar,
-                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
-                                   ns, nlog)
-                ns, nlog = _accept(1, i, high[ui], t, a, at, min_swing, log_bar,
-                                   log_confirm, log_price, log_side, log_sup, log_atr, stack,
-                                   ns, nlog)
-        elif h:
-            ns, nlog = _accept(1, i, high[ui], t, a, at, min_swing, log_bar,
-                               log_confirm, log_price, log_side, log_sup, log_atr, stack, ns,
-                               nlog)
-        else:
-            ns, nlog = _accept(-1, i, low[ui], t, a, at, min_swing, log_bar,
-                               log_confirm, log_price, log_side, log_sup, log_atr, stack, ns,
-                               nlog)
-    return p, q, ns, nlog
-
-
-@jit
-def _zigzag_into(high, low, atr, hi_idx, nh, lo_idx, nl, right, min_swing,
-                 log_bar, log_confirm, log_price, log_side, log_sup, log_atr, stack):
-    """Run the causal zig-zag over the raw pivots (bar lists, increasing), in confirmation
-    order; returns the number of log entries."""
-    return _zigzag_steps(high, low, atr, 0, hi_idx, 0, nh, lo_idx, 0, nl, right, min_swing,
-                         log_bar, log_confirm, log_price, log_side, log_sup, log_atr, stack, 0,
-                         0)[3]
+        # an outside bar offers the side opposite to the last accepted pivot first
+        first = hi_side
+        if h and lo and ns > 0 and log.side[stack[ns - 1]] > 0:
+            first = lo_side
+        for k in range(2):
+            sd = first if k == 0 else -first
+            if (sd > 0 and h) or (sd < 0 and lo):
+                px = high[ui] if sd > 0 else low[ui]
+                ns, nlog = _accept(sd, i, px, t, a, at, min_swing, log, stack, ns, nlog)
+    return nlog
 
 
 def _f64(x, name: str) -> np.ndarray:
-    a = np.ascontiguousarray(x, dtype=np.float64)
+    a = f64(x)
     if a.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
     return a
@@ -344,7 +341,7 @@ def raw_pivots(x, left: int, right: int, *, high: bool = True) -> np.ndarray:
     a = _f64(x, "x")
     left, right = _check_lr(left, right)
     idx = np.empty(side_capacity(a.shape[0], left, right), dtype=np.int64)
-    k = _raw_pivot_list(a, left, right, bool(high), idx, *pivot_scratch(left, right))
+    k = _raw_pivot_list(a, left, right, 1 if high else -1, idx, *pivot_scratch(left, right))
     out = np.zeros(a.shape[0], dtype=np.int8)
     out[idx[:k]] = 1
     return out
@@ -387,20 +384,15 @@ def zigzag(high, low, atr, left: int, right: int, min_swing_atr: float) -> dict[
     hi_idx = np.empty(sc, dtype=np.int64)
     lo_idx = np.empty(sc, dtype=np.int64)
     scr = pivot_scratch(left, right)
-    nh = _raw_pivot_list(h, left, right, True, hi_idx, *scr)
-    nl = _raw_pivot_list(lo, left, right, False, lo_idx, *scr)
+    nh = _raw_pivot_list(h, left, right, 1, hi_idx, *scr)
+    nl = _raw_pivot_list(lo, left, right, -1, lo_idx, *scr)
     cap = capacity(n, left, right)
-    bar = np.empty(cap, dtype=np.int64)
-    confirm = np.empty(cap, dtype=np.int64)
-    price = np.empty(cap, dtype=np.float64)
-    side = np.empty(cap, dtype=np.int8)
-    sup = np.empty(cap, dtype=np.int64)
-    log_atr = np.empty(cap, dtype=np.float64)
-    stack = np.empty(cap, dtype=np.int64)
-    k = _zigzag_into(h, lo, a, hi_idx, nh, lo_idx, nl, right, float(min_swing_atr), bar,
-                     confirm, price, side, sup, log_atr, stack)
-    return {"bar": bar[:k], "confirm": confirm[:k], "price": price[:k], "side": side[:k],
-            "superseded_at": sup[:k], "atr": log_atr[:k]}
+    log = PivotLog(np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
+                   np.empty(cap, dtype=np.float64), np.empty(cap, dtype=np.int8),
+                   np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.float64))
+    k = _zigzag_into(h, lo, a, hi_idx, nh, lo_idx, nl, right, float(min_swing_atr), log,
+                     np.empty(cap, dtype=np.int64))
+    return {name: arr[:k] for name, arr in zip(PivotLog._fields, log, strict=True)}
 
 
 def pivots_asof(log: dict[str, np.ndarray], t: int) -> np.ndarray:

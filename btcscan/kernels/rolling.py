@@ -8,20 +8,20 @@ reuse a buffer.
 Parity: the kernels follow TA-Lib's order of operations (running-sum SMA; RSI and ATR
 seeded with the simple mean of the first ``n`` changes / true ranges, then
 ``avg = (avg * (n - 1) + x) / n``), so results equal ``talib.SMA/RSI/ATR`` on the same
-input (SMA and RSI bit for bit; ATR within ~3e-15 relative). Like TA-Lib's Python wrapper,
-leading NaNs are skipped: the warm-up starts at the first finite value. Values before the
-first full window are NaN.
+input: SMA and RSI bit for bit; ATR within ~3e-15 relative, not bit for bit (its step may
+be fused into one multiply-add). Like TA-Lib's Python wrapper, leading NaNs are skipped: the
+warm-up starts at the first finite value. Values before the first full window are NaN.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from btcscan.kernels._jit import jit, pjit, prange
+from btcscan.kernels._jit import f64, jit
 
 
 def _as_f64(x, name: str) -> np.ndarray:
-    a = np.ascontiguousarray(x, dtype=np.float64)
+    a = f64(x)
     if a.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
     return a
@@ -87,7 +87,7 @@ def _rsi_value(gain, loss):
 def _rsi_start(x, n):
     """RSI warm-up: ``(f, gain, loss, prev)``, ``f`` the bar of the first value (it is
     ``_rsi_value(gain, loss)``; bars before it are NaN) and the state for
-    :func:`_rsi_steps` from bar ``f + 1`` on. ``f = len(x)`` when the series is too short
+    :func:`_rsi_into` from bar ``f + 1`` on. ``f = len(x)`` when the series is too short
     for any value."""
     size = x.shape[0]
     start = _first_finite(x)
@@ -106,43 +106,25 @@ def _rsi_start(x, n):
 
 
 @jit
-def _rsi_steps(x, n, out, i0, i1, gain, loss, prev, off=0):
-    """Wilder's smoothing for bars ``i0 .. i1-1`` from the state after bar ``i0 - 1``,
-    bar ``i`` written to ``out[i - off]``; returns the state after ``i1 - 1``. Branch-free
-    gain/loss updates: adding 0.0 leaves a sum unchanged, so this is bit-identical to
-    TA-Lib's if/else, without a mispredicted branch per bar."""
+def _rsi_into(x, n, out):
+    """Wilder's RSI of ``x`` into ``out``: NaN until bar ``f`` of :func:`_rsi_start`, then
+    Wilder's smoothing. Branch-free gain/loss updates: adding 0.0 leaves a sum unchanged,
+    so this is bit-identical to TA-Lib's if/else, without a mispredicted branch per bar."""
+    size = x.shape[0]
+    f, gain, loss, prev = _rsi_start(x, n)
+    for i in range(min(f, size)):
+        out[i] = np.nan
+    if f >= size:
+        return
+    out[f] = _rsi_value(gain, loss)
     inv = 1.0 / n
     nm1 = float(n - 1)
-    for i in range(i0, i1):
+    for i in range(f + 1, size):
         d = x[i] - prev
         prev = x[i]
         loss = (loss * nm1 + max(-d, 0.0)) * inv
         gain = (gain * nm1 + max(d, 0.0)) * inv
-        out[i - off] = _rsi_value(gain, loss)
-    return gain, loss, prev
-
-
-@jit
-def _rsi_fill(x, n, out, off, i0, i1, f, gain, loss, prev):
-    """RSI of bars ``i0 .. i1-1`` into ``out[i - off]`` given the warm-up ``(f, gain, loss,
-    prev)`` of :func:`_rsi_start` (or, from ``i0 > f`` on, the state after bar ``i0 - 1``);
-    returns the state after ``i1 - 1``."""
-    i = i0
-    while i < i1 and i < f:
-        out[i - off] = np.nan
-        i += 1
-    if i == f and i < i1:
-        out[i - off] = _rsi_value(gain, loss)
-        i += 1
-    if i < i1:
-        gain, loss, prev = _rsi_steps(x, n, out, i, i1, gain, loss, prev, off)
-    return gain, loss, prev
-
-
-@jit
-def _rsi_into(x, n, out):
-    f, gain, loss, prev = _rsi_start(x, n)
-    _rsi_fill(x, n, out, 0, 0, x.shape[0], f, gain, loss, prev)
+        out[i] = _rsi_value(gain, loss)
 
 
 @jit(inline="always")
@@ -155,7 +137,7 @@ def _true_range(h, l, prev_close):
 @jit(fastmath={"contract"})
 def _atr_start(high, low, close, n):
     """ATR warm-up: ``(f, value)``, ``f`` the bar of the first value (NaN before it;
-    ``f = len(close)`` when the series is too short). With ``n > 1`` :func:`_atr_steps`
+    ``f = len(close)`` when the series is too short). With ``n > 1`` :func:`_atr_into`
     goes on from ``f + 1``; with ``n == 1`` every later bar is its own true range."""
     size = close.shape[0]
     start = 0
@@ -175,47 +157,28 @@ def _atr_start(high, low, close, n):
 
 
 @jit(fastmath={"contract"})
-def _atr_fill(high, low, close, n, out, off, i0, i1, f, prev):
-    """ATR of bars ``i0 .. i1-1`` into ``out[i - off]`` given the warm-up ``(f, value)``
-    of :func:`_atr_start` (``prev``: the value at bar ``i0 - 1``, or the first value while
-    ``i0 <= f``); returns the value at ``i1 - 1``."""
-    i = i0
-    while i < i1 and i < f:
-        out[i - off] = np.nan
-        i += 1
-    if i == f and i < i1:
-        out[i - off] = prev
-        i += 1
-    if i < i1:
-        if n == 1:
-            for b in range(i, i1):
-                prev = _true_range(high[b], low[b], close[b - 1])
-                out[b - off] = prev
-        else:
-            prev = _atr_steps(high, low, close, n, out, i, i1, prev, off)
-    return prev
-
-
-@jit(fastmath={"contract"})
-def _atr_steps(high, low, close, n, out, i0, i1, prev, off=0):
-    """Wilder's smoothing for bars ``i0 .. i1-1`` from the value at ``i0 - 1``, bar ``i``
-    written to ``out[i - off]``; returns the value at ``i1 - 1``. The step is written as
-    prev*((n-1)/n) + tr/n so consecutive bars do not wait on a division; it stays within
-    ~3e-15 (relative) of talib.ATR, which no operation order tried here reproduced bit for
-    bit."""
+def _atr_into(high, low, close, n, out):
+    """Wilder's ATR into ``out``: NaN until bar ``f`` of :func:`_atr_start`, then Wilder's
+    smoothing. The step is written as prev*((n-1)/n) + tr/n so consecutive bars do not wait
+    on a division, with FMA contraction allowed: it stays within ~3e-15 (relative) of
+    talib.ATR, which no operation order tried here reproduced bit for bit."""
+    size = close.shape[0]
+    f, prev = _atr_start(high, low, close, n)
+    for i in range(min(f, size)):
+        out[i] = np.nan
+    if f >= size:
+        return
+    out[f] = prev
+    if n == 1:
+        for b in range(f + 1, size):
+            out[b] = _true_range(high[b], low[b], close[b - 1])
+        return
     inv = 1.0 / n
     keep = float(n - 1) * inv
-    for i in range(i0, i1):
+    for i in range(f + 1, size):
         tr = _true_range(high[i], low[i], close[i - 1])
         prev = prev * keep + tr * inv
-        out[i - off] = prev
-    return prev
-
-
-@jit
-def _atr_into(high, low, close, n, out):
-    f, prev = _atr_start(high, low, close, n)
-    _atr_fill(high, low, close, n, out, 0, 0, close.shape[0], f, prev)
+        out[i] = prev
 
 
 def sma(x, n: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -247,84 +210,3 @@ def atr(high, low, close, n: int = 14, out: np.ndarray | None = None) -> np.ndar
     o = _out(out, c.shape)
     _atr_into(h, lo, c, n, o)
     return o
-
-
-# --- many series at once: rows are independent series, one thread per row -------------
-
-
-@jit
-def _rsi_sma2_row(x, rsi_n, na, nb, rsi_out, a_out, b_out):
-    """One pass over one series: RSI(rsi_n), SMA(na), SMA(nb), in TA-Lib's operation order."""
-    size = x.shape[0]
-    start = _first_finite(x)
-    for i in range(min(start, size)):
-        rsi_out[i] = np.nan
-        a_out[i] = np.nan
-        b_out[i] = np.nan
-    total_a = 0.0
-    total_b = 0.0
-    gain = 0.0
-    loss = 0.0
-    inv = 1.0 / rsi_n
-    nm1 = float(rsi_n - 1)
-    prev = x[start] if start < size else 0.0
-    for i in range(start, size):
-        v = x[i]
-        total_a += v
-        if i - start >= na - 1:
-            a_out[i] = total_a / na
-            total_a -= x[i - na + 1]
-        else:
-            a_out[i] = np.nan
-        total_b += v
-        if i - start >= nb - 1:
-            b_out[i] = total_b / nb
-            total_b -= x[i - nb + 1]
-        else:
-            b_out[i] = np.nan
-        k = i - start
-        if k == 0:
-            rsi_out[i] = np.nan
-            continue
-        d = v - prev
-        prev = v
-        if k <= rsi_n:
-            loss += max(-d, 0.0)
-            gain += max(d, 0.0)
-            if k == rsi_n:
-                loss *= inv
-                gain *= inv
-                rsi_out[i] = _rsi_value(gain, loss)
-            else:
-                rsi_out[i] = np.nan
-        else:
-            loss = (loss * nm1 + max(-d, 0.0)) * inv
-            gain = (gain * nm1 + max(d, 0.0)) * inv
-            rsi_out[i] = _rsi_value(gain, loss)
-
-
-@pjit
-def _batch_into(close, rsi_n, sma_a, sma_b, rsi_out, sma_a_out, sma_b_out):
-    for r in prange(close.shape[0]):
-        _rsi_sma2_row(close[r], rsi_n, sma_a, sma_b, rsi_out[r], sma_a_out[r], sma_b_out[r])
-
-
-def batch_rsi_sma(
-    close2d,
-    rsi_n: int = 14,
-    sma_a: int = 50,
-    sma_b: int = 100,
-    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """RSI(rsi_n), SMA(sma_a) and SMA(sma_b) for every row of a 2-D array of closes.
-
-    Rows are independent series (pad shorter ones with leading NaN); rows run in parallel,
-    one fused pass per row. Values equal ``talib.RSI``/``talib.SMA`` row by row. Pass
-    ``out`` (three float64 arrays shaped like ``close2d``) to reuse buffers across calls.
-    """
-    c = np.ascontiguousarray(close2d, dtype=np.float64)
-    if c.ndim != 2:
-        raise ValueError(f"close2d must be two-dimensional, got shape {c.shape}")
-    outs = tuple(_out(o, c.shape) for o in (out or (None, None, None)))
-    _batch_into(c, _check_period(rsi_n), _check_period(sma_a), _check_period(sma_b), *outs)
-    return outs

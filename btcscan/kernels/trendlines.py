@@ -3,7 +3,7 @@
 Lines are ``price(x) = c + s * (x - x0)`` with ``x`` a bar index, ``s`` the slope in price
 per bar and ``x0`` the first pivot bar of the pattern.
 
-**Envelope fit** (:func:`envelope_line`): the slope is the least-squares slope through the
+**Envelope fit** (in :func:`_scan_wedges_into`): the slope is the least-squares slope through the
 pivots of one side (from running sums, x relative to the newest pivot); the line is then
 shifted so that no pivot lies beyond it (upper line on or above every high pivot, lower line
 on or below every low pivot) -- the way an analyst draws a line "on" the swing points rather
@@ -23,38 +23,82 @@ wedge that already broke). A forming wedge is then followed bar by bar: a close 
 upper line is a breakout up, a close below the lower line a breakdown, reaching the apex
 without either is expiry. Lines are frozen when the wedge becomes known, so nothing recorded
 for bar ``t`` can change when later bars arrive. Only one wedge forms at a time.
-
-**Two phases** (long series in the batch engine, ``scan_wedges(..., chunks=k)``): the
-windows that make a wedge at each pivot change depend on nothing the walk carries, so
-``WINDOWS`` mode finds them for independent chunks of the pivot log (each chunk starts from
-the pivot list as of its first bar, read back from the log) and ``WALK_MASKED`` mode then
-walks as above, jumping from one change with a window to the next and taking phase one's
-record of it (examining the change again only when that window would redraw the last
-wedge): the same records.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from btcscan.kernels._jit import jit
+from btcscan.kernels._jit import f64, jit
+from btcscan.kernels.pivots import pivot_log
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
 
-# column layout of the integer and float wedge records
-WI_KIND, WI_KNOWN, WI_STATE, WI_STATE_BAR, WI_X0, WI_X1, WI_TU, WI_TL, WI_NPIV = range(9)
-WI_PIV0 = 9  # pivot log indices of the window follow
-WF_SU, WF_CU, WF_SL, WF_CL, WF_APEX, WF_TOL, WF_ATR = range(7)
-WF_COLS = 7
-WALK, WINDOWS, WALK_MASKED = range(3)  # modes of _scan_wedges_into
 MAX_PIVOTS_LIMIT = 62  # window masks are int64 bit sets
 
 KIND_FALLING = -1
 KIND_RISING = 1
 STATE_FORMING, STATE_UP, STATE_DOWN, STATE_EXPIRED = 0, 1, 2, 3
+
+
+class WedgeRecords(NamedTuple):
+    """The wedges the kernel writes, one row of each array per wedge (bars are row indices
+    of the candles; prices of a line at bar b are ``c + slope * (b - x0)``)."""
+
+    kind: np.ndarray  # KIND_FALLING / KIND_RISING
+    known: np.ndarray  # bar at which the wedge became known
+    state: np.ndarray  # STATE_* as of the last bar
+    state_bar: np.ndarray  # bar at which that state became known
+    x0: np.ndarray  # first pivot bar
+    x1: np.ndarray  # last pivot bar
+    touches_upper: np.ndarray
+    touches_lower: np.ndarray
+    npiv: np.ndarray  # pivots in the window
+    pivots: np.ndarray  # (rows, max_pivots) pivot log entries of the window, then -1
+    slope_upper: np.ndarray
+    c_upper: np.ndarray  # upper line at x0
+    slope_lower: np.ndarray
+    c_lower: np.ndarray
+    apex: np.ndarray  # bar (fractional) where the lines meet
+    tol: np.ndarray  # touch tolerance in price (touch_tolerance_atr x ATR when known)
+    atr: np.ndarray  # ATR when known: the close tolerance while the wedge is followed
+
+
+@functools.lru_cache(maxsize=8)
+def wedge_dtype(max_pivots: int) -> np.dtype:
+    """The numpy dtype of one wedge row as :func:`scan_wedges` returns it: the fields of
+    :class:`WedgeRecords` (``pivots`` a sub-array of ``max_pivots`` entries)."""
+    ints = ("kind", "known", "state", "state_bar", "x0", "x1", "touches_upper",
+            "touches_lower", "npiv")
+    return np.dtype([*((f, np.int64) for f in ints), ("pivots", np.int64, (max_pivots,)),
+                     *((f, np.float64) for f in WedgeRecords._fields[10:])])
+
+
+def _wedge_records(rows: int, max_pivots: int) -> WedgeRecords:
+    # three allocations, the fields rows of them (a row of a C array is a C array too)
+    ints = np.empty((9, rows), dtype=np.int64)
+    floats = np.empty((7, rows), dtype=np.float64)
+    return WedgeRecords(*ints, np.empty((rows, max_pivots), dtype=np.int64), *floats)
+
+
+class WedgeRules(NamedTuple):
+    """The wedge rules as the kernel reads them (:func:`wedge_rules` builds one from
+    :class:`btcscan.patterns.PatternParams`; tolerances and sizes in ATR)."""
+
+    max_pivots: int
+    min_major: int
+    min_minor: int
+    touch_tol: float
+    close_tol: float
+    min_dur: int
+    max_dur: int
+    conv_ratio: float
+    min_move: float
+    min_height: float
 
 
 @jit
@@ -68,17 +112,6 @@ def _slope(k, sx, sy, sxx, sxy):
     if den == 0.0:
         return 0.0
     return (k * sxy - sx * sy) / den
-
-
-@jit
-def _intercept(xs, ys, k, x0, s, upper):
-    """Value at x0 of the line of slope s shifted onto the extreme point (envelope)."""
-    c = ys[0] - s * (xs[0] - x0)
-    for j in range(1, k):
-        v = ys[j] - s * (xs[j] - x0)
-        if (upper and v > c) or ((not upper) and v < c):
-            c = v
-    return c
 
 
 @jit
@@ -125,85 +158,27 @@ def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu
 
 
 @jit
-def _chunk_start(confirm, nlog, e):
-    """First log entry at or after ``e`` that starts a confirmation bar (chunks never split
-    the entries of one bar); ``nlog`` at the end."""
-    while 0 < e < nlog and confirm[e] == confirm[e - 1]:
-        e += 1
-    return e
-
-
-@jit
-def _list_before(log_confirm, log_sup, e, max_pivots, stack):
-    """The newest ``max_pivots`` entries of the pivot list as of the bar before entry
-    ``e``'s confirmation bar (read back from the log) into ``stack``; returns how many."""
-    t0 = log_confirm[e]
-    got = 0
-    j = e - 1
-    while j >= 0 and got < max_pivots:
-        if log_sup[j] == -1 or log_sup[j] >= t0:
-            got += 1
-        j -= 1
-    ns = 0
-    for i in range(j + 1, e):
-        if log_sup[i] == -1 or log_sup[i] >= t0:
-            stack[ns] = i
-            ns += 1
-    return ns
-
-
-@jit
-def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side, log_sup, e0,
-                      e1,
-                      max_pivots, min_major, min_minor, touch_tol, close_tol, min_dur, max_dur,
-                      conv_ratio, min_move, min_height, mode, nchunks, masks, stack, scratch,
-                      wi, wf):
-    """The scan over log entries ``e0 .. e1-1`` (whole confirmation bars), in one of three
-    modes. ``log_atr`` is the ATR at each entry's confirmation bar (the zig-zag log's
-    ``atr``): tolerances at a bar with a change use it, and each record keeps it
-    (``WF_ATR``) for the close tolerance while the wedge is followed. ``stack`` is scratch
-    for ``max_pivots + e1 - e0`` entries, ``scratch`` (:func:`window_scratch`) for the
-    windows' slopes and pivots (the kernel allocates nothing, see
-    :func:`btcscan.kernels.pivots._raw_side`).
-
-    * ``WALK``: from the start (``e0`` = 0), every change examined, wedges recorded and
-      followed; returns the number of records written into wi/wf, or -1 when they hold
-      too few rows (the caller retries with more).
-    * ``WINDOWS`` (phase one of the two-phase scan): no wedge is recorded or followed;
-      for the last entry confirmed at each bar, ``masks`` gets the bit set of every window
-      that makes a wedge there whatever came before (bit m = the m most recent pivots);
-      0 for the other entries. The largest passing window's record (as ``WALK`` would
-      write it) goes to row ``e0 + k`` of wi/wf for the chunk's k-th bar with a window,
-      so wi/wf need a row per log entry. Chunks of the log are independent: each starts
-      from the pivot list as of the bar before its first entry, read from the log.
-      Returns 0.
-    * ``WALK_MASKED``: as ``WALK``, after ``WINDOWS`` over the whole log in ``nchunks``
-      chunks (``_chunk_start`` of ``nlog * j // nchunks``) with the same wi/wf: it jumps
-      from one bar with a window to the next (the list rebuilt from the log there), takes
-      phase one's record when that window does not redraw the last resolved wedge, and
-      examines the bar's windows again only when it does: the same records as ``WALK``,
-      for about 1 % of the work.
-    """
+def _scan_wedges_into(close, log, rules, stack, scratch, w):
+    """The wedge scan (module docstring) over the zig-zag ``log`` (a :class:`PivotLog`)
+    with ``rules`` (a :class:`WedgeRules`); returns the number of records written into
+    ``w`` (a :class:`WedgeRecords`), or -1 when it holds too few rows (the caller retries
+    with more). ``log.atr`` is the ATR at each entry's confirmation bar: tolerances at a bar
+    with a change use it, and each record keeps it (``w.atr``) for the close tolerance while
+    the wedge is followed.
+    ``stack`` is scratch for ``max_pivots + len(log)`` entries, ``scratch``
+    (:func:`window_scratch`) for the windows' slopes and pivots (the kernel allocates
+    nothing, see :func:`btcscan.kernels.pivots._raw_pivot_list`)."""
+    log_atr, log_bar, log_confirm = log.atr, log.bar, log.confirm
+    log_price, log_side, log_sup = log.price, log.side, log.superseded_at
+    max_pivots, min_major, min_minor = rules.max_pivots, rules.min_major, rules.min_minor
+    touch_tol, close_tol = rules.touch_tol, rules.close_tol
+    min_dur, max_dur = rules.min_dur, rules.max_dur
+    conv_ratio, min_move, min_height = rules.conv_ratio, rules.min_move, rules.min_height
     n = close.shape[0]
     ns = 0
-    e = e0
-    nlog = e1
+    e = 0
+    nlog = log_bar.shape[0]
     nw = 0
-    windows = mode == WINDOWS
-    masked = mode == WALK_MASKED
-    # WINDOWS: the record of each bar's largest passing window goes to row e0 + k (k-th such
-    # bar of the chunk); WALK_MASKED finds it there again: the chunks are recomputed from
-    # nchunks, and cand_row follows the rows of the current chunk
-    nc = 0
-    ck = -1
-    ce1 = 0
-    cand_row = 0
-    cand = -1
-    if windows:
-        for j in range(e0, e1):
-            masks[j] = 0
-        if e0 < e1:
-            ns = _list_before(log_confirm, log_sup, e0, max_pivots, stack)
     forming = -1
     last_x0 = -1  # first pivot bar of the last resolved wedge: redraws of it are suppressed
     min_piv = min_major + min_minor
@@ -215,16 +190,6 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
     while True:
         t += 1
         if forming < 0:  # nothing to follow: jump to the next bar where a pivot is confirmed
-            if masked:  # ... and where phase one found a window, with the list as of before it
-                j = e
-                while j < nlog and masks[j] == 0:
-                    j += 1
-                if j > e:
-                    while j > e and log_confirm[j - 1] == log_confirm[j]:  # bar's first entry
-                        j -= 1
-                    if j > e:
-                        e = j
-                        ns = _list_before(log_confirm, log_sup, e, max_pivots, stack)
             if e >= nlog:
                 break
             t = max(t, log_confirm[e])
@@ -232,32 +197,25 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
             break
         # 1. follow the forming wedge with this bar's close
         if forming >= 0:
-            dx = t - wi[forming, WI_X0]
-            up = wf[forming, WF_CU] + wf[forming, WF_SU] * dx
-            lo = wf[forming, WF_CL] + wf[forming, WF_SL] * dx
-            ctol = close_tol * wf[forming, WF_ATR]
+            dx = t - w.x0[forming]
+            up = w.c_upper[forming] + w.slope_upper[forming] * dx
+            lo = w.c_lower[forming] + w.slope_lower[forming] * dx
+            ctol = close_tol * w.atr[forming]
             st = -1
-            if t >= wf[forming, WF_APEX]:  # past the apex the lines have crossed
+            if t >= w.apex[forming]:  # past the apex the lines have crossed
                 st = STATE_EXPIRED
             elif close[t] > up + ctol:
                 st = STATE_UP
             elif close[t] < lo - ctol:
                 st = STATE_DOWN
             if st >= 0:
-                wi[forming, WI_STATE] = st
-                wi[forming, WI_STATE_BAR] = t
-                last_x0 = wi[forming, WI_X0]
+                w.state[forming] = st
+                w.state_bar[forming] = t
+                last_x0 = w.x0[forming]
                 forming = -1
         # 2. pivots confirmed at this bar
         changed = False
         while e < nlog and log_confirm[e] == t:
-            if masked and masks[e] != 0:  # a bar with a window: its row in phase one's output
-                while e >= ce1:
-                    ck += 1
-                    cand_row = ce1
-                    ce1 = _chunk_start(log_confirm, nlog, nlog * (ck + 1) // nchunks)
-                cand = cand_row
-                cand_row += 1
             if ns > 0 and log_sup[stack[ns - 1]] == t:
                 ns -= 1
             stack[ns] = e
@@ -265,8 +223,6 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
             e += 1
             changed = True
         if not changed or forming >= 0:
-            continue
-        if masked and masks[e - 1] == 0:
             continue
         # 3. look for a new wedge in the most recent m pivots, largest m first. Slopes of
         # every window come from running sums grown from the newest pivot backwards. The
@@ -276,23 +232,6 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
         top = min(max_pivots, ns)
         if top < min_piv:
             continue
-        if masked:  # phase one recorded the largest window; use it unless it redraws
-            bits = masks[e - 1]
-            mb = top
-            while mb > 0 and (bits >> mb) & 1 == 0:
-                mb -= 1
-            if log_bar[stack[ns - mb]] > last_x0:
-                if nw == wi.shape[0]:
-                    return -1
-                for r in range(wi.shape[1]):
-                    wi[nw, r] = wi[cand, r]
-                for r in range(WF_COLS):
-                    wf[nw, r] = wf[cand, r]
-                forming = nw
-                nw += 1
-                continue
-            if bits == np.int64(1) << mb:  # the only window redraws the last wedge
-                continue
         atr_t = log_atr[e - 1]  # the ATR at this bar (entry e - 1 is confirmed at t)
         tol = touch_tol * atr_t
         if not (tol >= 0.0):  # NaN ATR (warm-up): no wedge yet
@@ -324,7 +263,7 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
         sa = 0.0
         sb = 0.0
         okbits = np.int64(0)
-        m = 1
+        m = np.int64(1)  # not a literal 1: numba would compile the helpers twice
         while m <= top:  # odd m: the newest pivot's side
             x, ka, ax, ay, axx, axy, sa = _add_pivot(stack, ns, m, xref, log_bar, log_price, px,
                                                      py, ka, ax, ay, axx, axy)
@@ -353,7 +292,7 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
             okbits ^= np.int64(1) << m
             r0 = ns - m
             x0 = log_bar[stack[r0]]
-            if x0 <= last_x0:  # last_x0 stays -1 in WINDOWS mode
+            if x0 <= last_x0:  # no redrawing the last resolved wedge
                 continue
             su = msu[m]
             sl = msl[m]
@@ -410,41 +349,32 @@ def _scan_wedges_into(close, log_atr, log_bar, log_confirm, log_price, log_side,
                     break
             if not inside:
                 continue
-            if windows:  # every window that passes; the largest one's record
-                if masks[e - 1] != 0:
-                    masks[e - 1] |= np.int64(1) << m
-                    continue
-                masks[e - 1] = np.int64(1) << m
-                nw = e0 + nc
-                nc += 1
-            elif nw == wi.shape[0]:
+            if nw == w.kind.shape[0]:
                 return -1
-            wi[nw, WI_KIND] = KIND_FALLING if su < 0.0 else KIND_RISING
-            wi[nw, WI_KNOWN] = t
-            wi[nw, WI_STATE] = STATE_FORMING
-            wi[nw, WI_STATE_BAR] = t
-            wi[nw, WI_X0] = x0
-            wi[nw, WI_X1] = x1
-            wi[nw, WI_TU] = tu
-            wi[nw, WI_TL] = tl
-            wi[nw, WI_NPIV] = m
+            w.kind[nw] = KIND_FALLING if su < 0.0 else KIND_RISING
+            w.known[nw] = t
+            w.state[nw] = STATE_FORMING
+            w.state_bar[nw] = t
+            w.x0[nw] = x0
+            w.x1[nw] = x1
+            w.touches_upper[nw] = tu
+            w.touches_lower[nw] = tl
+            w.npiv[nw] = m
             for r in range(m):
-                wi[nw, WI_PIV0 + r] = stack[ns - m + r]
-            for r in range(WI_PIV0 + m, wi.shape[1]):
-                wi[nw, r] = -1
-            wf[nw, WF_SU] = su
-            wf[nw, WF_CU] = cu
-            wf[nw, WF_SL] = sl
-            wf[nw, WF_CL] = cl
-            wf[nw, WF_APEX] = apex
-            wf[nw, WF_TOL] = tol
-            wf[nw, WF_ATR] = atr_t
-            if windows:
-                continue
+                w.pivots[nw, r] = stack[ns - m + r]
+            for r in range(m, w.pivots.shape[1]):
+                w.pivots[nw, r] = -1
+            w.slope_upper[nw] = su
+            w.c_upper[nw] = cu
+            w.slope_lower[nw] = sl
+            w.c_lower[nw] = cl
+            w.apex[nw] = apex
+            w.tol[nw] = tol
+            w.atr[nw] = atr_t
             forming = nw
             nw += 1
             break
-    return 0 if windows else nw
+    return nw
 
 
 def window_scratch(max_pivots: int) -> np.ndarray:
@@ -452,80 +382,53 @@ def window_scratch(max_pivots: int) -> np.ndarray:
     return np.empty((4, max_pivots + 1))
 
 
-def envelope_line(xs, ys, *, upper: bool, x0: float | None = None) -> tuple[float, float]:
-    """(slope per bar, value at ``x0``) of the envelope line through points ``(xs, ys)``.
-
-    The slope is the least-squares slope (x taken relative to the last point); the line is
-    shifted to lie on or above every
-    point (``upper=True``) or on or below every point. ``x0`` defaults to ``xs[0]``.
-    """
-    x = np.ascontiguousarray(xs, dtype=np.float64)
-    y = np.ascontiguousarray(ys, dtype=np.float64)
-    if x.ndim != 1 or x.shape != y.shape or x.size < 1:
-        raise ValueError("xs and ys must be non-empty one-dimensional arrays of equal length")
-    xr = x - x[-1]
-    s = _slope(float(x.size), xr.sum(), y.sum(), (xr * xr).sum(), (xr * y).sum())
-    c = _intercept(x, y, x.size, float(x[0] if x0 is None else x0), s, bool(upper))
-    return float(s), float(c)
+def wedge_rules(params: PatternParams) -> WedgeRules:
+    """The kernel's :class:`WedgeRules` from ``params`` (checked, every field cast to the one
+    type the kernel is compiled for)."""
+    p = params
+    major, minor, max_pivots = (int(p.min_touches_major), int(p.min_touches_minor),
+                                int(p.max_pivots))
+    if minor < 2 or major < minor:
+        raise ValueError("need 2 <= min_touches_minor <= min_touches_major")
+    if max_pivots < major + minor:
+        raise ValueError("max_pivots must be >= min_touches_major + min_touches_minor")
+    if max_pivots > MAX_PIVOTS_LIMIT:
+        raise ValueError(f"max_pivots must be <= {MAX_PIVOTS_LIMIT}")
+    return WedgeRules(max_pivots, major, minor, float(p.touch_tolerance_atr),
+                      float(p.close_tolerance_atr), int(p.min_duration_bars),
+                      int(p.max_duration_bars), float(p.convergence_ratio),
+                      float(p.min_line_move_atr), float(p.min_height_atr))
 
 
 def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *,
-                initial_rows: int | None = None,
-                chunks: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                initial_rows: int | None = None) -> np.ndarray:
     """All wedges found by walking the bars (see module docstring).
 
     ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars;
     ``params`` a :class:`btcscan.patterns.PatternParams` (the one place defaults live).
-    Returns ``(wi, wf)``: int64 records (columns ``WI_*``) and float64 records (``WF_*``),
+    Returns a structured array (:func:`wedge_dtype`: the fields of :class:`WedgeRecords`),
     one row per wedge in the order they became known. States are as of the last bar.
-    ``initial_rows`` (tests only) sets the first guess of the output size. ``chunks > 0``
-    runs the two-phase scan the batch engine uses on long series: the windows of every
-    pivot change found in that many independent chunks of the log first, then the walk
-    (the same result; tests compare the two).
+    ``initial_rows`` (tests only) sets the first guess of the output size.
     """
-    p = params
-    max_pivots, min_touches_major = p.max_pivots, p.min_touches_major
-    min_touches_minor = p.min_touches_minor
-    c = np.ascontiguousarray(close, dtype=np.float64)
-    a = np.ascontiguousarray(atr, dtype=np.float64)
+    c = f64(close)
+    a = f64(atr)
     if c.ndim != 1 or c.shape != a.shape:
         raise ValueError("close and atr must be one-dimensional with the same length")
-    if min_touches_minor < 2 or min_touches_major < min_touches_minor:
-        raise ValueError("need 2 <= min_touches_minor <= min_touches_major")
-    max_pivots = int(max_pivots)
-    if max_pivots < min_touches_major + min_touches_minor:
-        raise ValueError("max_pivots must be >= min_touches_major + min_touches_minor")
-    if max_pivots > MAX_PIVOTS_LIMIT:
-        raise ValueError(f"max_pivots must be <= {MAX_PIVOTS_LIMIT}")
-    nlog = int(log["bar"].shape[0])
+    rules = wedge_rules(params)
+    plog = pivot_log(log, a)
+    nlog = int(plog.bar.shape[0])
     cap = nlog + 1
-    masks = np.zeros(max(1, nlog), dtype=np.int64)
-    stack = np.empty(cap + max_pivots, dtype=np.int64)
-    scratch = window_scratch(max_pivots)
-    args = (max_pivots, int(min_touches_major), int(min_touches_minor),
-            float(p.touch_tolerance_atr), float(p.close_tolerance_atr), int(p.min_duration_bars),
-            int(p.max_duration_bars), float(p.convergence_ratio), float(p.min_line_move_atr),
-            float(p.min_height_atr))
-    log_arrays = (log["bar"], log["confirm"], log["price"], log["side"], log["superseded_at"])
-    log_atr = np.ascontiguousarray(a[log_arrays[1]])  # the ATR at each confirmation bar
-    if chunks > 0:  # phase one writes a record per bar with a window: room for every entry
-        wi = np.empty((cap, WI_PIV0 + max_pivots), dtype=np.int64)
-        wf = np.empty((cap, WF_COLS), dtype=np.float64)
-    for j in range(chunks):
-        e0 = _chunk_start(log["confirm"], nlog, nlog * j // chunks)
-        e1 = _chunk_start(log["confirm"], nlog, nlog * (j + 1) // chunks)
-        _scan_wedges_into(c, log_atr, *log_arrays, e0, e1, *args, WINDOWS, chunks, masks, stack,
-                          scratch, wi, wf)
+    stack = np.empty(cap + rules.max_pivots, dtype=np.int64)
+    scratch = window_scratch(rules.max_pivots)
     # wedges are far rarer than pivots: start small (fresh pages cost page faults), retry
     # with the proven bound (one wedge per pivot change at most) if that is not enough
     rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
-    mode = WALK_MASKED if chunks > 0 else WALK
     while True:
-        if chunks == 0:
-            wi = np.empty((rows, WI_PIV0 + max_pivots), dtype=np.int64)
-            wf = np.empty((rows, WF_COLS), dtype=np.float64)
-        k = _scan_wedges_into(c, log_atr, *log_arrays, 0, nlog, *args, mode, max(chunks, 1), masks,
-                              stack, scratch, wi, wf)
+        w = _wedge_records(rows, rules.max_pivots)
+        k = _scan_wedges_into(c, plog, rules, stack, scratch, w)
         if k >= 0:
-            return wi[:k], wf[:k]
+            out = np.empty(k, dtype=wedge_dtype(rules.max_pivots))
+            for name, col in zip(WedgeRecords._fields, w, strict=True):
+                out[name] = col[:k]
+            return out
         rows = cap

@@ -6,7 +6,7 @@ became knowable and is computed from candles up to that one only, so a scan of a
 history reports it identically (tests replay every prefix of the bundled BTC history).
 
 Importing this package is light (parameters and result types); numba loads on the first
-call of :func:`detect_patterns` or :func:`batch_patterns`.
+call of :func:`detect_patterns`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["Divergence", "Event", "Level", "PatternParams", "PatternReport", "Pivot", "Target",
-           "TrendLine", "Wedge", "batch_patterns", "detect_patterns"]
+           "TrendLine", "Wedge", "detect_patterns"]
 
 
 def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None = None, *,
@@ -39,12 +39,3 @@ def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None 
     from btcscan.patterns.engine import detect_patterns as _detect
 
     return _detect(arrays, params, times_ms=times_ms)
-
-
-def batch_patterns(high2d: np.ndarray, low2d: np.ndarray, close2d: np.ndarray,
-                   params: PatternParams | None = None, *, block: int = 64) -> np.ndarray:
-    """Counts per series (rows): wedges, broke up, broke down, divergences. Parallel over
-    rows; see :func:`btcscan.kernels.batch.batch_patterns`."""
-    from btcscan.kernels.batch import batch_patterns as _batch
-
-    return _batch(high2d, low2d, close2d, params or PatternParams(), block=block)

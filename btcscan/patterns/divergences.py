@@ -19,9 +19,8 @@ def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_m
     """Every RSI divergence over the bars, in the order they became known. Prices are the
     highs (bearish) or lows (bullish) at the two RSI pivot bars; ``close`` gives each its
     ``known_at_close``."""
-    rec = kd.divergences(rsi, high, low, params)
     out = []
-    for kind, j, i, t in rec.tolist():
+    for kind, j, i, t in kd.divergences(rsi, high, low, params).tolist():
         px = high if kind in (kd.REGULAR_BEARISH, kd.HIDDEN_BEARISH) else low
         out.append(Divergence(
             kind=_KINDS[kind], first_bar=j, first_ms=int(times_ms[j]), first_price=float(px[j]),

@@ -97,32 +97,33 @@ def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nd
     if n == 0:
         return []
     log = zigzag(high, low, atr, params.pivot_left, params.pivot_right, params.min_swing_atr)
-    wi, wf = tl.scan_wedges(close, atr, log, params)
+    rec = tl.scan_wedges(close, atr, log, params)
     last = n - 1
     out: list[Wedge] = []
-    for r, f in zip(wi.tolist(), wf.tolist(), strict=True):
-        x0, x1 = r[tl.WI_X0], r[tl.WI_X1]
+    for w in (dict(zip(rec.dtype.names, row, strict=True)) for row in rec.tolist()):
+        x0, x1 = w["x0"], w["x1"]
         pivots = tuple(
             Pivot(side="high" if log["side"][e] > 0 else "low", bar=int(log["bar"][e]),
                   time_ms=int(times_ms[log["bar"][e]]), price=float(log["price"][e]),
                   confirm_bar=int(log["confirm"][e]), confirm_ms=int(times_ms[log["confirm"][e]]))
-            for e in r[tl.WI_PIV0:tl.WI_PIV0 + r[tl.WI_NPIV]])
-        tol = f[tl.WF_TOL]
-        tu = _first_touch(pivots, "high", x0, f[tl.WF_SU], f[tl.WF_CU], tol)
-        tl_ = _first_touch(pivots, "low", x0, f[tl.WF_SL], f[tl.WF_CL], tol)
-        upper = _line(times_ms, x0, x1, f[tl.WF_SU], f[tl.WF_CU], last, r[tl.WI_TU], tu)
-        lower = _line(times_ms, x0, x1, f[tl.WF_SL], f[tl.WF_CL], last, r[tl.WI_TL], tl_)
-        kind = "falling" if r[tl.WI_KIND] == tl.KIND_FALLING else "rising"
-        state = _STATES[r[tl.WI_STATE]]
+            for e in w["pivots"][:w["npiv"]])
+        tu = _first_touch(pivots, "high", x0, w["slope_upper"], w["c_upper"], w["tol"])
+        tl_ = _first_touch(pivots, "low", x0, w["slope_lower"], w["c_lower"], w["tol"])
+        upper = _line(times_ms, x0, x1, w["slope_upper"], w["c_upper"], last,
+                      w["touches_upper"], tu)
+        lower = _line(times_ms, x0, x1, w["slope_lower"], w["c_lower"], last,
+                      w["touches_lower"], tl_)
+        kind = "falling" if w["kind"] == tl.KIND_FALLING else "rising"
+        state = _STATES[w["state"]]
         # the height at the wedge's start: where both lines begin (the later first touch)
         start = max(tu, tl_)
         height = upper.value_at(start) - lower.value_at(start)
-        known, at = r[tl.WI_KNOWN], r[tl.WI_STATE_BAR]
+        known, at = w["known"], w["state_bar"]
         out.append(Wedge(
             kind=kind, upper=upper, lower=lower, pivots=pivots, state=state,
             known_at_bar=known, known_at_ms=int(times_ms[known]),
             state_at_bar=at, state_at_ms=int(times_ms[at]),
-            apex_bar=float(f[tl.WF_APEX]), height_at_start=float(height),
+            apex_bar=float(w["apex"]), height_at_start=float(height),
             targets=_targets(kind, state, upper, lower, pivots, at, height),
             known_at_close=float(close[known]), state_at_close=float(close[at])))
     return out
