@@ -196,9 +196,6 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
     for name in sorted(k for k in env if k.startswith("BTCSCAN_")):
         value = env[name]
         kind = ENV_VARIABLES.get(name)
-        if kind == "count" and value.strip() and not (
-                value.strip().isdigit() and int(value) >= 1):
-            raise ConfigError(f"environment {name}={value!r}: must be a whole number >= 1")
         if kind == "switch" and value.strip() not in ("", "0", "1"):
             raise ConfigError(f"environment {name}={value!r}: use 1 (on) or 0 (off)")
         if kind is None and not name.startswith(("BTCSCAN_SCAN_", "BTCSCAN_PATTERNS_")) \

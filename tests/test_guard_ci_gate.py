@@ -101,8 +101,7 @@ def test_bad_threshold_in_the_config_exits_8(tmp_path, table):
     ("BTCSCAN_SCAN_RSI_PERIODS", "14", "no such setting"),  # a typo of RSI_PERIOD
     ("BTCSCAN_PATTERNS_PIVOTS_LEFT", "3", "no such setting"),
     ("BTCSCAN_CACHEDIR", "/tmp/x", "reads no such variable"),
-    ("BTCSCAN_WORKERS", "many", "whole number >= 1"),
-    ("BTCSCAN_PROCESSES", "0", "whole number >= 1"),
+    ("BTCSCAN_WORKERS", "2", "reads no such variable"),  # removed with the thread pool
     ("BTCSCAN_NORMAL_EXIT", "yes", "use 1 (on) or 0 (off)"),
 ])
 def test_bad_or_unknown_environment_variable_exits_8(var, value, needle):
@@ -119,7 +118,7 @@ def test_environment_is_checked_for_every_command_but_not_for_help(tmp_path):
 
 def test_known_variables_and_credentials_are_accepted(tmp_path):
     env = {"BTCSCAN_SCAN_RSI_PERIOD": "21", "BTCSCAN_BINANCE_API_KEY": "k-secret-1",
-           "BTCSCAN_GATE_IO_SECRET": "s-secret-2", "BTCSCAN_WORKERS": "2", "BTCSCAN_DEBUG": "0",
+           "BTCSCAN_GATE_IO_SECRET": "s-secret-2", "BTCSCAN_DEBUG": "0",
            "BTCSCAN_CACHE_DIR": str(tmp_path)}
     res = run("config", "show", "--format", "json", env=env)
     assert res.exit_code == 0, res.stderr
