@@ -496,6 +496,14 @@ def test_wedge_and_divergence_lines_name_level_targets_invalidation_and_source()
             f"passed: last 1w close {last:,.0f})) |") in hid
     for rec in recs.values():
         assert line(rec).endswith(f"| id {hashlib.sha256(rec['key'].encode()).hexdigest()[:16]}")
+    # a formed falling wedge: its level is the upper line where it became known (bar 90,
+    # known_at), the signal's trigger_level: 48,000 there, not its value at the last bar
+    formed = report_with(pattern_report(last_bar=100, wedges=(
+        wedge("falling", "forming", state_at_bar=90),)))
+    rec = record(alerts_of(formed)[0])
+    assert rec["kind"] == "wedge-formed"
+    assert rec["level"]["price"] == pytest.approx(48_000) == rec["trigger_level"]
+    assert "the upper line where the wedge became known" in rec["level"]["rule"]
 
 
 def test_a_new_signal_that_cannot_be_sent_is_quarantined_not_sent(tmp_path, peer):

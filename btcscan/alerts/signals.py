@@ -119,20 +119,18 @@ def sma_signals(r: SeriesReport) -> list[Signal]:
     return [a.signal for a in sma_alerts(r)]
 
 
-def _wedge_level(w: Wedge) -> Mark:
-    """The line the signal is about: the broken one at the breaking close, or, while
-    forming, the line whose break the measured move starts from (wedges.py's rule)."""
-    if w.state == "broke_up":
-        return Mark(w.upper.value_at(w.state_at_bar), "breakout level: the upper line at the "
-                    "breakout close")
-    if w.state == "broke_down":
-        return Mark(w.lower.value_at(w.state_at_bar), "breakdown level: the lower line at the "
-                    "breakdown close")
-    if w.kind == "falling":
-        return Mark(w.upper.value_at_last, "the upper line at the last close (a close above "
-                    "it is the breakout)")
-    return Mark(w.lower.value_at_last, "the lower line at the last close (a close below it "
-                "is the breakdown)")
+def _wedge_level(w: Wedge, s: Signal) -> Mark | None:
+    """The line the signal is about, at the candle that made it known: the signal's
+    ``trigger_level`` (:func:`wedge_signal` states the rule), named for a reader."""
+    if s.trigger_level is None:
+        return None
+    rule = {"broke_up": "breakout level: the upper line at the breakout close",
+            "broke_down": "breakdown level: the lower line at the breakdown close"}.get(w.state)
+    if rule is None:  # forming: the line whose break the measured move starts from
+        rule = ("the upper line where the wedge became known (a close above it is the "
+                "breakout)" if w.kind == "falling" else "the lower line where the wedge became "
+                "known (a close below it is the breakdown)")
+    return Mark(s.trigger_level, rule)
 
 
 def wedge_alert(r: SeriesReport, w: Wedge) -> Alert | None:
@@ -140,7 +138,7 @@ def wedge_alert(r: SeriesReport, w: Wedge) -> Alert | None:
     if s is None:
         return None
     inval = next((Mark(t.price, t.rule) for t in w.targets if t.kind == "invalidation"), None)
-    return _alert(r, s, _wedge_level(w),
+    return _alert(r, s, _wedge_level(w, s),
                   tuple(Mark(t.price, t.rule) for t in w.targets if t.kind == "target"), inval,
                   f"wedge detector: {w.kind} wedge, lines through {len(w.pivots)} pivots, "
                   f"{w.touches} touches (docs/patterns.md)")
