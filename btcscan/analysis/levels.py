@@ -220,7 +220,8 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
     """
     seen: dict[tuple[float, str], LevelCandidate] = {}
     for c in candidates:
-        c = LevelCandidate(*c)
+        if type(c) is not LevelCandidate:  # a plain (price, kind, label, source) tuple
+            c = LevelCandidate(*c)
         if c.price is not None and math.isfinite(c.price) and c.price > 0:
             seen.setdefault((round(float(c.price), 10), c.label), c)
     cands = sorted(seen.values(), key=lambda c: (c.price, _rank(c.kind), c.label))
