@@ -55,6 +55,9 @@ def stats_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...], ti
     """
     from dataclasses import replace
 
+    from btcscan.cli import compile_once
+
+    compile_once()  # the first run on a machine says so on a terminal, as scan does
     from btcscan import api
     from btcscan.settings import ScanSettings
     from btcscan.stats.run import stats_candles

@@ -16,7 +16,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from btcscan import cli as cli_mod
-from btcscan.kernels import _cache
+from btcscan.kernels import _cache, warm
 
 NOTICE = "btcscan: compiling the scan kernels once (about "
 
@@ -107,3 +107,87 @@ def test_first_run_on_a_terminal_prints_the_notice_to_stderr_not_stdout(tmp_path
     code, out, err = _scan_on_a_terminal(env)
     assert code == 0 and json.loads(out)["series"]
     assert NOTICE not in err
+
+
+def test_stats_first_run_compiles_every_kernel_and_marks_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(_cache, "CACHE_DIR", str(tmp_path))  # the marker's place only
+    assert not _cache.is_warm()
+    r = CliRunner().invoke(cli_mod.cli, ["stats", "--sample", "--format", "json"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)  # stdout is the JSON, nothing else
+    assert NOTICE not in r.stderr  # stderr is no terminal here
+    assert _cache.is_warm()
+
+
+def test_stats_first_run_on_a_terminal_says_it_compiles(tmp_path, monkeypatch):
+    monkeypatch.setattr(_cache, "CACHE_DIR", str(tmp_path))  # not warm: the notice is due
+    said = []
+    monkeypatch.setattr(cli_mod, "compile_notice",
+                        lambda cache_dir, err=None, quiet=False: said.append(cache_dir))
+    r = CliRunner().invoke(cli_mod.cli, ["stats", "--sample", "--format", "json"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0
+    assert said == [str(tmp_path)]
+    said.clear()
+    assert CliRunner().invoke(cli_mod.cli, ["stats", "--sample"]).exit_code == 0
+    assert said == []  # warm now: nothing to say
+
+
+#: compile_all in a fresh process with an empty cache; prints which kernels this process
+#: compiled itself (numba's compile events) and whether the cache was marked warm
+_COMPILE_ALL = r"""
+import json, sys
+from numba.core import event
+compiled = []
+class Listener(event.Listener):
+    def on_start(self, e):
+        compiled.append(e.data["dispatcher"].py_func.__name__)
+    def on_end(self, e):
+        pass
+event.register("numba:compile", Listener())
+from btcscan.kernels import _cache, warm
+if sys.argv[1] == "failing-child":
+    warm._CHILD = "raise SystemExit(3)"
+warm.compile_all()
+print(json.dumps({"compiled": compiled, "warm": _cache.is_warm()}))
+"""
+
+#: the kernels a scan calls (the jitted entry points behind the public wrappers)
+_CHILD_KERNELS = {"_scan_wedges_into", "_score", "_sma_into", "_rsi_into"}
+_OWN_KERNELS = {"_atr_into", "_raw_pivot_list", "_zigzag_into", "_divergences_into"}
+
+
+def _compile_all_fresh(tmp_path, mode: str) -> dict:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / mode)}
+    r = subprocess.run([sys.executable, "-c", _COMPILE_ALL, mode], env=env, capture_output=True,
+                       text=True, timeout=600, check=True, cwd=Path(__file__).resolve().parents[1])
+    return json.loads(r.stdout)
+
+
+def test_compile_all_leaves_one_group_to_a_child_process(tmp_path):
+    got = _compile_all_fresh(tmp_path, "child")
+    assert got["warm"]
+    compiled = set(got["compiled"])
+    assert _OWN_KERNELS <= compiled
+    if warm._cores() > 1:  # the child compiled these: this process loaded them
+        assert not compiled & _CHILD_KERNELS
+        assert "_add_pivot" not in compiled  # the wedge scan's callees came with it
+    else:
+        assert _CHILD_KERNELS <= compiled
+    # everything is in the cache now: a new process compiles nothing
+    check = ("from numba.core import event\n"
+             "with event.install_recorder('numba:compile') as rec:\n"
+             "    from btcscan.kernels import warm\n"
+             "    warm.compile_group('wedges'); warm.compile_group('pivots')\n"
+             "print(len(rec.buffer))")
+    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                       env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "child")},
+                       timeout=600, check=True, cwd=Path(__file__).resolve().parents[1])
+    assert r.stdout.split() == ["0"]
+
+
+def test_compile_all_compiles_everything_itself_when_the_child_fails(tmp_path):
+    got = _compile_all_fresh(tmp_path, "failing-child")
+    assert got["warm"]
+    assert _OWN_KERNELS | _CHILD_KERNELS <= set(got["compiled"])
