@@ -10,12 +10,18 @@ All in this one run, each command in a fresh subprocess:
   after that sample scan (same cache) vs the same scans warm;
 * in one more process with another empty cache: the signatures numba compiled per kernel
   after the sample scan, then after each file scan (what was compiled anew).
+
+``--rounds N`` measures only the cold/warm ratio, N times (each with a new empty cache), and
+prints every round, the best and the median. ``--against DIR`` (with ``--rounds``) also runs
+the btcscan source tree in DIR (e.g. ``git archive main | tar -x -C DIR``) the same way,
+alternating with this install round by round, so both see the same machine load.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,11 +88,46 @@ def best(cmd: list[str], env: dict, k: int) -> float:
     return min(run(cmd, env) for _ in range(k))
 
 
+def cold_warm(env: dict, k: int) -> tuple[float, float]:
+    """(cold, best warm) ``scan --sample`` seconds with a new empty cache."""
+    sample = [*BTCSCAN, "scan", "--sample"]
+    with tempfile.TemporaryDirectory(prefix="btcscan-bench-cache-") as cache:
+        env = {**env, "NUMBA_CACHE_DIR": cache, "COLUMNS": "100", "NO_COLOR": "1"}
+        return run(sample, env), best(sample, env, k)
+
+
+def rounds(n: int, k: int, against: str | None) -> None:
+    variants = {"this install": {**os.environ}}
+    if against:
+        variants[f"source tree {against}"] = {**os.environ, "PYTHONPATH": against}
+    got: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    load0 = os.getloadavg()[0]
+    for i in range(n):
+        for v, env in (variants.items() if i % 2 == 0 else reversed(variants.items())):
+            cold, warm = cold_warm(env, k)
+            got[v].append((cold, warm))
+            print(f"  round {i + 1} {v:40s} cold {cold:6.2f} s  warm {warm:5.2f} s  "
+                  f"{cold / warm:6.2f}x  (load {os.getloadavg()[0]:.2f})", flush=True)
+    print(f"cold first scan --sample vs warm, {n} rounds -- python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cpus, load {load0:.2f} -> {os.getloadavg()[0]:.2f}")
+    for v, runs in got.items():
+        ratios = sorted(c / w for c, w in runs)
+        colds = sorted(c for c, _ in runs)
+        print(f"  {v:40s} ratio best {ratios[0]:6.2f}x  median {statistics.median(ratios):6.2f}x"
+              f"  cold best {colds[0]:5.2f} s  median {statistics.median(colds):5.2f} s")
+    print("goal: cold <= 5x warm")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=0)
+    ap.add_argument("--against", default=None)
     a = ap.parse_args()
     k = a.repeat
+    if a.rounds:
+        rounds(a.rounds, k, a.against)
+        return
     sample = [*BTCSCAN, "scan", "--sample"]
     f1 = [*BTCSCAN, "scan", "--from-file", str(FILE_1D), "-t", "1d"]
     f4 = [*BTCSCAN, "scan", "--from-file", str(FILE_4H), "-t", "4h"]
