@@ -32,16 +32,6 @@ DIVERGENCE_DTYPE = np.dtype([("kind", np.int64), ("first", np.int64), ("second",
                              ("known", np.int64)])
 
 
-class DivergenceRecords(NamedTuple):
-    """The divergences the kernel writes, one row of each array per divergence (the fields
-    of :data:`DIVERGENCE_DTYPE`)."""
-
-    kind: np.ndarray
-    first: np.ndarray
-    second: np.ndarray
-    known: np.ndarray
-
-
 class DivergenceRules(NamedTuple):
     """TradingView's divergence settings as the kernel reads them (:func:`divergences`
     builds one from :class:`btcscan.patterns.PatternParams`)."""
@@ -53,7 +43,7 @@ class DivergenceRules(NamedTuple):
     hidden: int  # 1: also hidden divergences
 
 
-@jit
+@jit(inline="always")
 def _kind(bearish, price_i, price_j, rsi_i, rsi_j, hidden):
     """The divergence between the pivots ``j`` (earlier) and ``i`` of one side, or 0: the
     four rules of the module docstring, stated once (lows mirror highs)."""
@@ -71,17 +61,11 @@ def _kind(bearish, price_i, price_j, rsi_i, rsi_j, hidden):
 
 
 @jit
-def _divergences_into(rsi, high, low, rules, ih, il, out, fscr, iscr):
-    """Fill ``out`` (a :class:`DivergenceRecords`) and return the count. Pivots of each
-    side are compared with the one before them on that side, visited in bar order (a high
-    before a low on the same bar).
-
-    ``ih``/``il`` are scratch for the RSI pivot bars of each side (see ``side_capacity``),
-    ``fscr``/``iscr`` for the pivot finder (``pivot_scratch``).
-    """
-    high_side = np.int64(1)  # runtime values, not literals: numba would compile a copy each
-    nh = _raw_pivot_list(rsi, rules.left, rules.right, high_side, ih, fscr, iscr)
-    nl = _raw_pivot_list(rsi, rules.left, rules.right, -high_side, il, fscr, iscr)
+def _divergences_into(rsi, high, low, rules, ih, nh, il, nl, out):
+    """Fill ``out`` (rows of :data:`DIVERGENCE_DTYPE`) and return the count, from the RSI
+    pivot highs ``ih[:nh]`` and lows ``il[:nl]``. Pivots of each side are compared with the
+    one before them on that side, visited in bar order (a high before a low on the same
+    bar)."""
     hidden = rules.hidden != 0
     p = 0
     q = 0
@@ -105,10 +89,11 @@ def _divergences_into(rsi, high, low, rules, ih, il, out, fscr, iscr):
         if rules.min_bars <= i - j <= rules.max_bars:
             kind = _kind(bearish, price_i, price_j, rsi[i], rsi[j], hidden)
             if kind > 0:
-                out.kind[k] = kind
-                out.first[k] = j
-                out.second[k] = i
-                out.known[k] = i + rules.right
+                r = out[k]
+                r.kind = kind
+                r.first = j
+                r.second = i
+                r.known = i + rules.right
                 k += 1
     return k
 
@@ -133,12 +118,13 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
         raise ValueError("left/right must be >= 1")
     n = r.shape[0]
     sc = side_capacity(n, rules.left, rules.right)
-    cap = capacity(n, rules.left, rules.right)
-    rec = DivergenceRecords(*np.empty((4, cap), dtype=np.int64))  # rows: C arrays
-    k = _divergences_into(r, h, lo, rules, np.empty(sc, dtype=np.int64),
-                          np.empty(sc, dtype=np.int64), rec,
-                          *pivot_scratch(rules.left, rules.right))
-    out = np.empty(k, dtype=DIVERGENCE_DTYPE)
-    for name, col in zip(DivergenceRecords._fields, rec, strict=True):
-        out[name] = col[:k]
-    return out
+    # the RSI pivots: the pivot finder called from here, not from the kernel (a kernel
+    # calling it would compile the finder's machine code a second time into its own)
+    ih = np.empty(sc, dtype=np.int64)
+    il = np.empty(sc, dtype=np.int64)
+    scr = pivot_scratch(rules.left, rules.right)
+    nh = _raw_pivot_list(r, rules.left, rules.right, 1, ih, *scr)
+    nl = _raw_pivot_list(r, rules.left, rules.right, -1, il, *scr)
+    out = np.empty(capacity(n, rules.left, rules.right), dtype=DIVERGENCE_DTYPE)
+    k = _divergences_into(r, h, lo, rules, ih, nh, il, nl, out)
+    return out[:k].copy()

@@ -30,22 +30,35 @@ OPEN, TARGET, INVALIDATED, EXPIRED = 0, 1, 2, 3
 STATUS_NAMES = {OPEN: "open", TARGET: "reached_target", INVALIDATED: "invalidated",
                 EXPIRED: "expired"}
 
+#: one event as the kernel reads it: bar it is known at (its entry close), direction,
+#: invalidation level (NaN: none), whether the invalidation is judged on closes
+EVENT_FIELDS = np.dtype([("start", np.int64), ("direction", np.int64),
+                         ("invalid", np.float64), ("on_close", np.bool_)])
+#: one event's score as the kernel writes it (the fields of :func:`score_events`'s result
+#: but ``target_bar``, which is a separate (events, targets) array)
+SCORE_FIELDS = np.dtype([("invalid_bar", np.int64), ("resolved_bar", np.int64),
+                         ("mae_pct", np.float64), ("mfe_pct", np.float64),
+                         ("failed", np.bool_), ("status", np.int64)])
+
 
 @jit
-def _score(high, low, close, start, direction, targets, invalid, on_close, horizon, fail_pct,
-           target_bar, invalid_bar, resolved_bar, mae, mfe, failed, status):
+def _score(high, low, close, events, targets, horizon, fail_pct, target_bar, out):
+    """Score ``events`` (rows of :data:`EVENT_FIELDS`) with their ``targets`` (events,
+    k) into ``target_bar`` (events, k) and ``out`` (rows of :data:`SCORE_FIELDS`)."""
     n = close.shape[0]
     k = targets.shape[1]
-    for e in range(start.shape[0]):
-        s = start[e]
-        d = direction[e]
+    for e in range(events.shape[0]):
+        ev = events[e]
+        o = out[e]
+        s = ev.start
+        d = ev.direction
         entry = close[s]
-        inv = invalid[e]
-        by_close = on_close[e]
+        inv = ev.invalid
+        by_close = ev.on_close
         for t in range(k):
             target_bar[e, t] = -1
-        invalid_bar[e] = -1
-        resolved_bar[e] = -1
+        o.invalid_bar = -1
+        o.resolved_bar = -1
         worst = 0.0
         best = 0.0
         reversed_ = False
@@ -71,8 +84,8 @@ def _score(high, low, close, start, direction, targets, invalid, on_close, horiz
             if adv < worst:
                 worst = adv
             if hit_inv:
-                invalid_bar[e] = j
-                resolved_bar[e] = j
+                o.invalid_bar = j
+                o.resolved_bar = j
                 if not reversed_:
                     reversed_ = True
                     fail = best < fail_pct
@@ -94,23 +107,23 @@ def _score(high, low, close, start, direction, targets, invalid, on_close, horiz
                 reversed_ = True
                 fail = best < fail_pct
             if ntargets > 0 and remaining == 0:
-                resolved_bar[e] = j
+                o.resolved_bar = j
                 done = True
             j += 1
-        mae[e] = worst
-        mfe[e] = best
-        failed[e] = fail
+        o.mae_pct = worst
+        o.mfe_pct = best
+        o.failed = fail
         if not np.isnan(targets[e, 0]) and target_bar[e, 0] >= 0 and (
-                invalid_bar[e] < 0 or target_bar[e, 0] < invalid_bar[e]):
-            status[e] = TARGET
-        elif invalid_bar[e] >= 0:
-            status[e] = INVALIDATED
+                o.invalid_bar < 0 or target_bar[e, 0] < o.invalid_bar):
+            o.status = TARGET
+        elif o.invalid_bar >= 0:
+            o.status = INVALIDATED
         elif s + horizon <= n - 1:
-            status[e] = EXPIRED
-            if resolved_bar[e] < 0:
-                resolved_bar[e] = s + horizon
+            o.status = EXPIRED
+            if o.resolved_bar < 0:
+                o.resolved_bar = s + horizon
         else:
-            status[e] = OPEN
+            o.status = OPEN
 
 
 def score_events(high, low, close, start, direction, targets, invalidation, horizon: int,
@@ -121,30 +134,26 @@ def score_events(high, low, close, start, direction, targets, invalidation, hori
     Returns arrays per event:
     ``target_bar`` (events, k; -1 = not reached), ``invalid_bar``, ``resolved_bar``
     (-1 = unresolved), ``mae_pct``, ``mfe_pct``, ``failed`` (bool), ``status`` (0-3)."""
-    # inputs read-only, contiguous, one dtype each: the one signature _score is compiled for
-    h, lo, c, iv = f64(high), f64(low), f64(close), f64(invalidation)
-    st = readonly(np.ascontiguousarray(start, dtype=np.int64))
-    dr = readonly(np.ascontiguousarray(direction, dtype=np.int64))
+    h, lo, c = f64(high), f64(low), f64(close)
     tg = np.ascontiguousarray(targets, dtype=np.float64)
     tg = f64(tg.reshape(-1, 1) if tg.ndim == 1 else tg)
+    st = np.asarray(start, dtype=np.int64)
     m = st.shape[0]
-    oc = readonly(np.zeros(m, dtype=np.bool_) if on_close is None
-                  else np.ascontiguousarray(on_close, dtype=np.bool_))
-    if not (dr.shape[0] == tg.shape[0] == iv.shape[0] == oc.shape[0] == m):
+    cols = {"start": st, "direction": np.asarray(direction, dtype=np.int64),
+            "invalid": np.asarray(invalidation, dtype=np.float64),
+            "on_close": (np.zeros(m, dtype=np.bool_) if on_close is None
+                         else np.asarray(on_close, dtype=np.bool_))}
+    if tg.shape[0] != m or any(v.shape != (m,) for v in cols.values()):
         raise ValueError("start, direction, targets, invalidation and on_close need one row "
                          "per event")
+    ev = np.empty(m, dtype=EVENT_FIELDS)  # one record type: the one _score is compiled for
+    for name, v in cols.items():
+        ev[name] = v
     if m and (st.min() < 0 or st.max() >= c.shape[0]):
         raise ValueError("event start outside the candles")
     if horizon < 1:
         raise ValueError("horizon must be >= 1 bar")
-    out = {
-        "target_bar": np.empty((m, tg.shape[1]), dtype=np.int64),
-        "invalid_bar": np.empty(m, dtype=np.int64),
-        "resolved_bar": np.empty(m, dtype=np.int64),
-        "mae_pct": np.empty(m), "mfe_pct": np.empty(m),
-        "failed": np.empty(m, dtype=np.bool_), "status": np.empty(m, dtype=np.int64),
-    }
-    _score(h, lo, c, st, dr, tg, iv, oc, int(horizon), float(fail_pct), out["target_bar"],
-           out["invalid_bar"], out["resolved_bar"], out["mae_pct"], out["mfe_pct"],
-           out["failed"], out["status"])
-    return out
+    target_bar = np.empty((m, tg.shape[1]), dtype=np.int64)
+    out = np.empty(m, dtype=SCORE_FIELDS)
+    _score(h, lo, c, readonly(ev), tg, int(horizon), float(fail_pct), target_bar, out)
+    return {"target_bar": target_bar, **{f: out[f].copy() for f in SCORE_FIELDS.names}}

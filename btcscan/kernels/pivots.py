@@ -32,7 +32,7 @@ from btcscan.kernels._jit import f64, jit, readonly
 _BLOCK = 512
 
 
-@jit
+@jit(inline="always")
 def _floor_log2(w):
     k = 0
     while (2 << k) <= w:
@@ -40,7 +40,7 @@ def _floor_log2(w):
     return k
 
 
-@jit
+@jit(inline="always")
 def _exact_flags(x, s, m, left, right, f):
     """``f[j] = j + 1`` if bar ``s + j`` is a pivot high, else 0, by direct compares, one
     pass per neighbour (a NaN fails every compare it is in, so it needs no special case)."""
@@ -60,7 +60,7 @@ def _exact_flags(x, s, m, left, right, f):
         f[j] *= j + 1
 
 
-@jit
+@jit(inline="always")
 def _compact(f, m, group, s, out, k, safe):
     """Append the bars flagged in ``f[:m]`` (``f[j] = j + 1`` or 0) to ``out`` from ``k`` on;
     return the new count.
@@ -244,7 +244,7 @@ def pivot_log(log: dict[str, np.ndarray], atr: np.ndarray | None = None) -> Pivo
                     f64(a))
 
 
-@jit
+@jit(inline="always")
 def _accept(side, i, price, t, atr_i, atr_t, min_swing, log, stack, ns, nlog):
     """Offer one confirmed raw pivot to the zig-zag (``side`` +1 high / -1 low; ``atr_i`` /
     ``atr_t``: ATR at its bar and at its confirmation bar), writing into ``log`` (a

@@ -42,7 +42,7 @@ def _out(out, shape) -> np.ndarray:
     return out
 
 
-@jit
+@jit(inline="always")
 def _first_finite(x):
     for i in range(x.shape[0]):
         if not np.isnan(x[i]):
@@ -50,7 +50,7 @@ def _first_finite(x):
     return x.shape[0]
 
 
-@jit
+@jit(inline="always")
 def _fill_nan(out, stop):
     for i in range(min(stop, out.shape[0])):
         out[i] = np.nan
@@ -75,7 +75,7 @@ def _sma_into(x, n, out):
         out[i] = value / n
 
 
-@jit
+@jit(inline="always")
 def _rsi_value(gain, loss):
     s = gain + loss
     if -1e-8 < s < 1e-8:  # TA-Lib's TA_IS_ZERO
@@ -83,7 +83,7 @@ def _rsi_value(gain, loss):
     return 100.0 * (gain / s)
 
 
-@jit
+@jit(inline="always")
 def _rsi_start(x, n):
     """RSI warm-up: ``(f, gain, loss, prev)``, ``f`` the bar of the first value (it is
     ``_rsi_value(gain, loss)``; bars before it are NaN) and the state for
@@ -134,7 +134,7 @@ def _true_range(h, l, prev_close):
     return hi - lo
 
 
-@jit(fastmath={"contract"})
+@jit(inline="always", fastmath={"contract"})
 def _atr_start(high, low, close, n):
     """ATR warm-up: ``(f, value)``, ``f`` the bar of the first value (NaN before it;
     ``f = len(close)`` when the series is too short). With ``n > 1`` :func:`_atr_into`

@@ -45,44 +45,36 @@ KIND_RISING = 1
 STATE_FORMING, STATE_UP, STATE_DOWN, STATE_EXPIRED = 0, 1, 2, 3
 
 
-class WedgeRecords(NamedTuple):
-    """The wedges the kernel writes, one row of each array per wedge (bars are row indices
-    of the candles; prices of a line at bar b are ``c + slope * (b - x0)``)."""
-
-    kind: np.ndarray  # KIND_FALLING / KIND_RISING
-    known: np.ndarray  # bar at which the wedge became known
-    state: np.ndarray  # STATE_* as of the last bar
-    state_bar: np.ndarray  # bar at which that state became known
-    x0: np.ndarray  # first pivot bar
-    x1: np.ndarray  # last pivot bar
-    touches_upper: np.ndarray
-    touches_lower: np.ndarray
-    npiv: np.ndarray  # pivots in the window
-    pivots: np.ndarray  # (rows, max_pivots) pivot log entries of the window, then -1
-    slope_upper: np.ndarray
-    c_upper: np.ndarray  # upper line at x0
-    slope_lower: np.ndarray
-    c_lower: np.ndarray
-    apex: np.ndarray  # bar (fractional) where the lines meet
-    tol: np.ndarray  # touch tolerance in price (touch_tolerance_atr x ATR when known)
-    atr: np.ndarray  # ATR when known: the close tolerance while the wedge is followed
+#: one wedge as the kernel writes it (bars are row indices of the candles; the price of a
+#: line at bar b is ``c + slope * (b - x0)``); the window's pivots go to a separate array
+#: (their number is a parameter, and a record type is compiled per layout)
+WEDGE_FIELDS = np.dtype([
+    ("kind", np.int64),  # KIND_FALLING / KIND_RISING
+    ("known", np.int64),  # bar at which the wedge became known
+    ("state", np.int64),  # STATE_* as of the last bar
+    ("state_bar", np.int64),  # bar at which that state became known
+    ("x0", np.int64),  # first pivot bar
+    ("x1", np.int64),  # last pivot bar
+    ("touches_upper", np.int64),
+    ("touches_lower", np.int64),
+    ("npiv", np.int64),  # pivots in the window
+    ("slope_upper", np.float64),
+    ("c_upper", np.float64),  # upper line at x0
+    ("slope_lower", np.float64),
+    ("c_lower", np.float64),
+    ("apex", np.float64),  # bar (fractional) where the lines meet
+    ("tol", np.float64),  # touch tolerance in price (touch_tolerance_atr x ATR when known)
+    ("atr", np.float64),  # ATR when known: the close tolerance while the wedge is followed
+])
 
 
 @functools.lru_cache(maxsize=8)
 def wedge_dtype(max_pivots: int) -> np.dtype:
     """The numpy dtype of one wedge row as :func:`scan_wedges` returns it: the fields of
-    :class:`WedgeRecords` (``pivots`` a sub-array of ``max_pivots`` entries)."""
-    ints = ("kind", "known", "state", "state_bar", "x0", "x1", "touches_upper",
-            "touches_lower", "npiv")
-    return np.dtype([*((f, np.int64) for f in ints), ("pivots", np.int64, (max_pivots,)),
-                     *((f, np.float64) for f in WedgeRecords._fields[10:])])
-
-
-def _wedge_records(rows: int, max_pivots: int) -> WedgeRecords:
-    # three allocations, the fields rows of them (a row of a C array is a C array too)
-    ints = np.empty((9, rows), dtype=np.int64)
-    floats = np.empty((7, rows), dtype=np.float64)
-    return WedgeRecords(*ints, np.empty((rows, max_pivots), dtype=np.int64), *floats)
+    :data:`WEDGE_FIELDS`, with ``pivots`` (the window's pivot log entries, newest last, then
+    -1; ``max_pivots`` of them) after ``npiv``."""
+    f = [(name, WEDGE_FIELDS.fields[name][0]) for name in WEDGE_FIELDS.names]
+    return np.dtype([*f[:9], ("pivots", np.int64, (max_pivots,)), *f[9:]])
 
 
 class WedgeRules(NamedTuple):
@@ -101,7 +93,7 @@ class WedgeRules(NamedTuple):
     min_height: float
 
 
-@jit
+@jit(inline="always")
 def _slope(k, sx, sy, sxx, sxy):
     """Least-squares slope from running sums over k points (0 if all x are equal).
 
@@ -114,7 +106,7 @@ def _slope(k, sx, sy, sxx, sxy):
     return (k * sxy - sx * sy) / den
 
 
-@jit
+@jit(inline="always")
 def _add_pivot(stack, ns, m, xref, log_bar, log_price, px, py, k, sx, sy, sxx, sxy):
     """The ``m``-th newest pivot of the list (``stack[:ns]``) into ``px[m]`` / ``py[m]``
     (bar - ``xref``, price) and into its side's running sums; returns ``(x, k, sx, sy, sxx,
@@ -135,7 +127,7 @@ def _add_pivot(stack, ns, m, xref, log_bar, log_price, px, py, k, sx, sy, sxx, s
     return x, k, sx, sy, sxx, sxy, _slope(k, sx, sy, sxx, sxy)
 
 
-@jit
+@jit(inline="always")
 def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu, msl):
     """Whether window ``m`` passes the rules that need only its slopes, from the slope of
     the newest pivot's side (``sa``) and of the other side (``sb``); ``up``: the newest
@@ -158,13 +150,13 @@ def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu
 
 
 @jit
-def _scan_wedges_into(close, log, rules, stack, scratch, w):
+def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
     """The wedge scan (module docstring) over the zig-zag ``log`` (a :class:`PivotLog`)
     with ``rules`` (a :class:`WedgeRules`); returns the number of records written into
-    ``w`` (a :class:`WedgeRecords`), or -1 when it holds too few rows (the caller retries
-    with more). ``log.atr`` is the ATR at each entry's confirmation bar: tolerances at a bar
-    with a change use it, and each record keeps it (``w.atr``) for the close tolerance while
-    the wedge is followed.
+    ``w`` (rows of :data:`WEDGE_FIELDS`) and their pivots into ``wpiv`` (rows, max_pivots),
+    or -1 when they hold too few rows (the caller retries with more). ``log.atr`` is the ATR
+    at each entry's confirmation bar: tolerances at a bar with a change use it, and each
+    record keeps it (field ``atr``) for the close tolerance while the wedge is followed.
     ``stack`` is scratch for ``max_pivots + len(log)`` entries, ``scratch``
     (:func:`window_scratch`) for the windows' slopes and pivots (the kernel allocates
     nothing, see :func:`btcscan.kernels.pivots._raw_pivot_list`)."""
@@ -197,21 +189,22 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w):
             break
         # 1. follow the forming wedge with this bar's close
         if forming >= 0:
-            dx = t - w.x0[forming]
-            up = w.c_upper[forming] + w.slope_upper[forming] * dx
-            lo = w.c_lower[forming] + w.slope_lower[forming] * dx
-            ctol = close_tol * w.atr[forming]
+            f = w[forming]
+            dx = t - f.x0
+            up = f.c_upper + f.slope_upper * dx
+            lo = f.c_lower + f.slope_lower * dx
+            ctol = close_tol * f.atr
             st = -1
-            if t >= w.apex[forming]:  # past the apex the lines have crossed
+            if t >= f.apex:  # past the apex the lines have crossed
                 st = STATE_EXPIRED
             elif close[t] > up + ctol:
                 st = STATE_UP
             elif close[t] < lo - ctol:
                 st = STATE_DOWN
             if st >= 0:
-                w.state[forming] = st
-                w.state_bar[forming] = t
-                last_x0 = w.x0[forming]
+                f.state = st
+                f.state_bar = t
+                last_x0 = f.x0
                 forming = -1
         # 2. pivots confirmed at this bar
         changed = False
@@ -349,28 +342,29 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w):
                     break
             if not inside:
                 continue
-            if nw == w.kind.shape[0]:
+            if nw == w.shape[0]:
                 return -1
-            w.kind[nw] = KIND_FALLING if su < 0.0 else KIND_RISING
-            w.known[nw] = t
-            w.state[nw] = STATE_FORMING
-            w.state_bar[nw] = t
-            w.x0[nw] = x0
-            w.x1[nw] = x1
-            w.touches_upper[nw] = tu
-            w.touches_lower[nw] = tl
-            w.npiv[nw] = m
+            f = w[nw]
+            f.kind = KIND_FALLING if su < 0.0 else KIND_RISING
+            f.known = t
+            f.state = STATE_FORMING
+            f.state_bar = t
+            f.x0 = x0
+            f.x1 = x1
+            f.touches_upper = tu
+            f.touches_lower = tl
+            f.npiv = m
             for r in range(m):
-                w.pivots[nw, r] = stack[ns - m + r]
-            for r in range(m, w.pivots.shape[1]):
-                w.pivots[nw, r] = -1
-            w.slope_upper[nw] = su
-            w.c_upper[nw] = cu
-            w.slope_lower[nw] = sl
-            w.c_lower[nw] = cl
-            w.apex[nw] = apex
-            w.tol[nw] = tol
-            w.atr[nw] = atr_t
+                wpiv[nw, r] = stack[ns - m + r]
+            for r in range(m, wpiv.shape[1]):
+                wpiv[nw, r] = -1
+            f.slope_upper = su
+            f.c_upper = cu
+            f.slope_lower = sl
+            f.c_lower = cl
+            f.apex = apex
+            f.tol = tol
+            f.atr = atr_t
             forming = nw
             nw += 1
             break
@@ -406,7 +400,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
 
     ``log`` is the zig-zag log of :func:`btcscan.kernels.pivots.zigzag` over the same bars;
     ``params`` a :class:`btcscan.patterns.PatternParams` (the one place defaults live).
-    Returns a structured array (:func:`wedge_dtype`: the fields of :class:`WedgeRecords`),
+    Returns a structured array (:func:`wedge_dtype`: the fields of :data:`WEDGE_FIELDS`),
     one row per wedge in the order they became known. States are as of the last bar.
     ``initial_rows`` (tests only) sets the first guess of the output size.
     """
@@ -424,11 +418,13 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
     # with the proven bound (one wedge per pivot change at most) if that is not enough
     rows = min(cap, nlog // 16 + 64) if initial_rows is None else max(1, int(initial_rows))
     while True:
-        w = _wedge_records(rows, rules.max_pivots)
-        k = _scan_wedges_into(c, plog, rules, stack, scratch, w)
+        w = np.empty(rows, dtype=WEDGE_FIELDS)
+        wpiv = np.empty((rows, rules.max_pivots), dtype=np.int64)
+        k = _scan_wedges_into(c, plog, rules, stack, scratch, w, wpiv)
         if k >= 0:
             out = np.empty(k, dtype=wedge_dtype(rules.max_pivots))
-            for name, col in zip(WedgeRecords._fields, w, strict=True):
-                out[name] = col[:k]
+            for name in WEDGE_FIELDS.names:
+                out[name] = w[name][:k]
+            out["pivots"] = wpiv[:k]
             return out
         rows = cap
