@@ -339,7 +339,7 @@ def compile_once(quiet: bool = False) -> None:
     compile_notice(_cache.CACHE_DIR, quiet=quiet)
     from btcscan.kernels.warm import compile_all
 
-    compile_all()
+    compile_all(wait=False)  # the scan starts while the child compiles (see compile_all)
 
 
 @cli.command("warmup")

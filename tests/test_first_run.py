@@ -149,13 +149,19 @@ event.register("numba:compile", Listener())
 from btcscan.kernels import _cache, warm
 if sys.argv[1] == "failing-child":
     warm._CHILD = "raise SystemExit(3)"
-warm.compile_all()
+if sys.argv[1] == "no-wait":  # as the first scan does: the child's kernels load on first use
+    warm.compile_all(wait=False)
+    before = _cache.is_warm()
+    warm.compile_group(warm.CHILD_GROUP)
+    assert not before or warm._cores() < 2
+else:
+    warm.compile_all()
 print(json.dumps({"compiled": compiled, "warm": _cache.is_warm()}))
 """
 
 #: the kernels a scan calls (the jitted entry points behind the public wrappers)
-_CHILD_KERNELS = {"_scan_wedges_into", "_score", "_sma_into", "_rsi_into"}
-_OWN_KERNELS = {"_atr_into", "_raw_pivot_list", "_zigzag_into", "_divergences_into"}
+_CHILD_KERNELS = {name for _, name in warm._CHILD_KERNELS}
+_OWN_KERNELS = {"_atr_into", "_rsi_into", "_raw_pivot_list", "_zigzag_into"}
 
 
 def _compile_all_fresh(tmp_path, mode: str) -> dict:
@@ -172,7 +178,6 @@ def test_compile_all_leaves_one_group_to_a_child_process(tmp_path):
     assert _OWN_KERNELS <= compiled
     if warm._cores() > 1:  # the child compiled these: this process loaded them
         assert not compiled & _CHILD_KERNELS
-        assert "_add_pivot" not in compiled  # the wedge scan's callees came with it
     else:
         assert _CHILD_KERNELS <= compiled
     # everything is in the cache now: a new process compiles nothing
@@ -191,3 +196,12 @@ def test_compile_all_compiles_everything_itself_when_the_child_fails(tmp_path):
     got = _compile_all_fresh(tmp_path, "failing-child")
     assert got["warm"]
     assert _OWN_KERNELS | _CHILD_KERNELS <= set(got["compiled"])
+
+
+def test_compile_all_without_waiting_loads_the_childs_kernels_when_first_called(tmp_path):
+    got = _compile_all_fresh(tmp_path, "no-wait")
+    assert got["warm"]  # marked once the child was done
+    compiled = set(got["compiled"])
+    assert _OWN_KERNELS <= compiled
+    if warm._cores() > 1:
+        assert not compiled & _CHILD_KERNELS

@@ -66,6 +66,21 @@ _CACHE = CACHE_DIR is not None
 #: set to 1 to load cached kernels the way numba does by default (full refresh first)
 EAGER_ENV = "BTCSCAN_NUMBA_EAGER_INIT"
 
+#: what runs before the next kernel is loaded from the cache (:func:`before_next_load`)
+_before_load: list = []
+#: whether this process's kernels load through :func:`_fast_cache_load`'s loader
+_hooked = False
+
+
+def before_next_load(fn) -> bool:
+    """Run ``fn()`` once, before the next kernel of this process is loaded from numba's
+    cache (the first run: wait for the process compiling the other kernels into it).
+    Returns False, and registers nothing, when loads cannot be hooked."""
+    if not _hooked:
+        return False
+    _before_load.append(fn)
+    return True
+
 
 def _fast_cache_load(dispatcher) -> None:
     """Let ``dispatcher`` (one of btcscan's kernels) load its cached machine code without
@@ -95,11 +110,15 @@ def _fast_cache_load(dispatcher) -> None:
         return
 
     def load_overload(sig, target_context):
+        while _before_load:
+            _before_load.pop()()
         rtsys.initialize(target_context)
         with cache._guard_against_spurious_io_errors():
             return cache._load_overload(sig, target_context)
 
     cache.load_overload = load_overload
+    global _hooked
+    _hooked = True
 
 
 def jit(fn=None, **overrides):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from btcscan.kernels._jit import f64, jit
-from btcscan.kernels.pivots import _raw_pivot_list, capacity, pivot_scratch, side_capacity
+from btcscan.kernels.pivots import _raw_pivot_list, pivot_scratch, side_capacity
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
@@ -61,11 +61,13 @@ def _kind(bearish, price_i, price_j, rsi_i, rsi_j, hidden):
 
 
 @jit
-def _divergences_into(rsi, high, low, rules, ih, nh, il, nl, out):
+def _divergences_into(rsi, high, low, rules, ih, il, out):
     """Fill ``out`` (rows of :data:`DIVERGENCE_DTYPE`) and return the count, from the RSI
-    pivot highs ``ih[:nh]`` and lows ``il[:nl]``. Pivots of each side are compared with the
-    one before them on that side, visited in bar order (a high before a low on the same
-    bar)."""
+    pivot highs ``ih`` and lows ``il`` (bars, increasing). Pivots of each side are compared
+    with the one before them on that side, visited in bar order (a high before a low on the
+    same bar)."""
+    nh = ih.shape[0]
+    nl = il.shape[0]
     hidden = rules.hidden != 0
     p = 0
     q = 0
@@ -89,21 +91,31 @@ def _divergences_into(rsi, high, low, rules, ih, nh, il, nl, out):
         if rules.min_bars <= i - j <= rules.max_bars:
             kind = _kind(bearish, price_i, price_j, rsi[i], rsi[j], hidden)
             if kind > 0:
-                r = out[k]
-                r.kind = kind
-                r.first = j
-                r.second = i
-                r.known = i + rules.right
+                rec = out[k]
+                rec.kind = kind
+                rec.first = j
+                rec.second = i
+                rec.known = i + rules.right
                 k += 1
     return k
+
+
+def divergence_rules(params: PatternParams) -> DivergenceRules:
+    """The kernel's :class:`DivergenceRules` from ``params`` (``div_pivot_left/right``,
+    ``div_min_bars``, ``div_max_bars``, ``include_hidden``), checked."""
+    rules = DivergenceRules(int(params.div_pivot_left), int(params.div_pivot_right),
+                            int(params.div_min_bars), int(params.div_max_bars),
+                            int(bool(params.include_hidden)))
+    if rules.left < 1 or rules.right < 1:
+        raise ValueError("left/right must be >= 1")
+    return rules
 
 
 def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     """Divergence records: a structured array of :data:`DIVERGENCE_DTYPE` (``kind``,
     ``first`` and ``second`` pivot bars, ``known`` bar).
 
-    ``params`` is a :class:`btcscan.patterns.PatternParams` (``div_pivot_left/right``,
-    ``div_min_bars``, ``div_max_bars``, ``include_hidden``).
+    ``params`` is a :class:`btcscan.patterns.PatternParams` (see :func:`divergence_rules`).
 
     ``kind`` is one of ``REGULAR_BEARISH``, ``REGULAR_BULLISH``, ``HIDDEN_BEARISH``,
     ``HIDDEN_BULLISH``; rows are in the order they became known.
@@ -111,20 +123,22 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     r, h, lo = f64(rsi), f64(high), f64(low)
     if r.ndim != 1 or not (r.shape == h.shape == lo.shape):
         raise ValueError("rsi, high and low must be one-dimensional with the same length")
-    rules = DivergenceRules(int(params.div_pivot_left), int(params.div_pivot_right),
-                            int(params.div_min_bars), int(params.div_max_bars),
-                            int(bool(params.include_hidden)))
-    if rules.left < 1 or rules.right < 1:
-        raise ValueError("left/right must be >= 1")
-    n = r.shape[0]
-    sc = side_capacity(n, rules.left, rules.right)
-    # the RSI pivots: the pivot finder called from here, not from the kernel (a kernel
-    # calling it would compile the finder's machine code a second time into its own)
+    rules = divergence_rules(params)
+    sc = side_capacity(r.shape[0], rules.left, rules.right)
     ih = np.empty(sc, dtype=np.int64)
     il = np.empty(sc, dtype=np.int64)
     scr = pivot_scratch(rules.left, rules.right)
+    # the pivot finder is called from here, not from the kernel: a kernel calling it would
+    # compile the finder's machine code a second time, into its own
     nh = _raw_pivot_list(r, rules.left, rules.right, 1, ih, *scr)
     nl = _raw_pivot_list(r, rules.left, rules.right, -1, il, *scr)
-    out = np.empty(capacity(n, rules.left, rules.right), dtype=DIVERGENCE_DTYPE)
-    k = _divergences_into(r, h, lo, rules, ih, nh, il, nl, out)
+    return divergences_between(r, h, lo, rules, ih[:nh], il[:nl])
+
+
+def divergences_between(rsi: np.ndarray, high: np.ndarray, low: np.ndarray,
+                        rules: DivergenceRules, ih: np.ndarray, il: np.ndarray) -> np.ndarray:
+    """The records of :func:`divergences` from the RSI pivot highs ``ih`` and lows ``il``
+    (int64 bars, increasing; inputs as :func:`divergences` normalises them)."""
+    out = np.empty(ih.shape[0] + il.shape[0], dtype=DIVERGENCE_DTYPE)  # one per pivot at most
+    k = _divergences_into(rsi, high, low, rules, ih, il, out)
     return out[:k].copy()

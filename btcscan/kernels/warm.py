@@ -5,14 +5,16 @@ wrapper once on a small series compiles exactly what any later scan needs.
 
 With more than one core and a cache directory, the kernels are compiled in two groups at
 once: a child process compiles :data:`CHILD_GROUP` into the cache while this process
-compiles the rest, then this process loads the child's kernels from the cache. The groups
-share no jitted function (numba writes one index file per function, each atomically), and
-this process calls every wrapper itself afterwards: a kernel the child did not leave in
-the cache (it failed, was killed, or there is no second core) is compiled here, so the
-result never depends on the child."""
+compiles the rest, then this process loads the child's kernels from the cache (at once,
+or, for the first scan, when it first calls one: the scan's own start runs beside the
+child's compile). The groups share no jitted function (numba writes one index file per
+function, each atomically). A kernel the child did not leave in the cache (it failed, was
+killed, or there is no second core) is compiled here, so the result never depends on the
+child."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -33,6 +35,10 @@ CHILD_TIMEOUT_S = 300
 #: the group the child compiles (see :func:`compile_group`); of similar compile time as the
 #: other one, measured with numba's compile events (docs/patterns.md)
 CHILD_GROUP = "wedges"
+
+#: the jitted kernels of :data:`CHILD_GROUP` (module, name)
+_CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("divergence", "_divergences_into"),
+                  ("outcomes", "_score"), ("rolling", "_sma_into"))
 
 _CHILD = ("import sys; sys.path.insert(0, {root!r}); "
           "from btcscan.kernels.warm import compile_group; compile_group({group!r})")
@@ -58,22 +64,25 @@ def _pivot_log_stub(c: np.ndarray) -> dict[str, np.ndarray]:
 
 def compile_group(group: str) -> None:
     """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan,
-    outcome scorer, SMA, RSI) or ``"pivots"`` (ATR, zig-zag, divergences: the pivot finder
-    they share). The two share no jitted function."""
+    divergence scan, outcome scorer, SMA) or ``"pivots"`` (ATR, RSI, the pivot finder and
+    the zig-zag). The two share no jitted function."""
     from btcscan.kernels import divergence, outcomes, pivots, rolling, trendlines
+    from btcscan.kernels._jit import f64
 
     c, h, lo, p = _series()
     if group == "wedges":
         trendlines.scan_wedges(c, c * 0.02, _pivot_log_stub(c), p)
+        rsi_like = f64(50 + 20 * np.sin(np.arange(c.size) / 7.0))
+        highs = np.arange(10, 390, 24, dtype=np.int64)  # pivot bars, without the pivot finder
+        divergence.divergences_between(rsi_like, f64(h), f64(lo),
+                                       divergence.divergence_rules(p), highs, highs + 12)
         outcomes.score_events(h, lo, c, np.array([100]), np.array([1]),
                               np.array([[c[100] * 1.05]]), np.array([c[100] * 0.9]), 50)
         rolling.sma(c, 50)
-        rolling.rsi(c, p.rsi_period)
     elif group == "pivots":
         a = rolling.atr(h, lo, c, p.atr_period)
+        rolling.rsi(c, p.rsi_period)
         pivots.zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-        rsi_like = 50 + 20 * np.sin(np.arange(c.size) / 7.0)  # any float64 series types it
-        divergence.divergences(rsi_like, h, lo, p)
     else:
         raise ValueError(f"unknown kernel group {group!r}")
 
@@ -91,9 +100,10 @@ def _start_child() -> subprocess.Popen | None:
     already) or cannot start."""
     if _cache.CACHE_DIR is None or _cores() < 2:
         return None
-    done = sys.modules.get("btcscan.kernels.trendlines")
-    if done is not None and done._scan_wedges_into.signatures:
-        return None
+    for module, kernel in _CHILD_KERNELS:  # in memory here already (tests): no child
+        m = sys.modules.get(f"btcscan.kernels.{module}")
+        if m is not None and getattr(m, kernel).signatures:
+            return None
     root = str(Path(__file__).resolve().parents[2])  # the directory holding btcscan/
     env = {**os.environ, "NUMBA_CACHE_DIR": _cache.CACHE_DIR}
     try:
@@ -115,15 +125,45 @@ def _wait(child: subprocess.Popen | None) -> None:
         child.wait()
 
 
-def compile_all() -> float:
+def compile_all(wait: bool = True) -> float:
     """Compile (or load from the cache) every kernel a command uses; returns the seconds it
-    took. Marks the cache warm (:func:`btcscan.kernels._cache.is_warm`)."""
+    took. Marks the cache warm (:func:`btcscan.kernels._cache.is_warm`).
+
+    ``wait=False`` (the first scan): return once this process's group is compiled, while
+    the child still compiles the other; the first kernel of the child's group this process
+    loads waits for the child first (:func:`btcscan.kernels._jit.before_next_load`), so
+    the scan's own start (data, imports) runs beside the child's compile. Anything of the
+    child's group missing from the cache then compiles where it is first called."""
+    from btcscan.kernels import _jit
+
     t0 = time.perf_counter()
     child = _start_child()
     try:
         compile_group("pivots")
-    finally:
+    except BaseException:
         _wait(child)
+        raise
+    if child is not None and not wait:
+        finish = _Finish(child)
+        if _jit.before_next_load(finish):
+            atexit.register(finish)  # no child outlives this process
+            return time.perf_counter() - t0
+    _wait(child)
     compile_group(CHILD_GROUP)  # loads what the child cached; compiles anything missing
     _cache.mark_warm()
     return time.perf_counter() - t0
+
+
+class _Finish:
+    """Wait for the child (once); it compiled its group into the cache: mark it warm."""
+
+    def __init__(self, child: subprocess.Popen) -> None:
+        self.child: subprocess.Popen | None = child
+
+    def __call__(self) -> None:
+        child, self.child = self.child, None
+        if child is None:
+            return
+        _wait(child)
+        if child.returncode == 0:
+            _cache.mark_warm()
