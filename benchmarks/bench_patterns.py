@@ -3,12 +3,14 @@
 Run by hand: ``python benchmarks/bench_patterns.py`` (add ``--quick`` for a smoke run).
 
 * A: 1,000 series x 1,000 bars (random walks). Pattern engine = ATR(14), RSI(14), pivots,
-  zig-zag, wedge scan and divergence scan per series (the kernels
-  :func:`btcscan.patterns.detect_patterns` runs, without building its Python objects), a
-  loop over the series. Reference = a Python loop calling ``talib.RSI(14)``,
-  ``talib.SMA(50)``, ``talib.SMA(100)`` on each series.
-* B: one series of 1e6 bars, same engine against the same three TA-Lib calls (goal <= 3x),
-  and the time of each stage.
+  zig-zag, wedge scan and divergence scan per series: the kernels
+  :func:`btcscan.patterns.detect_patterns` runs (:func:`btcscan.patterns.engine.pattern_records`,
+  without building its Python objects), a loop over the series. Reference = a Python loop
+  calling ``talib.RSI(14)``, ``talib.SMA(50)``, ``talib.SMA(100)`` on each series.
+* B: one series of 1e6 bars, same engine (its two kernel chains on two threads, as a scan
+  runs them from ``THREAD_MIN_BARS`` on) against the same three TA-Lib calls (goal <= 3x),
+  the time of each stage, and the engine on one thread vs two at a few sizes (where the
+  second thread starts to pay).
 
 Engine and TA-Lib are timed in turn (engine, TA-Lib, engine, ...) so both see the same
 machine. Prints bars/s and the ratio engine time / TA-Lib time of the best runs (goal:
@@ -31,17 +33,35 @@ from btcscan.kernels.divergence import divergences
 from btcscan.kernels.pivots import zigzag
 from btcscan.kernels.rolling import atr, rsi
 from btcscan.patterns import PatternParams
+from btcscan.patterns import engine as pe
 
 
 def engine(h2d: np.ndarray, lo2d: np.ndarray, c2d: np.ndarray, p: PatternParams) -> np.ndarray:
     """Per series (rows): wedges found, divergences found; the kernels of one scan each."""
     counts = np.zeros((c2d.shape[0], 2), dtype=np.int64)
     for k, (h, lo, c) in enumerate(zip(h2d, lo2d, c2d, strict=True)):
-        a = atr(h, lo, c, p.atr_period)
-        log = zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
-        counts[k] = (len(tl.scan_wedges(c, a, log, p)),
-                     len(divergences(rsi(c, p.rsi_period), h, lo, p)))
+        rec = pe.pattern_records(h, lo, c, p)
+        counts[k] = (len(rec.wedges), len(rec.divergences))
     return counts
+
+
+def threads(rng: np.random.Generator, p: PatternParams, rep: int) -> None:
+    """The engine on one series, its chains on one thread vs on two, at a few sizes."""
+    print(f"   one thread vs two (THREAD_MIN_BARS = {pe.THREAD_MIN_BARS:,}):")
+    keep = pe.THREAD_MIN_BARS
+    try:
+        for n in (2_000, 10_000, 50_000, 200_000):
+            h, lo, c = (x[0] for x in walks(rng, 1, n))
+
+            def run(limit: int, h=h, lo=lo, c=c) -> None:
+                pe.THREAD_MIN_BARS = limit
+                pe.pattern_records(h, lo, c, p)
+
+            one, two = paired(lambda n=n: run(n + 1), lambda: run(0), rep * 5)
+            print(f"     {n:9,} bars  one {min(one) * 1e3:7.3f} ms  two {min(two) * 1e3:7.3f} ms"
+                  f"  two / one {min(two) / min(one):5.2f}")
+    finally:
+        pe.THREAD_MIN_BARS = keep
 
 
 def walks(rng: np.random.Generator, rows: int, n: int) -> tuple[np.ndarray, ...]:
@@ -119,6 +139,7 @@ def main() -> None:
     print(f"   TA-Lib           {t_ta1 * 1e3:8.1f} ms  {n1 / t_ta1 / 1e6:8.1f} M bars/s")
     ratio(te, tt)
     stages(h1[0], lo1[0], c1[0], p, rep1, t_ta1)
+    threads(rng, p, rep1)
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,8 @@ def rsi_scale(close: np.ndarray) -> float:
     """The power of ten the closes are multiplied by before RSI: 1.0 unless the smallest
     positive close is below :data:`SCALE_BELOW`, else the one that brings it to [1, 10)."""
     c = np.asarray(close, dtype=np.float64)
+    if c.size and c.min() >= SCALE_BELOW:  # one pass (NaN fails the test: the full one below)
+        return 1.0
     pos = c[np.isfinite(c) & (c > 0)]
     if pos.size == 0:
         return 1.0

@@ -234,3 +234,23 @@ def test_2025_daily_btc_wedge_lines_start_at_their_first_touch_and_height_there(
     assert 20_000 < w.height_at_start < 20_600  # not 22,817 (at the first pivot)
     (mm,) = [t for t in w.targets if t.rule.startswith("measured move")]
     assert mm.price == pytest.approx(w.lower.value_at(w.state_at_bar) - h)
+
+
+def test_the_two_kernel_chains_on_two_threads_give_what_one_thread_gives(monkeypatch):
+    from btcscan.patterns import engine
+
+    rng = np.random.default_rng(7)
+    c = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 3000)))
+    wick = np.abs(rng.normal(0, 0.01, (2, c.size)))
+    h, lo = c * (1 + wick[0]), c * (1 - wick[1])
+    p = PatternParams()
+    monkeypatch.setattr(engine, "THREAD_MIN_BARS", c.size + 1)
+    one = engine.pattern_records(h, lo, c, p)
+    monkeypatch.setattr(engine, "THREAD_MIN_BARS", 0)
+    two = engine.pattern_records(h, lo, c, p)
+    assert len(one.wedges) and len(one.divergences)
+    for a, b in zip(one, two, strict=True):
+        if isinstance(a, dict):
+            assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+        else:
+            assert a.tobytes() == b.tobytes()

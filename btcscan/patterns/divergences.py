@@ -6,7 +6,6 @@ import numpy as np
 
 from btcscan.kernels import divergence as kd
 from btcscan.patterns import _fmt
-from btcscan.patterns.params import PatternParams
 from btcscan.patterns.types import Divergence, Event, Level
 
 _KINDS = {kd.REGULAR_BEARISH: "regular_bearish", kd.REGULAR_BULLISH: "regular_bullish",
@@ -14,13 +13,13 @@ _KINDS = {kd.REGULAR_BEARISH: "regular_bearish", kd.REGULAR_BULLISH: "regular_bu
 
 
 def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_ms: np.ndarray,
-                     params: PatternParams, close: np.ndarray | None = None
-                     ) -> list[Divergence]:
-    """Every RSI divergence over the bars, in the order they became known. Prices are the
-    highs (bearish) or lows (bullish) at the two RSI pivot bars; ``close`` gives each its
-    ``known_at_close``."""
+                     rec: np.ndarray, close: np.ndarray | None = None) -> list[Divergence]:
+    """Every RSI divergence of the records ``rec`` (of
+    :func:`btcscan.kernels.divergence.divergences` over these bars), in the order they
+    became known. Prices are the highs (bearish) or lows (bullish) at the two RSI pivot
+    bars; ``close`` gives each its ``known_at_close``."""
     out = []
-    for kind, j, i, t in kd.divergences(rsi, high, low, params).tolist():
+    for kind, j, i, t in rec.tolist():
         px = high if kind in (kd.REGULAR_BEARISH, kd.HIDDEN_BEARISH) else low
         out.append(Divergence(
             kind=_KINDS[kind], first_bar=j, first_ms=int(times_ms[j]), first_price=float(px[j]),

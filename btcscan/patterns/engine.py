@@ -2,14 +2,63 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
 import numpy as np
 
 from btcscan.indicators import rsi as _rsi  # any price scale (satoshi pairs)
+from btcscan.kernels.divergence import divergences as _divergences
 from btcscan.kernels.rolling import atr as _atr
 from btcscan.patterns.divergences import divergence_event, find_divergences
 from btcscan.patterns.params import PatternParams
 from btcscan.patterns.types import Deferred, Divergence, Event, Level, PatternReport, Wedge
-from btcscan.patterns.wedges import events_of_wedge, find_wedges, wedge_levels
+from btcscan.patterns.wedges import events_of_wedge, find_wedges, wedge_levels, wedge_records
+
+#: series from this many bars on run their two kernel chains on two threads (see
+#: :func:`pattern_records`); below it handing work to a thread costs more than it saves
+#: (benchmarks/bench_patterns.py measures both sides)
+THREAD_MIN_BARS = 50_000
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _second_thread() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="btcscan-rsi")
+        return _pool
+
+
+class PatternRecords(NamedTuple):
+    """What the kernels compute for :func:`detect_patterns`, before any Python object."""
+
+    atr: np.ndarray
+    rsi: np.ndarray
+    log: dict[str, np.ndarray]  # the zig-zag's pivot log
+    wedges: np.ndarray  # btcscan.kernels.trendlines.scan_wedges records
+    divergences: np.ndarray  # btcscan.kernels.divergence.divergences records
+
+
+def pattern_records(high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                    params: PatternParams) -> PatternRecords:
+    """The two independent kernel chains over float64 bars: ATR -> zig-zag -> wedge scan,
+    and RSI -> divergence scan. From :data:`THREAD_MIN_BARS` bars on, the RSI chain runs on
+    a second thread (the kernels release the GIL) while this one runs the other."""
+    p = params
+
+    def rsi_chain() -> tuple[np.ndarray, np.ndarray]:
+        r = _rsi(close, p.rsi_period)
+        return r, _divergences(r, high, low, p)
+
+    other = _second_thread().submit(rsi_chain) if close.shape[0] >= THREAD_MIN_BARS else None
+    atr = _atr(high, low, close, p.atr_period)
+    log, wedges = wedge_records(high, low, close, atr, p)
+    rsi, divs = rsi_chain() if other is None else other.result()
+    return PatternRecords(atr, rsi, log, wedges, divs)
 
 
 def _event_key(e: Event) -> tuple[int, int, str]:
@@ -53,10 +102,9 @@ def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None 
         raise ValueError("high, low, close and times must be one-dimensional, same length")
     if n == 0:
         return PatternReport((), (), (), (), float("nan"), -1, 0)
-    atr = _atr(high, low, close, p.atr_period)
-    rsi = _rsi(close, p.rsi_period)
-    wedges = find_wedges(high, low, close, atr, times, p)
-    divs = find_divergences(high, low, rsi, times, p, close)
+    rec = pattern_records(high, low, close, p)
+    wedges = find_wedges(close, times, rec.log, rec.wedges)
+    divs = find_divergences(high, low, rec.rsi, times, rec.divergences, close)
     last = n - 1
     last_close = float(close[last])
     # the events (a text each) are built when first read: a summary table never reads them

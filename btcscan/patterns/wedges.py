@@ -90,14 +90,21 @@ def _targets(kind: str, state: str, upper: TrendLine, lower: TrendLine,
     return ()
 
 
-def find_wedges(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray,
-                times_ms: np.ndarray, params: PatternParams) -> list[Wedge]:
-    """Every wedge over the bars, in the order they became known; states as of the last bar."""
+def wedge_records(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray,
+                  params: PatternParams) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The kernels' wedges over the bars: (the zig-zag log, the wedge records of
+    :func:`btcscan.kernels.trendlines.scan_wedges`)."""
+    log = zigzag(high, low, atr, params.pivot_left, params.pivot_right, params.min_swing_atr)
+    return log, tl.scan_wedges(close, atr, log, params)
+
+
+def find_wedges(close: np.ndarray, times_ms: np.ndarray, log: dict[str, np.ndarray],
+                rec: np.ndarray) -> list[Wedge]:
+    """Every wedge of the records ``rec`` over zig-zag ``log`` (:func:`wedge_records`), in
+    the order they became known; states as of the last bar."""
     n = close.shape[0]
     if n == 0:
         return []
-    log = zigzag(high, low, atr, params.pivot_left, params.pivot_right, params.min_swing_atr)
-    rec = tl.scan_wedges(close, atr, log, params)
     last = n - 1
     out: list[Wedge] = []
     for w in (dict(zip(rec.dtype.names, row, strict=True)) for row in rec.tolist()):
