@@ -32,8 +32,8 @@ ESTIMATE_S = "5-15"
 #: how long this process waits for the child before compiling its group itself
 CHILD_TIMEOUT_S = 300
 
-#: the group the child compiles (see :func:`compile_group`); of similar compile time as the
-#: other one, measured with numba's compile events (docs/patterns.md)
+#: the group the child compiles (see :func:`compile_group`): of about the same compile time
+#: as the other one less the head start of this process (docs/patterns.md)
 CHILD_GROUP = "wedges"
 
 #: the jitted kernels of :data:`CHILD_GROUP` (module, name)
@@ -134,16 +134,16 @@ def compile_all(wait: bool = True) -> float:
     loads waits for the child first (:func:`btcscan.kernels._jit.before_next_load`), so
     the scan's own start (data, imports) runs beside the child's compile. Anything of the
     child's group missing from the cache then compiles where it is first called."""
-    from btcscan.kernels import _jit
-
     t0 = time.perf_counter()
-    child = _start_child()
+    child = _start_child()  # first: importing numba (below) takes a while
     try:
         compile_group("pivots")
     except BaseException:
         _wait(child)
         raise
     if child is not None and not wait:
+        from btcscan.kernels import _jit
+
         finish = _Finish(child)
         if _jit.before_next_load(finish):
             atexit.register(finish)  # no child outlives this process
