@@ -40,71 +40,6 @@ def _floor_log2(w):
     return k
 
 
-@jit(inline="always")
-def _exact_flags(x, s, m, left, right, f):
-    """``f[j] = j + 1`` if bar ``s + j`` is a pivot high, else 0, by direct compares, one
-    pass per neighbour (a NaN fails every compare it is in, so it needs no special case)."""
-    xc = x[s:s + m]
-    xd = x[s + 1:s + 1 + m]
-    for j in range(m):
-        f[j] = xd[j] <= xc[j]
-    for d in range(2, right + 1):
-        xd = x[s + d:s + d + m]
-        for j in range(m):
-            f[j] &= xd[j] <= xc[j]
-    for d in range(1, left + 1):
-        xd = x[s - d:s - d + m]
-        for j in range(m):
-            f[j] &= xd[j] < xc[j]
-    for j in range(m):
-        f[j] *= j + 1
-
-
-@jit(inline="always")
-def _compact(f, m, group, s, out, k, safe):
-    """Append the bars flagged in ``f[:m]`` (``f[j] = j + 1`` or 0) to ``out`` from ``k`` on;
-    return the new count.
-
-    Branch-free: one store per group of ``group`` bars, at most one of which is a pivot
-    (two same-side pivots are more than ``min(left, right)`` bars apart), so the group's
-    OR is its pivot's code. The store goes to ``out[k]`` whether or not there is a pivot:
-    it can land one entry past the final count, which ``side_capacity`` leaves room for;
-    with a smaller ``out`` (``safe`` False) stores at ``k >= len(out)`` are skipped.
-    ``f`` must be zero from ``m`` up to the next multiple of ``group``.
-    """
-    cap = out.shape[0]
-    ng = (m + group - 1) // group
-    s1 = s - 1
-    if group == 8:
-        for g in range(ng):
-            j = 8 * g
-            v = f[j] | f[j + 1] | f[j + 2] | f[j + 3] | f[j + 4] | f[j + 5] | f[j + 6] | f[j + 7]
-            if safe:
-                out[k] = s1 + v
-            elif k < cap:
-                out[k] = s1 + v
-            k += v != 0
-    elif group == 4:
-        for g in range(ng):
-            j = 4 * g
-            v = f[j] | f[j + 1] | f[j + 2] | f[j + 3]
-            if safe:
-                out[k] = s1 + v
-            elif k < cap:
-                out[k] = s1 + v
-            k += v != 0
-    else:
-        for g in range(ng):
-            j = 2 * g
-            v = f[j] | f[j + 1]
-            if safe:
-                out[k] = s1 + v
-            elif k < cap:
-                out[k] = s1 + v
-            k += v != 0
-    return k
-
-
 @jit
 def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
     """Bars of raw pivots (highs if ``side`` > 0, else lows) written into ``out``; returns
@@ -128,8 +63,14 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
     2. a pivot high is then ``x[i] > max(left bars before)`` and ``x[i] >= max(right bars
        after)`` -- the same as comparing with each neighbour, as long as no NaN is in the
        window (a select-based max drops NaNs). The first doubling pass also looks for NaN;
-       a block holding one is done with direct compares instead (:func:`_exact_flags`);
-    3. :func:`_compact` appends the flagged bars to ``out``.
+       a block holding one is done with direct compares instead, one pass per neighbour
+       (a NaN fails every compare it is in, so it needs no special case);
+    3. the flagged bars are appended to ``out``, branch-free: one store per group of
+       ``group`` bars, at most one of which is a pivot (two same-side pivots are more than
+       ``min(left, right)`` bars apart), so the OR of the group's flags (``j + 1`` or 0) is
+       its pivot's code. The store goes to ``out[k]`` whether or not there is a pivot: it
+       can land one entry past the final count, which ``side_capacity`` leaves room for;
+       with a smaller ``out`` (``safe`` False) stores at ``k >= len(out)`` are skipped.
 
     ``fscr`` / ``iscr`` are scratch from :func:`pivot_scratch` (the kernel allocates nothing:
     an allocation inside a kernel makes numba import its array module, ~35 ms of every
@@ -138,7 +79,7 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
     n = x.shape[0]
     sign = 1.0 if side > 0 else -1.0
     hi = n - right
-    k = np.int64(0)  # not a literal 0: numba would compile _compact for it
+    k = 0
     if hi <= left:
         return k
     kl = _floor_log2(left)
@@ -146,7 +87,7 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
     nlev = max(kl, kr)
     mn = min(left, right)
     group = 8 if mn >= 7 else (4 if mn >= 3 else 2)
-    # at most (n - max(left, right)) // (mn + 1) pivots; _compact may store one past them
+    # at most (n - max(left, right)) // (mn + 1) pivots; step 3 may store one past them
     safe = out.shape[0] > (n - max(left, right)) // (mn + 1)
     wid = _BLOCK + left + right  # fscr: the negated window, then the max rows 1..nlev
     if fscr.shape[0] < (nlev + 1) * wid or iscr.shape[0] < _BLOCK + 8:
@@ -183,8 +124,21 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
                     p = a[j]
                     q = b[j]
                     c[j] = p if p > q else q
-        if bad:
-            _exact_flags(src, left, m, left, right, f)
+        if bad:  # direct compares
+            xc = src[left:left + m]
+            xd = src[left + 1:left + 1 + m]
+            for j in range(m):
+                f[j] = xd[j] <= xc[j]
+            for d in range(2, right + 1):
+                xd = src[left + d:left + d + m]
+                for j in range(m):
+                    f[j] &= xd[j] <= xc[j]
+            for d in range(1, left + 1):
+                xd = src[left - d:left - d + m]
+                for j in range(m):
+                    f[j] &= xd[j] < xc[j]
+            for j in range(m):
+                f[j] *= j + 1
         else:
             xc = src[left:left + m]
             lv = src if kl == 0 else fscr[kl * wid:(kl + 1) * wid]
@@ -204,9 +158,39 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
                 q = rb[j]
                 g = p if p > q else q
                 f[j] = (j + 1) if (v > e) & (v >= g) else 0
-        for j in range(m, m + 8):
+        for j in range(m, m + 8):  # f is zero up to the next multiple of the group
             f[j] = 0
-        k = _compact(f, m, group, s, out, k, safe)
+        cap = out.shape[0]
+        ng = (m + group - 1) // group
+        s1 = s - 1
+        if group == 8:
+            for gi in range(ng):
+                j = 8 * gi
+                code = (f[j] | f[j + 1] | f[j + 2] | f[j + 3] | f[j + 4] | f[j + 5] | f[j + 6]
+                        | f[j + 7])
+                if safe:
+                    out[k] = s1 + code
+                elif k < cap:
+                    out[k] = s1 + code
+                k += code != 0
+        elif group == 4:
+            for gi in range(ng):
+                j = 4 * gi
+                code = f[j] | f[j + 1] | f[j + 2] | f[j + 3]
+                if safe:
+                    out[k] = s1 + code
+                elif k < cap:
+                    out[k] = s1 + code
+                k += code != 0
+        else:
+            for gi in range(ng):
+                j = 2 * gi
+                code = f[j] | f[j + 1]
+                if safe:
+                    out[k] = s1 + code
+                elif k < cap:
+                    out[k] = s1 + code
+                k += code != 0
         s += m
     return k
 

@@ -83,35 +83,29 @@ def _rsi_value(gain, loss):
     return 100.0 * (gain / s)
 
 
-@jit(inline="always")
-def _rsi_start(x, n):
-    """RSI warm-up: ``(f, gain, loss, prev)``, ``f`` the bar of the first value (it is
-    ``_rsi_value(gain, loss)``; bars before it are NaN) and the state for
-    :func:`_rsi_into` from bar ``f + 1`` on. ``f = len(x)`` when the series is too short
-    for any value."""
-    size = x.shape[0]
-    start = _first_finite(x)
-    if size - start <= n:
-        return size, 0.0, 0.0, 0.0
-    prev = x[start]
-    gain = 0.0
-    loss = 0.0
-    for i in range(start + 1, start + n + 1):
-        d = x[i] - prev
-        prev = x[i]
-        loss += max(-d, 0.0)
-        gain += max(d, 0.0)
-    inv = 1.0 / n  # TA-Lib multiplies by 1/n; dividing differs in the last bits
-    return start + n, gain * inv, loss * inv, prev
-
-
 @jit
 def _rsi_into(x, n, out):
-    """Wilder's RSI of ``x`` into ``out``: NaN until bar ``f`` of :func:`_rsi_start`, then
-    Wilder's smoothing. Branch-free gain/loss updates: adding 0.0 leaves a sum unchanged,
-    so this is bit-identical to TA-Lib's if/else, without a mispredicted branch per bar."""
+    """Wilder's RSI of ``x`` into ``out``: NaN until bar ``f`` (the first finite value +
+    ``n``), seeded with the mean gain and loss of those ``n`` changes, then Wilder's
+    smoothing. Branch-free gain/loss updates: adding 0.0 leaves a sum unchanged, so this is
+    bit-identical to TA-Lib's if/else, without a mispredicted branch per bar."""
     size = x.shape[0]
-    f, gain, loss, prev = _rsi_start(x, n)
+    start = _first_finite(x)
+    f = size  # too short for any value
+    gain = 0.0
+    loss = 0.0
+    prev = 0.0
+    if size - start > n:
+        f = start + n
+        prev = x[start]
+        for i in range(start + 1, start + n + 1):
+            d = x[i] - prev
+            prev = x[i]
+            loss += max(-d, 0.0)
+            gain += max(d, 0.0)
+        inv = 1.0 / n  # TA-Lib multiplies by 1/n; dividing differs in the last bits
+        gain *= inv
+        loss *= inv
     for i in range(min(f, size)):
         out[i] = np.nan
     if f >= size:
@@ -134,36 +128,32 @@ def _true_range(h, l, prev_close):
     return hi - lo
 
 
-@jit(inline="always", fastmath={"contract"})
-def _atr_start(high, low, close, n):
-    """ATR warm-up: ``(f, value)``, ``f`` the bar of the first value (NaN before it;
-    ``f = len(close)`` when the series is too short). With ``n > 1`` :func:`_atr_into`
-    goes on from ``f + 1``; with ``n == 1`` every later bar is its own true range."""
+@jit(fastmath={"contract"})
+def _atr_into(high, low, close, n, out):
+    """Wilder's ATR into ``out``: NaN until the first full window (seeded with the mean of
+    its true ranges; with ``n == 1`` every bar is its own true range), then Wilder's
+    smoothing. The step is written as prev*((n-1)/n) + tr/n so consecutive bars do not wait
+    on a division, with FMA contraction allowed: it stays within ~3e-15 (relative) of
+    talib.ATR, which no operation order tried here reproduced bit for bit."""
     size = close.shape[0]
+    # warm-up: the first bar with every price known, then the seed (NaN before it)
     start = 0
     while start < size and (
         np.isnan(high[start]) or np.isnan(low[start]) or np.isnan(close[start])
     ):
         start += 1
+    prev = 0.0
     if size - start <= n:
-        return size, 0.0
-    if n == 1:
-        return start + 1, _true_range(high[start + 1], low[start + 1], close[start])
-    # seed: running-sum SMA of the first n true ranges (bars start+1 .. start+n)
-    total = 0.0
-    for i in range(start + 1, start + n + 1):
-        total += _true_range(high[i], low[i], close[i - 1])
-    return start + n, total / n
-
-
-@jit(fastmath={"contract"})
-def _atr_into(high, low, close, n, out):
-    """Wilder's ATR into ``out``: NaN until bar ``f`` of :func:`_atr_start`, then Wilder's
-    smoothing. The step is written as prev*((n-1)/n) + tr/n so consecutive bars do not wait
-    on a division, with FMA contraction allowed: it stays within ~3e-15 (relative) of
-    talib.ATR, which no operation order tried here reproduced bit for bit."""
-    size = close.shape[0]
-    f, prev = _atr_start(high, low, close, n)
+        f = size
+    elif n == 1:
+        f = start + 1
+        prev = _true_range(high[f], low[f], close[start])
+    else:  # running-sum SMA of the first n true ranges (bars start+1 .. start+n)
+        f = start + n
+        total = 0.0
+        for i in range(start + 1, start + n + 1):
+            total += _true_range(high[i], low[i], close[i - 1])
+        prev = total / n
     for i in range(min(f, size)):
         out[i] = np.nan
     if f >= size:

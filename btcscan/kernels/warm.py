@@ -32,8 +32,8 @@ ESTIMATE_S = "5-15"
 #: how long this process waits for the child before compiling its group itself
 CHILD_TIMEOUT_S = 300
 
-#: the group the child compiles (see :func:`compile_group`): of about the same compile time
-#: as the other one less the head start of this process (docs/patterns.md)
+#: the group the child compiles (see :func:`compile_group`): it and the other one take about
+#: as long to the end of the compile (measured: docs/patterns.md)
 CHILD_GROUP = "wedges"
 
 #: the jitted kernels of :data:`CHILD_GROUP` (module, name)
