@@ -38,7 +38,7 @@ CHILD_GROUP = "wedges"
 
 #: the jitted kernels of :data:`CHILD_GROUP` (module, name)
 _CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("divergence", "_divergences_into"),
-                  ("outcomes", "_score"), ("rolling", "_sma_into"))
+                  ("outcomes", "_score"))
 
 _CHILD = ("import sys; sys.path.insert(0, {root!r}); "
           "from btcscan.kernels.warm import compile_group; compile_group({group!r})")
@@ -64,7 +64,7 @@ def _pivot_log_stub(c: np.ndarray) -> dict[str, np.ndarray]:
 
 def compile_group(group: str) -> None:
     """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan,
-    divergence scan, outcome scorer, SMA) or ``"pivots"`` (ATR, RSI, the pivot finder and
+    divergence scan, outcome scorer) or ``"pivots"`` (ATR, RSI, SMA, the pivot finder and
     the zig-zag). The two share no jitted function."""
     from btcscan.kernels import divergence, outcomes, pivots, rolling, trendlines
     from btcscan.kernels._jit import f64
@@ -78,10 +78,10 @@ def compile_group(group: str) -> None:
                                        divergence.divergence_rules(p), highs, highs + 12)
         outcomes.score_events(h, lo, c, np.array([100]), np.array([1]),
                               np.array([[c[100] * 1.05]]), np.array([c[100] * 0.9]), 50)
-        rolling.sma(c, 50)
     elif group == "pivots":
         a = rolling.atr(h, lo, c, p.atr_period)
         rolling.rsi(c, p.rsi_period)
+        rolling.sma(c, 50)
         pivots.zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
     else:
         raise ValueError(f"unknown kernel group {group!r}")
