@@ -76,13 +76,15 @@ def data_span_ms(candles: Candles) -> tuple[int, int]:
 
 
 def analyse(
-    base: Candles, timeframe: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None
+    base: Candles, timeframe: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None,
+    *, detail: bool = True,
 ) -> SeriesReport:
     """Scan one series as of ``asof_ms`` (default: the close of its last candle).
 
     Only candles closed by ``asof_ms`` are used: the finest data gives the latest price;
     the ``timeframe`` candles (resampled when coarser than the data) give every indicator,
-    level and state.
+    level and state. ``detail=False`` leaves out the walk-forward stats lines (``stats`` is
+    None), which only the full report and the machine formats read.
     """
     settings = settings or ScanSettings()
     where = base.source.label
@@ -216,7 +218,7 @@ def analyse(
                          f"the {lv.label}")
 
     stats = None
-    if pattern_report is not None and settings.signal_stats:  # walk-forward lines (issue #7)
+    if detail and pattern_report is not None and settings.signal_stats:  # issue #7
         from btcscan.stats.run import scan_signal_stats
 
         stats = scan_signal_stats(

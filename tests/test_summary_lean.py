@@ -1,0 +1,117 @@
+"""The many-market summary table is scanned the lean way (``api.scan_one(detail=False)``:
+no walk-forward stats lines, no long-run context) and prints exactly what full reports
+print: the table, its order, the alerts and the ``--fail-on`` verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from btcscan import api
+from btcscan.alerts.conditions import evaluate, parse_conditions, sma_periods_needed
+from btcscan.alerts.signals import alerts_of
+from btcscan.cli import cli
+from btcscan.data.sample import load_sample
+from btcscan.settings import ScanSettings
+from btcscan.timeframes import parse_timeframe
+
+MARKETS = ("BTC/USD", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "ADA/USDT")
+#: every condition that reads the report (near-level reads the ladder's sources)
+FAIL_ON = ("near-level:5,below-sma:50,crossed-above-sma:20,drawdown:30,rsi-below:45,"
+           "bullish-divergence:30,bearish-divergence:30,wedge-breakout:30,wedge-breakdown:30")
+
+
+def _run(args: list[str], monkeypatch, detail_seen: list[bool], force_full: bool) -> str:
+    real = api.scan_one
+
+    def spy(*a, detail: bool = True, **kw):
+        detail_seen.append(detail)
+        return real(*a, detail=True if force_full else detail, **kw)
+
+    monkeypatch.setattr(api, "scan_one", spy)
+    r = CliRunner().invoke(cli, args, catch_exceptions=False)
+    monkeypatch.setattr(api, "scan_one", real)
+    assert r.exit_code in (0, 3), r.output
+    return r.output
+
+
+@pytest.mark.parametrize(("tf", "asof"), [("1d", "2021-11-10"), ("1w", "2025-11-04"),
+                                          ("1d", None)])
+def test_watchlist_summary_lean_equals_full(monkeypatch, tf, asof):
+    args = ["scan", *[f"sample:{m}" for m in MARKETS], "-t", tf, "--fail-on", FAIL_ON,
+            *(["--asof", asof] if asof else [])]
+    lean_calls: list[bool] = []
+    lean = _run(args, monkeypatch, lean_calls, force_full=False)
+    full = _run(args, monkeypatch, [], force_full=True)
+    assert lean_calls == [False] * len(MARKETS)  # the CLI took the lean path
+    assert lean == full
+    assert "Alerts:" in lean and "Conditions (--fail-on)" in lean
+
+
+def test_files_summary_lean_equals_full(monkeypatch, tmp_path):
+    paths = []
+    for m in MARKETS:
+        p = tmp_path / f"{m.replace('/', '')}.parquet"
+        load_sample(m).frame.write_parquet(p)
+        paths.append(str(p))
+    args = ["scan", "--from-file", str(tmp_path / "*.parquet"), "-t", "1w", "--fail-on",
+            FAIL_ON, "--power-law"]
+    lean_calls: list[bool] = []
+    lean = _run(args, monkeypatch, lean_calls, force_full=False)
+    full = _run(args, monkeypatch, [], force_full=True)
+    assert lean_calls == [False] * len(MARKETS)
+    assert lean == full
+
+
+def test_other_views_get_full_reports(monkeypatch):
+    markets = [f"sample:{m}" for m in MARKETS[:2]]
+    for extra in (["--detail"], ["--format", "json"], ["--format", "ndjson"],
+                  ["--format", "csv"]):
+        seen: list[bool] = []
+        _run(["scan", *markets, "-t", "1w", *extra], monkeypatch, seen, force_full=False)
+        assert seen == [True, True], extra
+    seen = []
+    _run(["scan", "--sample", "-t", "1w"], monkeypatch, seen, force_full=False)
+    assert seen == [True]  # one market: its full report is printed
+
+
+def test_lean_report_is_the_full_one_without_stats_and_context():
+    tf = parse_timeframe("1w")
+    conds = parse_conditions(FAIL_ON)
+    base = ScanSettings(timeframe="1w")
+    settings = replace(base, sma_periods=tuple(sorted({*base.sma_periods,
+                                                       *sma_periods_needed(conds)})))
+    for m in MARKETS:
+        c = load_sample(m)
+        for asof in (api.parse_asof("2021-11-10"), None):
+            full = api.scan_one(c, tf, asof, settings)
+            lean = api.scan_one(c, tf, asof, settings, detail=False)
+            assert lean.stats is None and lean.context is None
+            assert lean == type(full)(**{**full.__dict__, "stats": None, "context": None})
+            assert alerts_of(lean) == alerts_of(full)
+            assert evaluate(conds, (lean,)) == evaluate(conds, (full,))
+
+
+def test_scan_sources_reads_a_chunk_at_a_time():
+    """The files' batch driver: chunks of any size give the reports of one scan of all."""
+    loaders = api.source_loaders(sample=True, symbols=MARKETS)
+    whole = api.scan_candles([f() for f in loaders], timeframe="1w")
+    held: list[int] = []
+    for chunk in (1, 4, 64):
+        got = api.scan_sources(loaders, timeframe="1w", chunk=chunk,
+                               on_series=lambda c, r: held.append(c.frame.height))
+        assert got == whole
+    assert len(held) == 3 * len(MARKETS)
+    assert np.all(np.array(held) > 0)
+
+
+def test_scan_sources_raises_the_first_bad_source(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(bad)
+    loaders = api.source_loaders(sample=True, symbols=MARKETS[:2], files=[str(bad)])
+    with pytest.raises(api.DataError, match="missing column"):
+        api.scan_sources(loaders, timeframe="1w", chunk=1)
