@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
 from btcscan.analysis.levels import (
     LevelCandidate,
-    flatten,
+    date_of,
     ladder,
     lowest_close_since,
     previous_period_levels,
@@ -16,6 +16,7 @@ from btcscan.analysis.levels import (
     round_step,
     sma_state,
     swing_levels,
+    utc_time,
 )
 from btcscan.data.resample import closed_by, resample
 from btcscan.data.schema import Candles, epoch_ms, gaps
@@ -28,11 +29,11 @@ from btcscan.timeframes import DAY_MS, Timeframe
 
 
 def ms_to_dt(ms: int | float) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+    return utc_time(int(ms))
 
 
 def fmt_date(ms: int) -> str:
-    return ms_to_dt(ms).strftime("%Y-%m-%d")
+    return date_of(int(ms))
 
 
 def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> float | None:
@@ -211,7 +212,7 @@ def analyse(
             candidates.append((plv.price, plv.kind, plv.label, plv.source))
     levels = ladder(latest_price, candidates, settings.ladder_size,
                     group_distance(atr_last, latest_price, settings))
-    for lv in flatten(levels):
+    for lv in (x for row in levels for x in (row, *row.grouped)):
         if lv.kind == "round" and abs(lv.price / latest_price - 1) * 100 <= \
                 settings.round_proximity_pct:
             notes.append(f"price is within {abs(lv.price / latest_price - 1) * 100:.1f}% of "
