@@ -25,7 +25,7 @@ from btcscan.analysis.context import (
 from btcscan.analysis.series import analyse
 from btcscan.data.files import expand_paths, read_ohlcv
 from btcscan.data.sample import DEFAULT_SAMPLE, load_sample
-from btcscan.data.schema import Candles, Source, normalise
+from btcscan.data.schema import Candles, Source, epoch_ms, normalise
 from btcscan.errors import BtcscanError, DataError, UsageError
 from btcscan.models import ScanResult, SeriesReport
 from btcscan.settings import ScanSettings
@@ -67,7 +67,7 @@ def load_file(path: Path, symbol: str | None = None) -> Candles:
     frame, warnings = normalise(raw, str(path))
     if frame.height < 2:
         raise DataError(f"{path}: only {frame.height} candle; need a history of candles")
-    tf = timeframe_from_ms(infer_timeframe_ms(frame["open_time"].dt.epoch("ms").to_numpy()))
+    tf = timeframe_from_ms(infer_timeframe_ms(epoch_ms(frame["open_time"])))
     stem = path.name[:-len(".json.gz")] if path.name.lower().endswith(".json.gz") \
         else path.stem  # freqtrade's gzipped JSON: its name without both suffixes
     source = Source(kind="file", symbol=symbol or stem, path=str(path))

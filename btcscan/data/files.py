@@ -117,6 +117,8 @@ def _mixed_units(unit: pl.Series, where: str, limit: int = 5) -> str:
 
 
 def _to_time(s: pl.Series, where: str) -> pl.Series:
+    if s.dtype == TIME_DTYPE:  # already UTC milliseconds (btcscan's own parquet files)
+        return s
     if s.dtype == pl.Datetime or s.dtype == pl.Date:
         if s.dtype == pl.Date:
             s = s.cast(pl.Datetime("ms"))
