@@ -235,30 +235,31 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
         if c.price is not None and math.isfinite(c.price) and c.price > 0:
             seen.setdefault((round(float(c.price), 10), c.label), c)
     last = len(HEADLINE_ORDER)
-    cands = sorted(seen.values(), key=lambda c: (c.price, _RANK.get(c.kind, last), c.label))
+    rank = _RANK.get
+    cands = sorted(seen.values(), key=lambda c: (c.price, rank(c.kind, last), c.label))
     tol = group_within if math.isfinite(group_within) and group_within > 0 else 0.0
 
     def level(c: LevelCandidate, grouped: tuple[Level, ...] = ()) -> Level:
-        return Level(
-            price=float(c.price), kind=c.kind, label=c.label, source=c.source,
-            distance_pct=(float(c.price) / price - 1.0) * 100.0,
-            side="above" if c.price > price else "below",
-            time=None if c.time_ms is None else utc_time(c.time_ms),
-            grouped=grouped)
+        p = float(c.price)
+        return Level(p, c.kind, c.label, c.source, (p / price - 1.0) * 100.0,
+                     "above" if c.price > price else "below",
+                     None if c.time_ms is None else utc_time(c.time_ms), grouped)
 
     groups: list[list[LevelCandidate]] = []  # headline first
-    i = 0
-    while i < len(cands):
+    prices = [c.price for c in cands]
+    i, n = 0, len(cands)
+    while i < n:
         j = i + 1
-        while j < len(cands) and cands[j].price - cands[i].price <= tol:
+        while j < n and prices[j] - prices[i] <= tol:
             j += 1
         groups.append(cands[i:j] if j == i + 1 else
-                      sorted(cands[i:j], key=lambda c: (_RANK.get(c.kind, last),
+                      sorted(cands[i:j], key=lambda c: (rank(c.kind, last),
                                                         abs(c.price - price))))
         i = j
-    # rows are made only for the groups kept (nearest per_side on each side by headline)
-    above = sorted((g for g in groups if g[0].price > price), key=lambda g: g[0].price)
-    below = sorted((g for g in groups if g[0].price <= price), key=lambda g: -g[0].price)
+    # rows are made only for the groups kept (nearest per_side on each side by headline);
+    # every level of a group is below every level of the next, so the headlines ascend
+    above = [g for g in groups if g[0].price > price][:per_side]
+    below = [g for g in groups if g[0].price <= price][::-1][:per_side]
     rows = [level(g[0], tuple(level(c) for c in g[1:]) if len(g) > 1 else ())
-            for g in above[:per_side] + below[:per_side]]
+            for g in above + below]
     return tuple(sorted(rows, key=lambda lv: abs(lv.distance_pct)))
