@@ -19,7 +19,7 @@ from btcscan.analysis.levels import (
     utc_time,
 )
 from btcscan.data.resample import closed_by, resample
-from btcscan.data.schema import Candles, epoch_ms, gaps
+from btcscan.data.schema import Candles, gaps
 from btcscan.errors import DataError
 from btcscan.indicators import rsi, scale_note
 from btcscan.kernels.rolling import atr, sma
@@ -71,7 +71,7 @@ def _drawn_levels(ta: dict, a: np.ndarray, settings: ScanSettings, tf_label: str
 
 def data_span_ms(candles: Candles) -> tuple[int, int]:
     """(first candle's close time, last candle's close time) in UTC ms."""
-    t = epoch_ms(candles.frame["open_time"])
+    t = candles.arrays()["open_time"]
     tf = candles.timeframe
     return tf.period_end_ms(int(t[0])), tf.period_end_ms(int(t[-1]))
 
