@@ -179,7 +179,7 @@ def make_files(directory: Path, n: int, bars: int = N_BARS, seed: int = 7) -> li
 
 def part_f(directory: Path, rounds: int = 3) -> None:
     """``--from-file`` of 1 file against 1,000 files, the path the CLI runs
-    (api.source_loaders + api.scan_sources, lean for several files) + the table."""
+    (api.source_refs + api.scan_sources, lean for several files) + the table."""
     from rich.console import Console
 
     from btcscan import api
@@ -190,10 +190,10 @@ def part_f(directory: Path, rounds: int = 3) -> None:
     settings = ScanSettings(timeframe="1d")
 
     def run(files: list[str]) -> None:
-        loaders = api.source_loaders(files=files)
-        res = api.scan_sources(loaders, timeframe="1d", settings=settings,
-                               detail=len(loaders) == 1)
-        if len(loaders) > 1:
+        refs = api.source_refs(files=files)
+        res = api.scan_sources(refs, timeframe="1d", settings=settings,
+                               detail=len(refs) == 1)
+        if len(refs) > 1:
             render_summary(rank(res), (), Console(file=io.StringIO(), width=160,
                                                   color_system=None))
         assert len(res.series) == len(files)

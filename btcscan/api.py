@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from btcscan.analysis.context import (
     long_run_context,
@@ -23,13 +22,16 @@ from btcscan.analysis.context import (
     with_power_law_levels,
 )
 from btcscan.analysis.series import analyse
-from btcscan.data.files import expand_paths, read_ohlcv
+from btcscan.data.files import expand_paths, read_ohlcv, read_parquet_many
 from btcscan.data.sample import DEFAULT_SAMPLE, load_sample
 from btcscan.data.schema import Candles, Source, epoch_ms, normalise
 from btcscan.errors import BtcscanError, DataError, UsageError
 from btcscan.models import ScanResult, SeriesReport
 from btcscan.settings import ScanSettings
 from btcscan.timeframes import Timeframe, infer_timeframe_ms, parse_timeframe, timeframe_from_ms
+
+if TYPE_CHECKING:
+    import polars as pl
 
 J = TypeVar("J")  # a chunk's job, as the batch driver passes it to its loader
 
@@ -58,12 +60,14 @@ def parse_asof(text: str | datetime | None) -> int | None:
     return int(dt.timestamp() * 1000)
 
 
-def load_file(path: Path, symbol: str | None = None) -> Candles:
+def load_file(path: Path, symbol: str | None = None, raw: pl.DataFrame | None = None
+              ) -> Candles:
     """Read and validate one user file; its timeframe is inferred from the candle spacing.
     Repairs (sorting, dropping exact duplicates) are listed in ``Candles.warnings``.
     ``symbol`` names the file's market (``BTC/USD``: BTC's context, such as the power law);
-    by default the file's name stands for it."""
-    raw, notes = read_ohlcv(path)
+    by default the file's name stands for it. ``raw``: the file's table, when already read
+    (:func:`btcscan.data.files.read_parquet_many`)."""
+    raw, notes = read_ohlcv(path, raw)
     frame, warnings = normalise(raw, str(path))
     if frame.height < 2:
         raise DataError(f"{path}: only {frame.height} candle; need a history of candles")
@@ -75,28 +79,42 @@ def load_file(path: Path, symbol: str | None = None) -> Candles:
                    notes=tuple(notes))
 
 
-def source_loaders(
+class SourceRef(NamedTuple):
+    """One market of a scan, not read yet: a bundled sample market (``sample``, its
+    symbol) or a user file (``path``; ``symbol`` names its market, see :func:`load_file`)."""
+
+    sample: str | None = None
+    path: Path | None = None
+    symbol: str | None = None
+
+
+def source_refs(
     *, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[str] = (),
     file_symbol: str | None = None,
-) -> list[Callable[[], Candles]]:
-    """One loader each (called with no argument, it returns the candles) for the bundled
-    sample markets and/or user files of a scan, in that order: the paths are expanded and
-    checked now, the files read when called (``file_symbol`` names the market of the one
-    file given, see :func:`load_file`)."""
-    loaders: list[Callable[[], Candles]] = []
-    if sample:
-        loaders += [partial(load_sample, sym) for sym in symbols or (DEFAULT_SAMPLE,)]
+) -> list[SourceRef]:
+    """The markets of a scan, bundled sample markets and/or user files, in that order: the
+    paths are expanded and checked now, read by :func:`load_refs` (``file_symbol`` names
+    the market of the one file given)."""
+    refs = [SourceRef(sample=sym) for sym in (symbols or (DEFAULT_SAMPLE,))] if sample else []
     if files:
         paths = expand_paths(list(files))
         if file_symbol is not None and len(paths) != 1:
             raise UsageError(f"--symbol {file_symbol} names the market of one file; "
                              f"{len(paths)} files were given")
-        loaders += [partial(load_file, path, file_symbol) for path in paths]
-    if not loaders:
+        refs += [SourceRef(path=path, symbol=file_symbol) for path in paths]
+    if not refs:
         raise UsageError(
             "nothing to scan: give --sample, --from-file PATH, or SYMBOL with --exchange"
         )
-    return loaders
+    return refs
+
+
+def load_refs(refs: Sequence[SourceRef]) -> list[Candles]:
+    """The candles of ``refs``, in order (the first that cannot be read raises); their
+    parquet files are read in one scan when they can be."""
+    tables = read_parquet_many([r.path for r in refs if r.path is not None])
+    return [load_sample(r.sample) if r.sample is not None
+            else load_file(r.path, r.symbol, tables.get(r.path)) for r in refs]
 
 
 def load_sources(
@@ -104,9 +122,9 @@ def load_sources(
     file_symbol: str | None = None,
 ) -> list[Candles]:
     """Candles for a scan: bundled sample markets and/or user files, all read now
-    (:func:`source_loaders`; :func:`scan_sources` reads them a chunk at a time)."""
-    return [load() for load in source_loaders(sample=sample, symbols=symbols, files=files,
-                                              file_symbol=file_symbol)]
+    (:func:`source_refs`; :func:`scan_sources` reads them a chunk at a time)."""
+    return load_refs(source_refs(sample=sample, symbols=symbols, files=files,
+                                 file_symbol=file_symbol))
 
 
 def scan_one(
@@ -184,7 +202,7 @@ def scan(
 
 
 def scan_sources(
-    loaders: Sequence[Callable[[], Candles]],
+    refs: Sequence[SourceRef],
     *,
     timeframe: str | Timeframe = "1w",
     asof: str | datetime | None = None,
@@ -193,16 +211,16 @@ def scan_sources(
     on_series: Callable[[Candles, SeriesReport], None] | None = None,
     detail: bool = True,
 ) -> ScanResult:
-    """:func:`scan_candles` of the candles of ``loaders`` (:func:`source_loaders`), read and
+    """:func:`scan_candles` of the candles of ``refs`` (:func:`source_refs`), read and
     scanned ``chunk`` at a time by the batch driver of :func:`scan_markets` (the next chunk
     read while one is scanned, the candles dropped after; ``on_series`` sees them while
     they are held). The first source that cannot be read or scanned raises, in the order
     given. ``detail``: see :func:`scan_one`."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)
-    jobs = [loaders[i : i + chunk] for i in range(0, len(loaders), chunk)]
+    jobs = [refs[i : i + chunk] for i in range(0, len(refs), chunk)]
     reports: list[SeriesReport] = []
-    for _, loaded in _each_loaded(jobs, lambda job: [load() for load in job]):
+    for _, loaded in _each_loaded(jobs, load_refs):
         for c, r in zip(loaded, scan_each(loaded, tf, asof_ms, settings, detail=detail),
                         strict=True):
             if isinstance(r, BtcscanError):
@@ -347,11 +365,12 @@ def scan_markets(
 __all__ = [
     "load_exchange",
     "load_file",
+    "load_refs",
     "load_sources",
     "parse_asof",
     "scan",
     "scan_candles",
     "scan_markets",
     "scan_sources",
-    "source_loaders",
+    "source_refs",
 ]

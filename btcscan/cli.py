@@ -238,10 +238,10 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     if files or (sample and not symbols_files and not top and not preset_sample):
         _unused(("since", "exchange", "cache_dir", "offline"),
                 "--from-file" if files else "--sample", sentiment)
-        loaders = api.source_loaders(sample=sample, symbols=symbols, files=files,
-                                     file_symbol=file_symbol)
-        result = api.scan_sources(loaders, timeframe=tf, asof=asof, settings=settings,
-                                  detail=not (summary_view and len(loaders) > 1),
+        refs = api.source_refs(sample=sample, symbols=symbols, files=files,
+                               file_symbol=file_symbol)
+        result = api.scan_sources(refs, timeframe=tf, asof=asof, settings=settings,
+                                  detail=not (summary_view and len(refs) > 1),
                                   on_series=(lambda c, r: charts.append((c, r))) if chart
                                   else None)
         load_code = 0

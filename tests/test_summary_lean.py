@@ -15,6 +15,7 @@ from btcscan import api
 from btcscan.alerts.conditions import evaluate, parse_conditions, sma_periods_needed
 from btcscan.alerts.signals import alerts_of
 from btcscan.cli import cli
+from btcscan.data.files import read_parquet_many
 from btcscan.data.sample import load_sample
 from btcscan.settings import ScanSettings
 from btcscan.timeframes import parse_timeframe
@@ -98,11 +99,11 @@ def test_lean_report_is_the_full_one_without_stats_and_context():
 
 def test_scan_sources_reads_a_chunk_at_a_time():
     """The files' batch driver: chunks of any size give the reports of one scan of all."""
-    loaders = api.source_loaders(sample=True, symbols=MARKETS)
-    whole = api.scan_candles([f() for f in loaders], timeframe="1w")
+    refs = api.source_refs(sample=True, symbols=MARKETS)
+    whole = api.scan_candles(api.load_refs(refs), timeframe="1w")
     held: list[int] = []
     for chunk in (1, 4, 64):
-        got = api.scan_sources(loaders, timeframe="1w", chunk=chunk,
+        got = api.scan_sources(refs, timeframe="1w", chunk=chunk,
                                on_series=lambda c, r: held.append(c.frame.height))
         assert got == whole
     assert len(held) == 3 * len(MARKETS)
@@ -112,6 +113,35 @@ def test_scan_sources_reads_a_chunk_at_a_time():
 def test_scan_sources_raises_the_first_bad_source(tmp_path):
     bad = tmp_path / "bad.parquet"
     pl.DataFrame({"x": [1]}).write_parquet(bad)
-    loaders = api.source_loaders(sample=True, symbols=MARKETS[:2], files=[str(bad)])
+    refs = api.source_refs(sample=True, symbols=MARKETS[:2], files=[str(bad)])
     with pytest.raises(api.DataError, match="missing column"):
-        api.scan_sources(loaders, timeframe="1w", chunk=1)
+        api.scan_sources(refs, timeframe="1w", chunk=1)
+
+
+def _same(a, b) -> bool:
+    return (a.frame.equals(b.frame) and a.timeframe == b.timeframe and a.source == b.source
+            and a.notes == b.notes and a.warnings == b.warnings)
+
+
+def test_parquet_files_read_in_one_scan_equal_files_read_alone(tmp_path):
+    from pathlib import Path
+
+    paths = []
+    for m in MARKETS[:3]:
+        p = tmp_path / f"{m.replace('/', '')}.parquet"
+        load_sample(m).frame.write_parquet(p)
+        paths.append(str(p))
+    refs = api.source_refs(files=paths)
+    tables = read_parquet_many([r.path for r in refs])
+    assert len(tables) == 3  # one scan
+    for got, path in zip(api.load_refs(refs), paths, strict=True):
+        assert _same(got, api.load_file(Path(path)))
+    # another layout (seconds, other names, unsorted): each file is read alone
+    odd = tmp_path / "odd.parquet"
+    f = load_sample(MARKETS[0]).frame
+    pl.DataFrame({"timestamp": f["open_time"].dt.epoch("s"), "o": f["open"], "h": f["high"],
+                  "l": f["low"], "c": f["close"]}).reverse().write_parquet(odd)
+    refs = api.source_refs(files=[*paths, str(odd)])
+    assert read_parquet_many([r.path for r in refs]) == {}
+    for got, path in zip(api.load_refs(refs), [*paths, str(odd)], strict=True):
+        assert _same(got, api.load_file(Path(path)))
