@@ -145,3 +145,15 @@ def test_parquet_files_read_in_one_scan_equal_files_read_alone(tmp_path):
     assert read_parquet_many([r.path for r in refs]) == {}
     for got, path in zip(api.load_refs(refs), [*paths, str(odd)], strict=True):
         assert _same(got, api.load_file(Path(path)))
+
+
+def test_a_canonical_parquet_file_reads_as_the_same_data_under_other_names(tmp_path):
+    from pathlib import Path
+
+    f = load_sample(MARKETS[1]).frame
+    canon, other = tmp_path / "canon.parquet", tmp_path / "other.parquet"
+    f.write_parquet(canon)
+    f.rename({"open_time": "Timestamp", "open": "Open", "high": "High", "low": "Low",
+              "close": "Close", "volume": "Volume"}).write_parquet(other)
+    a, b = api.load_file(Path(canon)), api.load_file(Path(other))
+    assert a.frame.equals(b.frame) and a.timeframe == b.timeframe and a.notes == b.notes

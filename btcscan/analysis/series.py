@@ -146,12 +146,8 @@ def analyse(
 
     r = rsi(close, settings.rsi_period)
     a = atr(ta["high"], ta["low"], close, settings.atr_period)
-    smas = []
-    sma_arrays = {}
-    for p in settings.sma_periods:
-        s = sma(close, p)
-        sma_arrays[p] = s
-        smas.append(sma_state(close, s, p, latest_price, tf_label))
+    smas = [sma_state(close, sma(close, p), p, latest_price, tf_label)
+            for p in settings.sma_periods]
     for st in smas:
         if st.value is None:
             warnings.append(

@@ -233,6 +233,8 @@ def read_ohlcv(path: Path, raw: pl.DataFrame | None = None) -> tuple[pl.DataFram
         ) from exc
     if raw.height == 0:
         raise DataError(f"{where}: the file has no rows")
+    if raw.schema == SCHEMA:  # btcscan's own columns and types (its cache's layout)
+        return raw, []
     cols = _pick_columns(raw.columns, where)
     notes = [] if "volume" in cols else [NO_VOLUME.format(where=where)]
     out = {TIME: _to_time(raw[cols[TIME]], where)}
