@@ -5,7 +5,8 @@
 
 (a) 1,000 series x 1,000 daily candles from the candle cache: the whole scan as
     ``btcscan scan`` runs it for the summary table (``api.scan_markets(detail=False)``:
-    chunks, the next read from the cache while one is scanned, + the sorted table), then
+    chunks, the next read from the cache while one is scanned, + the signals, the sorted
+    table and the alerts: :func:`summary_view`), then
     its phases one after the other: load (cache -> Candles), compute (the lean reports the
     table reads, and the full ones: + stats lines and long-run context), render (the table;
     checked equal for lean and full reports) and NDJSON; the lean compute compared with a
@@ -77,15 +78,29 @@ def _stats(times: list[float]) -> str:
     return f"{min(times) * 1e3:6.0f} / {statistics.median(times) * 1e3:6.0f} ms"
 
 
+def summary_view(result, out: io.StringIO) -> str:
+    """What ``btcscan scan`` prints for several markets: the signals of every report, the
+    summary table ranked by them, then the alerts (as ``cli._emit``, at 160 columns)."""
+    from rich.console import Console
+
+    from btcscan.alerts.signals import alerts_of
+    from btcscan.render.summary import rank, render_summary
+    from btcscan.render.table import render_alerts
+
+    signals = tuple(a.signal for r in result.series for a in alerts_of(r))
+    console = Console(file=out, width=160, color_system=None, highlight=False)
+    render_summary(rank(result, signals, signals), signals, console)
+    render_alerts(signals, (), False, console)
+    return out.getvalue()
+
+
 def part_a(directory: Path, symbols: list[str], rounds: int = 5) -> None:
     import talib
-    from rich.console import Console
 
     from btcscan import api
     from btcscan.data.market import load_markets
     from btcscan.models import ScanResult
     from btcscan.render.serial import write_ndjson
-    from btcscan.render.summary import rank, render_summary
     from btcscan.settings import ScanSettings
     from btcscan.timeframes import parse_timeframe
 
@@ -97,9 +112,7 @@ def part_a(directory: Path, symbols: list[str], rounds: int = 5) -> None:
     api.scan_each(warm, tf, None, settings)
 
     def table(result: ScanResult) -> str:
-        buf = io.StringIO()
-        render_summary(rank(result), (), Console(file=buf, width=160, color_system=None))
-        return buf.getvalue()
+        return summary_view(result, io.StringIO())
 
     t: dict[str, list[float]] = {k: [] for k in ("e2e", "load", "lean", "full", "render",
                                                  "ndjson", "talib")}
@@ -143,7 +156,7 @@ def part_a(directory: Path, symbols: list[str], rounds: int = 5) -> None:
           f"best / median of {rounds} rounds, the phases in turn in each round")
     print(f"    whole scan          {_stats(t['e2e'])}   goal <= 1000 ms on 2 cores "
           "(what `btcscan scan` runs for the summary table: api.scan_markets(detail=False), "
-          "chunks of 64, the next read while one is scanned, + the table)")
+          "chunks of 64, the next read while one is scanned, + signals, table and alerts)")
     print("    the phases one after the other:")
     print(f"    load                {_stats(t['load'])}   (cache parquet -> Candles)")
     print(f"    compute, lean       {_stats(t['lean'])}   ({min(t['lean']) / n * 1e3:.2f} ms "
@@ -152,7 +165,8 @@ def part_a(directory: Path, symbols: list[str], rounds: int = 5) -> None:
     print(f"    compute, full       {_stats(t['full'])}   ({min(t['full']) / n * 1e3:.2f} ms "
           "per series: + walk-forward stats lines and long-run context, for --detail, "
           "JSON, NDJSON, CSV, charts)")
-    print(f"    render              {_stats(t['render'])}   (the sorted summary table)")
+    print(f"    render              {_stats(t['render'])}   (signals, the sorted summary "
+          "table and the alerts)")
     print(f"    NDJSON              {_stats(t['ndjson'])}   (of the full reports: every "
           "series' event history, its texts built on first read, so here)")
     print(f"    TA-Lib RSI14+SMA50+SMA100 loop on the same closes {_stats(t['talib'])}; "
@@ -180,10 +194,7 @@ def make_files(directory: Path, n: int, bars: int = N_BARS, seed: int = 7) -> li
 def part_f(directory: Path, rounds: int = 3) -> None:
     """``--from-file`` of 1 file against 1,000 files, the path the CLI runs
     (api.source_refs + api.scan_sources, lean for several files) + the table."""
-    from rich.console import Console
-
     from btcscan import api
-    from btcscan.render.summary import rank, render_summary
     from btcscan.settings import ScanSettings
 
     paths = make_files(directory, 1000)
@@ -194,8 +205,7 @@ def part_f(directory: Path, rounds: int = 3) -> None:
         res = api.scan_sources(refs, timeframe="1d", settings=settings,
                                detail=len(refs) == 1)
         if len(refs) > 1:
-            render_summary(rank(res), (), Console(file=io.StringIO(), width=160,
-                                                  color_system=None))
+            summary_view(res, io.StringIO())
         assert len(res.series) == len(files)
 
     one, many = paired(lambda: run(paths[:1]), lambda: run(paths), rounds)
@@ -203,7 +213,7 @@ def part_f(directory: Path, rounds: int = 3) -> None:
           f"best / median of {rounds}, alternated")
     print(f"    1 file        {_stats(one)}   (its full report)")
     print(f"    1,000 files   {_stats(many)}   (chunks of 64, the next read while one is "
-          "scanned, lean reports, + the table): "
+          "scanned, lean reports, + signals, table, alerts): "
           f"{(min(many) - min(one)):.2f} s more for 999 more files")
 
 

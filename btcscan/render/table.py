@@ -399,13 +399,15 @@ def render_alerts(signals: tuple[Signal, ...], verdicts: tuple[ConditionResult, 
     title = ("Alerts: new signals (not reported before)" if new_only
              else "Alerts: signals on recent closed candles")
     console.print(Text(title, style="bold"))
+    # one print call each for all the lines: a watchlist has hundreds, and each call costs
+    # the console's own work again (the text printed is the same)
     if not signals:
         console.print(Text("  none" + (" new" if new_only else "")))
-    for s in signals:
-        console.print(hang(f"{when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}",
-                           prefix="  "))
+    else:
+        console.print(*(hang(f"{when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}",
+                             prefix="  ") for s in signals))
     if verdicts:
         console.print(Text("Conditions (--fail-on)", style="bold"))
-        for v in verdicts:
-            console.print(Text(f"  {'HOLDS' if v.holds else 'no   '}  {v.condition} on {v.market}: "
-                               f"{v.detail}", style="red" if v.holds else ""))
+        console.print(*(Text(f"  {'HOLDS' if v.holds else 'no   '}  {v.condition} on "
+                             f"{v.market}: {v.detail}", style="red" if v.holds else "")
+                        for v in verdicts), sep="\n")
