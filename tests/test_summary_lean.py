@@ -157,3 +157,32 @@ def test_a_canonical_parquet_file_reads_as_the_same_data_under_other_names(tmp_p
               "close": "Close", "volume": "Volume"}).write_parquet(other)
     a, b = api.load_file(Path(canon)), api.load_file(Path(other))
     assert a.frame.equals(b.frame) and a.timeframe == b.timeframe and a.notes == b.notes
+
+
+@pytest.mark.parametrize("width", [40, 80, 81, 160])
+def test_alert_lines_print_as_one_hanging_grid_each(width):
+    """render_alerts prints its lines in one call, a fitting line as plain text: the same
+    text as one hanging grid printed per line."""
+    import io
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from btcscan.models import Signal
+    from btcscan.render.table import hang, render_alerts, when
+
+    t = datetime(2025, 6, 30, tzinfo=UTC)
+    details = ["short", "x" * 60, "y" * 200, "a " * 70, "wide 字字字 " * 12, "z" * (width - 40)]
+    signals = tuple(Signal(market="m", symbol="BTC/USD", timeframe="1d", kind="k", time=t,
+                           price=1.0, detail=d, key=str(i)) for i, d in enumerate(details))
+    for term in (False, True):
+        got, want = io.StringIO(), io.StringIO()
+        render_alerts(signals, (), False, Console(file=got, width=width, force_terminal=term,
+                                                  highlight=False))
+        c = Console(file=want, width=width, force_terminal=term, highlight=False)
+        c.print(Text("Alerts: signals on recent closed candles", style="bold"))
+        for s in signals:
+            c.print(hang(f"{when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}",
+                         prefix="  "))
+        assert got.getvalue() == want.getvalue()
