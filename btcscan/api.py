@@ -8,21 +8,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from btcscan.analysis.context import long_run_context, with_context
+from btcscan.analysis.context import (
+    long_run_context,
+    power_laws,
+    with_context,
+    with_power_law_levels,
+)
 from btcscan.analysis.series import analyse
-from btcscan.data.files import expand_paths, read_ohlcv
+from btcscan.data.files import expand_paths, read_ohlcv, read_parquet_many
 from btcscan.data.sample import DEFAULT_SAMPLE, load_sample
-from btcscan.data.schema import Candles, Source, normalise
+from btcscan.data.schema import Candles, Source, epoch_ms, normalise
 from btcscan.errors import BtcscanError, DataError, UsageError
 from btcscan.models import ScanResult, SeriesReport
 from btcscan.settings import ScanSettings
 from btcscan.timeframes import Timeframe, infer_timeframe_ms, parse_timeframe, timeframe_from_ms
+
+if TYPE_CHECKING:
+    import polars as pl
+
+J = TypeVar("J")  # a chunk's job, as the batch driver passes it to its loader
 
 
 def parse_asof(text: str | datetime | None) -> int | None:
@@ -49,16 +60,18 @@ def parse_asof(text: str | datetime | None) -> int | None:
     return int(dt.timestamp() * 1000)
 
 
-def load_file(path: Path, symbol: str | None = None) -> Candles:
+def load_file(path: Path, symbol: str | None = None, raw: pl.DataFrame | None = None
+              ) -> Candles:
     """Read and validate one user file; its timeframe is inferred from the candle spacing.
     Repairs (sorting, dropping exact duplicates) are listed in ``Candles.warnings``.
     ``symbol`` names the file's market (``BTC/USD``: BTC's context, such as the power law);
-    by default the file's name stands for it."""
-    raw, notes = read_ohlcv(path)
+    by default the file's name stands for it. ``raw``: the file's table, when already read
+    (:func:`btcscan.data.files.read_parquet_many`)."""
+    raw, notes = read_ohlcv(path, raw)
     frame, warnings = normalise(raw, str(path))
     if frame.height < 2:
         raise DataError(f"{path}: only {frame.height} candle; need a history of candles")
-    tf = timeframe_from_ms(infer_timeframe_ms(frame["open_time"].dt.epoch("ms").to_numpy()))
+    tf = timeframe_from_ms(infer_timeframe_ms(epoch_ms(frame["open_time"])))
     stem = path.name[:-len(".json.gz")] if path.name.lower().endswith(".json.gz") \
         else path.stem  # freqtrade's gzipped JSON: its name without both suffixes
     source = Source(kind="file", symbol=symbol or stem, path=str(path))
@@ -66,37 +79,69 @@ def load_file(path: Path, symbol: str | None = None) -> Candles:
                    notes=tuple(notes))
 
 
-def load_sources(
+class SourceRef(NamedTuple):
+    """One market of a scan, not read yet: a bundled sample market (``sample``, its
+    symbol) or a user file (``path``; ``symbol`` names its market, see :func:`load_file`)."""
+
+    sample: str | None = None
+    path: Path | None = None
+    symbol: str | None = None
+
+
+def source_refs(
     *, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[str] = (),
     file_symbol: str | None = None,
-) -> list[Candles]:
-    """Candles for a scan: bundled sample markets and/or user files (``file_symbol``
-    names the market of the one file given, see :func:`load_file`)."""
-    series: list[Candles] = []
-    if sample:
-        for sym in symbols or (DEFAULT_SAMPLE,):
-            series.append(load_sample(sym))
+) -> list[SourceRef]:
+    """The markets of a scan, bundled sample markets and/or user files, in that order: the
+    paths are expanded and checked now, read by :func:`load_refs` (``file_symbol`` names
+    the market of the one file given)."""
+    refs = [SourceRef(sample=sym) for sym in (symbols or (DEFAULT_SAMPLE,))] if sample else []
     if files:
         paths = expand_paths(list(files))
         if file_symbol is not None and len(paths) != 1:
             raise UsageError(f"--symbol {file_symbol} names the market of one file; "
                              f"{len(paths)} files were given")
-        for path in paths:
-            series.append(load_file(path, file_symbol))
-    if not series:
+        refs += [SourceRef(path=path, symbol=file_symbol) for path in paths]
+    if not refs:
         raise UsageError(
             "nothing to scan: give --sample, --from-file PATH, or SYMBOL with --exchange"
         )
-    return series
+    return refs
+
+
+def load_refs(refs: Sequence[SourceRef]) -> list[Candles]:
+    """The candles of ``refs``, in order (the first that cannot be read raises); their
+    parquet files are read in one scan when they can be."""
+    tables = read_parquet_many([r.path for r in refs if r.path is not None])
+    return [load_sample(r.sample) if r.sample is not None
+            else load_file(r.path, r.symbol, tables.get(r.path)) for r in refs]
+
+
+def load_sources(
+    *, sample: bool = False, symbols: Sequence[str] = (), files: Sequence[str] = (),
+    file_symbol: str | None = None,
+) -> list[Candles]:
+    """Candles for a scan: bundled sample markets and/or user files, all read now
+    (:func:`source_refs`; :func:`scan_sources` reads them a chunk at a time)."""
+    return load_refs(source_refs(sample=sample, symbols=symbols, files=files,
+                                 file_symbol=file_symbol))
 
 
 def scan_one(
-    c: Candles, tf: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None
+    c: Candles, tf: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None,
+    *, detail: bool = True,
 ) -> SeriesReport:
-    """One series: indicators, levels, patterns and long-run context, point in time."""
-    r = analyse(c, tf, asof_ms, settings)
-    ctx = long_run_context(c, int(r.asof.timestamp() * 1000), settings)
-    return with_context(r, ctx, settings)
+    """One series: indicators, levels, patterns and long-run context, point in time.
+
+    ``detail=False`` builds what the many-market summary table, the signals, alerts and
+    ``--fail-on`` conditions read, and nothing else: no walk-forward stats lines (``stats``
+    None) and no long-run context (``context`` None; the power laws' levels are on the
+    ladder all the same). Every field they read equals the full report's."""
+    r = analyse(c, tf, asof_ms, settings, detail=detail)
+    at = int(r.asof.timestamp() * 1000)
+    if not detail:
+        return with_power_law_levels(r, power_laws(c, at, settings)[0], settings)
+    return with_context(r, long_run_context(c, at, settings), settings)
 
 
 def scan_each(
@@ -104,6 +149,8 @@ def scan_each(
     tf: Timeframe,
     asof_ms: int | None,
     settings: ScanSettings | None = None,
+    *,
+    detail: bool = True,
 ) -> list[SeriesReport | BtcscanError]:
     """:func:`scan_one` over many series, one after the other (threads measured slower:
     most of a series' scan is Python, see docs/watchlists.md); one report or the
@@ -111,7 +158,7 @@ def scan_each(
 
     def one(c: Candles) -> SeriesReport | BtcscanError:
         try:
-            return scan_one(c, tf, asof_ms, settings)
+            return scan_one(c, tf, asof_ms, settings, detail=detail)
         except BtcscanError as exc:
             return exc
 
@@ -124,12 +171,14 @@ def scan_candles(
     timeframe: str | Timeframe = "1w",
     asof: str | datetime | None = None,
     settings: ScanSettings | None = None,
+    detail: bool = True,
 ) -> ScanResult:
     """Scan already-loaded candles point in time; one :class:`SeriesReport` each.
-    The first series that cannot be scanned raises (see :func:`scan_markets` to collect)."""
+    The first series that cannot be scanned raises (see :func:`scan_markets` to collect).
+    ``detail``: see :func:`scan_one`."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)
-    reports = scan_each(series, tf, asof_ms, settings)
+    reports = scan_each(series, tf, asof_ms, settings, detail=detail)
     for r in reports:
         if isinstance(r, BtcscanError):
             raise r
@@ -150,6 +199,54 @@ def scan(
     tf = parse_timeframe(timeframe)  # validate before any I/O
     series = load_sources(sample=sample, symbols=symbols, files=files)
     return scan_candles(series, timeframe=tf, asof=asof, settings=settings)
+
+
+def scan_sources(
+    refs: Sequence[SourceRef],
+    *,
+    timeframe: str | Timeframe = "1w",
+    asof: str | datetime | None = None,
+    settings: ScanSettings | None = None,
+    chunk: int = 64,
+    on_series: Callable[[Candles, SeriesReport], None] | None = None,
+    detail: bool = True,
+) -> ScanResult:
+    """:func:`scan_candles` of the candles of ``refs`` (:func:`source_refs`), read and
+    scanned ``chunk`` at a time by the batch driver of :func:`scan_markets` (the next chunk
+    read while one is scanned, the candles dropped after; ``on_series`` sees them while
+    they are held). The first source that cannot be read or scanned raises, in the order
+    given. ``detail``: see :func:`scan_one`."""
+    tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
+    asof_ms = parse_asof(asof)
+    jobs = [refs[i : i + chunk] for i in range(0, len(refs), chunk)]
+    reports: list[SeriesReport] = []
+    for _, loaded in _each_loaded(jobs, load_refs):
+        for c, r in zip(loaded, scan_each(loaded, tf, asof_ms, settings, detail=detail),
+                        strict=True):
+            if isinstance(r, BtcscanError):
+                raise r
+            reports.append(r)
+            if on_series is not None:
+                on_series(c, r)
+        del loaded
+    return ScanResult(series=tuple(reports))
+
+
+def _each_loaded(jobs: Sequence[J], load: Callable[[J], list]) -> Iterator[tuple[J, list]]:
+    """The batch driver: each job with its loaded chunk, in order. The next job is loaded
+    in a thread while the caller scans this one, so at most two chunks of candles are held:
+    live markets wait on the network, cached markets and files on polars' readers (both
+    release the GIL; from the cache, 1,000 daily markets: 0.1-0.3 s less wall time on 2
+    cores when issue #6 measured it, on par with reading in turn at load 2 in issue 13).
+    A load that raises raises here, in order."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="btcscan-load") as loader:
+        nxt = loader.submit(load, jobs[0]) if jobs else None
+        for k, job in enumerate(jobs):
+            assert nxt is not None
+            loaded = nxt.result()
+            nxt = loader.submit(load, jobs[k + 1]) if k + 1 < len(jobs) else None
+            yield job, loaded
+            del loaded
 
 
 def load_exchange(symbols: Sequence[str], **kwargs) -> list:
@@ -193,7 +290,7 @@ def _load_job(job: tuple[str, str, list[str]], load_kwargs: dict) -> list:
 
 
 def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
-                 asof_ms: int | None, settings: ScanSettings
+                 asof_ms: int | None, settings: ScanSettings, detail: bool = True
                  ) -> tuple[list[tuple[Candles, SeriesReport]], list[dict]]:
     """Scan one loaded chunk: its (candles, report) pairs and its errors (markets that
     failed to load first, then those that failed to scan), in the chunk's order."""
@@ -207,7 +304,7 @@ def _scan_loaded(job: tuple[str, str, list[str]], loaded: list, tf_default: str,
         else:
             ok.append((s, c))
     scanned = scan_each([c for _, c in ok], parse_timeframe(tf_text), asof_ms,
-                        replace(settings, timeframe=tf_text))
+                        replace(settings, timeframe=tf_text), detail=detail)
     pairs = []
     for (s, c), r in zip(ok, scanned, strict=True):
         if isinstance(r, BtcscanError):
@@ -228,6 +325,7 @@ def scan_markets(
     load_kwargs: dict | None = None,
     chunk: int = 64,
     on_series: Callable[[Candles, SeriesReport], None] | None = None,
+    detail: bool = True,
 ) -> ScanResult:
     """Scan a watchlist: ``markets`` are :class:`btcscan.watchlist.MarketSpec` or
     ``[EXCHANGE:]SYMBOL[@TF]`` texts, across exchanges (``sample`` = bundled history) and
@@ -239,7 +337,7 @@ def scan_markets(
     ``load_kwargs`` are passed to :func:`btcscan.data.market.load_markets` (cache_dir,
     offline, since_ms, now_ms, exchange_options...). The next chunk is loaded in a thread
     while this one is scanned (the one way a scan uses a second core: more scan threads or
-    processes measured slower, see docs/watchlists.md)."""
+    processes measured slower, see docs/watchlists.md). ``detail``: see :func:`scan_one`."""
     from btcscan.watchlist import MarketSpec, group_markets, parse_market
 
     settings = settings or ScanSettings()
@@ -254,31 +352,26 @@ def scan_markets(
     ]
     reports: list[SeriesReport] = []
     errors: list[dict] = []
-    # the next chunk is loaded while this one is scanned, so at most two chunks of candles
-    # are held: live markets wait on the network, cached ones on polars' parquet scan (both
-    # release the GIL; from the cache, 1,000 daily markets: ~0.1-0.3 s less wall time on 2
-    # cores, benchmarks/bench_watchlist.py a)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="btcscan-load") as loader:
-        nxt = loader.submit(_load_job, jobs[0], kwargs) if jobs else None
-        for k, job in enumerate(jobs):
-            loaded = nxt.result() if nxt is not None else _load_job(job, kwargs)
-            nxt = loader.submit(_load_job, jobs[k + 1], kwargs) if k + 1 < len(jobs) else None
-            pairs, errs = _scan_loaded(job, loaded, tf_default, asof_ms, settings)
-            errors += errs
-            for c, r in pairs:
-                reports.append(r)
-                if on_series is not None:
-                    on_series(c, r)
-            del loaded, pairs
+    for job, loaded in _each_loaded(jobs, lambda job: _load_job(job, kwargs)):
+        pairs, errs = _scan_loaded(job, loaded, tf_default, asof_ms, settings, detail)
+        errors += errs
+        for c, r in pairs:
+            reports.append(r)
+            if on_series is not None:
+                on_series(c, r)
+        del loaded, pairs
     return ScanResult(series=tuple(reports), errors=tuple(errors))
 
 
 __all__ = [
     "load_exchange",
     "load_file",
+    "load_refs",
     "load_sources",
     "parse_asof",
     "scan",
     "scan_candles",
     "scan_markets",
+    "scan_sources",
+    "source_refs",
 ]

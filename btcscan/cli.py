@@ -223,6 +223,9 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
         sorted(set(eff.settings.sma_periods) | set(sma_periods_needed(conditions)))))
     tf = settings.timeframe
     charts: list = []
+    # several markets printed as the summary table (with its alerts and verdicts) and
+    # nothing else: the reports leave out what only a full report reads (api.scan_one)
+    summary_view = fmt == "table" and not detail and not chart
     file_symbol, sentiment = market.pop("file_symbol"), market.pop("sentiment")
     metrics = _metrics(sentiment, market.pop("context_files"), market)
     if file_symbol is not None and not files:
@@ -235,17 +238,19 @@ def scan_cmd(symbols: tuple[str, ...], sample: bool, files: tuple[str, ...],
     if files or (sample and not symbols_files and not top and not preset_sample):
         _unused(("since", "exchange", "cache_dir", "offline"),
                 "--from-file" if files else "--sample", sentiment)
-        series = api.load_sources(sample=sample, symbols=symbols, files=files,
-                                  file_symbol=file_symbol)
-        result = api.scan_candles(series, timeframe=tf, asof=asof, settings=settings)
-        charts = list(zip(series, result.series, strict=True)) if chart else []
+        refs = api.source_refs(sample=sample, symbols=symbols, files=files,
+                               file_symbol=file_symbol)
+        result = api.scan_sources(refs, timeframe=tf, asof=asof, settings=settings,
+                                  detail=not (summary_view and len(refs) > 1),
+                                  on_series=(lambda c, r: charts.append((c, r))) if chart
+                                  else None)
         load_code = 0
     else:
         if preset_sample:
             _unused(("since", "exchange", "cache_dir", "offline"), "--sample", sentiment)
         result, load_code = _scan_watchlist(
             config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
-            market, keep=bool(chart))
+            market, keep=bool(chart), summary_view=summary_view)
         charts = list(result[1])
         result = result[0]
     if metrics:  # --sentiment, --context-file: each report as of its own scan time
@@ -373,13 +378,14 @@ def _resolve(config, where, timeframe, power_law, hidden, sets, pattern_params):
 
 
 def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof, settings,
-                    market, *, keep: bool):
+                    market, *, keep: bool, summary_view: bool):
     """Markets from arguments, --symbols-file, --top, else the config's [watchlist]; scanned
-    a chunk at a time. Returns ((result, [(candles, report)] for charts), exit code)."""
+    a chunk at a time (the reports in full unless ``summary_view`` and several markets).
+    Returns ((result, [(candles, report)] for charts), exit code)."""
     from btcscan import api
     from btcscan.cli_data import market_kwargs, progress_for
     from btcscan.config import exchange_options
-    from btcscan.watchlist import fetch_top, read_symbols_file, specs_of
+    from btcscan.watchlist import fetch_top, group_markets, read_symbols_file, specs_of
 
     wl = config.get("watchlist", {})
     exchange = market["exchange"]
@@ -425,10 +431,11 @@ def _scan_watchlist(config, symbols, symbols_files, top, quote, sample, tf, asof
     with progress_for(live) as progress:  # a bar on a terminal while candles are fetched
         if progress is not None and not kwargs["offline"]:
             kwargs["progress"] = progress
+        many = sum(map(len, group_markets(specs, exchange, tf).values())) > 1
         result = api.scan_markets(specs, exchange=exchange, timeframe=tf, asof=asof,
                                   settings=settings, load_kwargs=kwargs,
                                   on_series=(lambda c, r: kept.append((c, r))) if keep
-                                  else None)
+                                  else None, detail=not (summary_view and many))
     lines = []
     for e in result.errors:
         named = e["error"].startswith(e["source"].split(":", 1)[0] + " ")  # "binance X/Y: ..."

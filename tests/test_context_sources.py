@@ -77,7 +77,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def fng(monkeypatch):
     srv = FearGreed()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     monkeypatch.setenv(sentiment.URL_ENV, srv.base)
     yield srv

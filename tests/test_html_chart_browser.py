@@ -51,7 +51,7 @@ def served(tmp_path_factory, btc_rows):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  functools.partial(Logged, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/chart.html", log
     finally:

@@ -123,15 +123,37 @@ EVERY_KERNEL = (
 )
 
 
+#: run 1's prefix: ``btcscan warmup``'s compile with its child process failing, so this
+#: process compiles every kernel itself (numba's compile events name them)
+COMPILE_ALL_ALONE = (
+    "from numba.core import event\n"
+    "from btcscan.kernels import _cache, warm\n"
+    "warm._CHILD = 'raise SystemExit(3)'\n"
+    "with event.install_recorder('numba:compile') as rec:\n"
+    "    warm.compile_all()\n"
+    "print(json.dumps({'compiled': sorted({e.data['dispatcher'].py_func.__name__\n"
+    "                                      for _, e in rec.buffer}),\n"
+    "                  'warm': _cache.is_warm()}))\n"
+)
+
+
 def test_cached_kernels_load_without_numba_refresh(tmp_path):
-    """Run 1 compiles every kernel the commands use into an empty cache; run 2 loads them
-    all from it without numba's registry refresh (the start-up saving); run 3 loads with
-    the refresh (BTCSCAN_NUMBA_EAGER_INIT=1). All three compute the same bytes."""
+    """Run 1 compiles every kernel the commands use into an empty cache (compile_all with
+    its child failing: this process compiles both groups itself); run 2 loads them all from
+    it without numba's registry refresh (the start-up saving); run 3 loads with the refresh
+    (BTCSCAN_NUMBA_EAGER_INIT=1). All three compute the same bytes."""
+    from tests.test_first_run import CHILD_KERNELS, OWN_KERNELS
+
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-    runs = [_run(env, EVERY_KERNEL), _run(env, EVERY_KERNEL),
-            _run({**env, _jit.EAGER_ENV: "1"}, EVERY_KERNEL)]
+    runs = [_run(env, "import json\n" + COMPILE_ALL_ALONE + EVERY_KERNEL),
+            _run(env, EVERY_KERNEL), _run({**env, _jit.EAGER_ENV: "1"}, EVERY_KERNEL)]
     for p in runs:
         assert p.returncode == 0, p.stderr
+    alone, compiled_out = runs[0].stdout.splitlines()
+    runs[0].stdout = compiled_out
+    alone = json.loads(alone)
+    assert alone["warm"]
+    assert OWN_KERNELS | CHILD_KERNELS <= set(alone["compiled"])  # no child did any
     compiled, fast, eager = (json.loads(p.stdout) for p in runs)
     assert compiled["registries"] and eager["registries"]  # compiling needs them
     assert not fast["registries"]  # every kernel came from the cache, no refresh

@@ -13,30 +13,48 @@ from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, publishe
 from btcscan.data.resample import closed_by
 from btcscan.data.schema import Candles
 from btcscan.errors import UsageError
-from btcscan.models import ContextMetric, Level, LongRunContext, ScanResult, SeriesReport
+from btcscan.models import (
+    ContextMetric,
+    Level,
+    LongRunContext,
+    PowerLaw,
+    ScanResult,
+    SeriesReport,
+)
 from btcscan.settings import ScanSettings
+
+
+def power_laws(base: Candles, asof_ms: int, settings: ScanSettings | None = None
+               ) -> tuple[tuple[PowerLaw, ...], tuple[str, ...]]:
+    """The power laws of the context (a fit on the closes of ``base`` closed by
+    ``asof_ms``, then the published set) and the note saying one was forced: for BTC
+    markets, or always/never when ``settings.power_law`` is True/False."""
+    settings = settings or ScanSettings()
+    want = is_btc(base.source.symbol) if settings.power_law is None else settings.power_law
+    if not want:
+        return (), ()
+    if settings.power_law_published not in PUBLISHED:
+        raise UsageError(f"unknown published power-law set {settings.power_law_published!r}: "
+                         f"choose one of {', '.join(PUBLISHED)}")
+    a = closed_by(base, asof_ms).arrays()
+    t, c = a["open_time"], a["close"]
+    latest = float(c[-1])
+    laws = (fit_power_law(t, c, asof_ms, latest, settings.power_law_sigmas),
+            published_power_law(settings.power_law_published, asof_ms, latest))
+    notes = () if is_btc(base.source.symbol) else \
+        ("power law forced (--power-law) on a market whose base is not BTC",)
+    return laws, notes
 
 
 def long_run_context(base: Candles, asof_ms: int,
                      settings: ScanSettings | None = None) -> LongRunContext:
     """Context from the closes of ``base`` (its own timeframe, usually daily) closed by
-    ``asof_ms``. The power law runs for BTC markets, or always/never when
-    ``settings.power_law`` is True/False."""
+    ``asof_ms``: the :func:`power_laws`, the current drawdown and the past declines."""
     settings = settings or ScanSettings()
     a = closed_by(base, asof_ms).arrays()
     t, c = a["open_time"], a["close"]
-    notes: list[str] = []
-    laws = ()
-    want = is_btc(base.source.symbol) if settings.power_law is None else settings.power_law
-    if want:
-        if settings.power_law_published not in PUBLISHED:
-            raise UsageError(f"unknown published power-law set {settings.power_law_published!r}: "
-                             f"choose one of {', '.join(PUBLISHED)}")
-        latest = float(c[-1])
-        laws = (fit_power_law(t, c, asof_ms, latest, settings.power_law_sigmas),
-                published_power_law(settings.power_law_published, asof_ms, latest))
-        if not is_btc(base.source.symbol):
-            notes.append("power law forced (--power-law) on a market whose base is not BTC")
+    laws, law_notes = power_laws(base, asof_ms, settings)
+    notes = list(law_notes)
     declines = find_declines(t, c, settings.decline_min_pct)
     first = datetime.fromtimestamp(int(t[0]) / 1000, tz=UTC)
     if declines and (declines[0].peak.time - first).days < 30:
@@ -53,19 +71,28 @@ def long_run_context(base: Candles, asof_ms: int,
 
 def with_context(report: SeriesReport, ctx: LongRunContext,
                  settings: ScanSettings | None = None) -> SeriesReport:
-    """``report`` with ``ctx`` attached and the power-law fair values and bands added to
-    its level ladder (kind ``power_law``), which keeps the nearest levels on each side
-    (the report's rows and their grouped levels are grouped again with them)."""
+    """``report`` with ``ctx`` attached and its power laws' levels on the ladder
+    (:func:`with_power_law_levels`)."""
+    from dataclasses import replace
+
+    return replace(with_power_law_levels(report, ctx.power_law, settings), context=ctx)
+
+
+def with_power_law_levels(report: SeriesReport, laws: Sequence[PowerLaw],
+                          settings: ScanSettings | None = None) -> SeriesReport:
+    """``report`` with the fair values and bands of ``laws`` added to its level ladder
+    (kind ``power_law``), which keeps the nearest levels on each side (the report's rows
+    and their grouped levels are grouped again with them)."""
     from dataclasses import replace
 
     settings = settings or ScanSettings()
     n_above = sum(lv.side == "above" for lv in report.levels)
-    if not ctx.power_law and max(n_above, len(report.levels) - n_above) <= settings.ladder_size:
-        return replace(report, context=ctx)  # nothing to add: the ladder would come out as is
+    if not laws and max(n_above, len(report.levels) - n_above) <= settings.ladder_size:
+        return report  # nothing to add: the ladder would come out as is
     from btcscan.analysis.series import group_distance
 
     candidates = flatten(report.levels)
-    for law in ctx.power_law:
+    for law in laws:
         how = (f"log10 A={law.log10_a:.3f}, n={law.exponent:.3f}, "
                + ("fitted on closes up to the scan time" if law.sigma else "published"))
         candidates.append((law.fair_value, "power_law", f"power-law fair value ({law.label})",
@@ -75,7 +102,7 @@ def with_context(report: SeriesReport, ctx: LongRunContext,
     levels: tuple[Level, ...] = ladder(report.latest.price, candidates, settings.ladder_size,
                                        group_distance(report.atr.value, report.latest.price,
                                                       settings))
-    return replace(report, context=ctx, levels=levels)
+    return replace(report, levels=levels)
 
 
 def metric_at(series, asof_ms: int) -> ContextMetric:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -93,25 +94,34 @@ def swing_levels(log: dict[str, np.ndarray], last_bar: int, lookback: int,
     found."""
     from btcscan.kernels.pivots import pivots_asof
 
+    e = pivots_asof(log, last_bar)
+    bars = log["bar"][e]
+    keep = bars >= last_bar - lookback
+    e, bars = e[keep], bars[keep]
     out = []
-    for e in pivots_asof(log, last_bar).tolist():
-        bar = int(log["bar"][e])
-        if bar < last_bar - lookback:
-            continue
-        high = log["side"][e] > 0
-        day = _date(int(times_ms[bar]))
-        confirm = _date(int(times_ms[int(log["confirm"][e])]))
+    for high, price, t, confirm in zip(
+            (log["side"][e] > 0).tolist(), log["price"][e].tolist(),
+            times_ms[bars].tolist(), times_ms[log["confirm"][e]].tolist(), strict=True):
+        side = "high" if high else "low"
         out.append(LevelCandidate(
-            float(log["price"][e]), "swing_high" if high else "swing_low",
-            f"swing {'high' if high else 'low'} ({tf_label}, {day})",
-            f"{rule}; confirmed {confirm}", int(times_ms[bar])))
+            float(price), f"swing_{side}", f"swing {side} ({tf_label}, {date_of(int(t))})",
+            f"{rule}; confirmed {date_of(int(confirm))}", int(t)))
     return out
 
 
-def _date(ms: int) -> str:
+@lru_cache(maxsize=1 << 16)  # the same candle dates recur across levels and markets
+def date_of(ms: int) -> str:
+    """UTC milliseconds -> ``YYYY-MM-DD``."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
+@lru_cache(maxsize=1 << 16)
+def utc_time(ms: int) -> datetime:
+    """UTC milliseconds -> aware datetime (immutable, so one object serves every level)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@lru_cache(maxsize=1 << 10)  # a scan's markets share its time
 def _month_start_ms(ms: int, back: int = 0) -> int:
     d = datetime.fromtimestamp(ms / 1000, tz=UTC)
     m = d.year * 12 + d.month - 1 - back
@@ -133,7 +143,7 @@ def previous_period_levels(open_ms: np.ndarray, close_ms: np.ndarray, high: np.n
         i1 = int(np.searchsorted(close_ms, end, side="right"))
         if i1 <= i0:
             continue
-        span = f"{_date(start)}..{_date(end - 1)}" if name == "week" else _date(start)[:7]
+        span = f"{date_of(start)}..{date_of(end - 1)}" if name == "week" else date_of(start)[:7]
         hi = i0 + int(np.argmax(high[i0:i1]))
         lo = i0 + int(np.argmin(low[i0:i1]))
         out.append(LevelCandidate(float(high[hi]), f"prev_{name}_high",
@@ -154,9 +164,9 @@ def lowest_close_since(open_ms: np.ndarray, close: np.ndarray, i_ath: int,
         return []
     j = i_ath + 1 + int(np.argmin(close[i_ath + 1:-1]))
     return [LevelCandidate(float(close[j]), "lowest_close",
-                           f"lowest close since the ATH ({_date(int(open_ms[j]))})",
+                           f"lowest close since the ATH ({date_of(int(open_ms[j]))})",
                            f"lowest {base_label} close after the ATH of "
-                           f"{_date(int(open_ms[i_ath]))}", int(open_ms[j]))]
+                           f"{date_of(int(open_ms[i_ath]))}", int(open_ms[j]))]
 
 
 def sma_state(
@@ -224,28 +234,32 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
             c = LevelCandidate(*c)
         if c.price is not None and math.isfinite(c.price) and c.price > 0:
             seen.setdefault((round(float(c.price), 10), c.label), c)
-    cands = sorted(seen.values(), key=lambda c: (c.price, _rank(c.kind), c.label))
+    last = len(HEADLINE_ORDER)
+    rank = _RANK.get
+    cands = sorted(seen.values(), key=lambda c: (c.price, rank(c.kind, last), c.label))
     tol = group_within if math.isfinite(group_within) and group_within > 0 else 0.0
 
     def level(c: LevelCandidate, grouped: tuple[Level, ...] = ()) -> Level:
-        return Level(
-            price=float(c.price), kind=c.kind, label=c.label, source=c.source,
-            distance_pct=(float(c.price) / price - 1.0) * 100.0,
-            side="above" if c.price > price else "below",
-            time=None if c.time_ms is None else datetime.fromtimestamp(c.time_ms / 1000, tz=UTC),
-            grouped=grouped)
+        p = float(c.price)
+        return Level(p, c.kind, c.label, c.source, (p / price - 1.0) * 100.0,
+                     "above" if c.price > price else "below",
+                     None if c.time_ms is None else utc_time(c.time_ms), grouped)
 
     groups: list[list[LevelCandidate]] = []  # headline first
-    i = 0
-    while i < len(cands):
+    prices = [c.price for c in cands]
+    i, n = 0, len(cands)
+    while i < n:
         j = i + 1
-        while j < len(cands) and cands[j].price - cands[i].price <= tol:
+        while j < n and prices[j] - prices[i] <= tol:
             j += 1
-        groups.append(sorted(cands[i:j], key=lambda c: (_rank(c.kind), abs(c.price - price))))
+        groups.append(cands[i:j] if j == i + 1 else
+                      sorted(cands[i:j], key=lambda c: (rank(c.kind, last),
+                                                        abs(c.price - price))))
         i = j
-    # rows are made only for the groups kept (nearest per_side on each side by headline)
-    above = sorted((g for g in groups if g[0].price > price), key=lambda g: g[0].price)
-    below = sorted((g for g in groups if g[0].price <= price), key=lambda g: -g[0].price)
-    rows = [level(g[0], tuple(level(c) for c in g[1:]))
-            for g in above[:per_side] + below[:per_side]]
+    # rows are made only for the groups kept (nearest per_side on each side by headline);
+    # every level of a group is below every level of the next, so the headlines ascend
+    above = [g for g in groups if g[0].price > price][:per_side]
+    below = [g for g in groups if g[0].price <= price][::-1][:per_side]
+    rows = [level(g[0], tuple(level(c) for c in g[1:]) if len(g) > 1 else ())
+            for g in above + below]
     return tuple(sorted(rows, key=lambda lv: abs(lv.distance_pct)))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
 from btcscan.analysis.levels import (
     LevelCandidate,
-    flatten,
+    date_of,
     ladder,
     lowest_close_since,
     previous_period_levels,
@@ -16,9 +16,10 @@ from btcscan.analysis.levels import (
     round_step,
     sma_state,
     swing_levels,
+    utc_time,
 )
 from btcscan.data.resample import closed_by, resample
-from btcscan.data.schema import Candles, epoch_ms, gaps
+from btcscan.data.schema import Candles, gaps
 from btcscan.errors import DataError
 from btcscan.indicators import rsi, scale_note
 from btcscan.kernels.rolling import atr, sma
@@ -28,11 +29,11 @@ from btcscan.timeframes import DAY_MS, Timeframe
 
 
 def ms_to_dt(ms: int | float) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+    return utc_time(int(ms))
 
 
 def fmt_date(ms: int) -> str:
-    return ms_to_dt(ms).strftime("%Y-%m-%d")
+    return date_of(int(ms))
 
 
 def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> float | None:
@@ -70,19 +71,21 @@ def _drawn_levels(ta: dict, a: np.ndarray, settings: ScanSettings, tf_label: str
 
 def data_span_ms(candles: Candles) -> tuple[int, int]:
     """(first candle's close time, last candle's close time) in UTC ms."""
-    t = epoch_ms(candles.frame["open_time"])
+    t = candles.arrays()["open_time"]
     tf = candles.timeframe
     return tf.period_end_ms(int(t[0])), tf.period_end_ms(int(t[-1]))
 
 
 def analyse(
-    base: Candles, timeframe: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None
+    base: Candles, timeframe: Timeframe, asof_ms: int | None, settings: ScanSettings | None = None,
+    *, detail: bool = True,
 ) -> SeriesReport:
     """Scan one series as of ``asof_ms`` (default: the close of its last candle).
 
     Only candles closed by ``asof_ms`` are used: the finest data gives the latest price;
     the ``timeframe`` candles (resampled when coarser than the data) give every indicator,
-    level and state.
+    level and state. ``detail=False`` leaves out the walk-forward stats lines (``stats`` is
+    None), which only the full report and the machine formats read.
     """
     settings = settings or ScanSettings()
     where = base.source.label
@@ -143,12 +146,8 @@ def analyse(
 
     r = rsi(close, settings.rsi_period)
     a = atr(ta["high"], ta["low"], close, settings.atr_period)
-    smas = []
-    sma_arrays = {}
-    for p in settings.sma_periods:
-        s = sma(close, p)
-        sma_arrays[p] = s
-        smas.append(sma_state(close, s, p, latest_price, tf_label))
+    smas = [sma_state(close, sma(close, p), p, latest_price, tf_label)
+            for p in settings.sma_periods]
     for st in smas:
         if st.value is None:
             warnings.append(
@@ -209,14 +208,14 @@ def analyse(
             candidates.append((plv.price, plv.kind, plv.label, plv.source))
     levels = ladder(latest_price, candidates, settings.ladder_size,
                     group_distance(atr_last, latest_price, settings))
-    for lv in flatten(levels):
+    for lv in (x for row in levels for x in (row, *row.grouped)):
         if lv.kind == "round" and abs(lv.price / latest_price - 1) * 100 <= \
                 settings.round_proximity_pct:
             notes.append(f"price is within {abs(lv.price / latest_price - 1) * 100:.1f}% of "
                          f"the {lv.label}")
 
     stats = None
-    if pattern_report is not None and settings.signal_stats:  # walk-forward lines (issue #7)
+    if detail and pattern_report is not None and settings.signal_stats:  # issue #7
         from btcscan.stats.run import scan_signal_stats
 
         stats = scan_signal_stats(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -117,6 +118,8 @@ def _mixed_units(unit: pl.Series, where: str, limit: int = 5) -> str:
 
 
 def _to_time(s: pl.Series, where: str) -> pl.Series:
+    if s.dtype == TIME_DTYPE:  # already UTC milliseconds (btcscan's own parquet files)
+        return s
     if s.dtype == pl.Datetime or s.dtype == pl.Date:
         if s.dtype == pl.Date:
             s = s.cast(pl.Datetime("ms"))
@@ -193,12 +196,33 @@ def _read_raw(path: Path) -> pl.DataFrame:
                        truncate_ragged_lines=False)
 
 
-def read_ohlcv(path: Path) -> tuple[pl.DataFrame, list[str]]:
+def read_parquet_many(paths: Sequence[Path]) -> dict[Path, pl.DataFrame]:
+    """The tables of the parquet files among ``paths``, read in one parallel scan (about
+    twice as fast as file by file for small files) when they have the same columns; {}
+    when they cannot be (each file is then read alone, and says what is wrong with it)."""
+    pq = [p for p in paths if p.suffix.lower() in (".parquet", ".pq")]
+    if len(pq) < 2:
+        return {}
+    try:
+        both = pl.scan_parquet([str(p) for p in pq], include_file_paths=_PATH,
+                               hive_partitioning=False).collect()
+    except Exception:  # noqa: BLE001 - an odd or bad file: each is read alone
+        return {}
+    parts = both.partition_by(_PATH, maintain_order=True, include_key=False, as_dict=True)
+    by_name = {key[0]: frame for key, frame in parts.items()}
+    return {p: by_name[str(p)] for p in pq if str(p) in by_name}
+
+
+_PATH = "__btcscan_path"  # the column a multi-file scan names each row's file in
+
+
+def read_ohlcv(path: Path, raw: pl.DataFrame | None = None) -> tuple[pl.DataFrame, list[str]]:
     """Read one CSV / parquet / freqtrade file into the canonical columns (not yet
-    validated), and the notes on what was read (e.g. no volume column)."""
+    validated), and the notes on what was read (e.g. no volume column). ``raw``: the
+    file's table when already read (:func:`read_parquet_many`)."""
     where = str(path)
     try:
-        raw = _read_raw(path)
+        raw = _read_raw(path) if raw is None else raw
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem here
@@ -209,6 +233,8 @@ def read_ohlcv(path: Path) -> tuple[pl.DataFrame, list[str]]:
         ) from exc
     if raw.height == 0:
         raise DataError(f"{where}: the file has no rows")
+    if raw.schema == SCHEMA:  # btcscan's own columns and types (its cache's layout)
+        return raw, []
     cols = _pick_columns(raw.columns, where)
     notes = [] if "volume" in cols else [NO_VOLUME.format(where=where)]
     out = {TIME: _to_time(raw[cols[TIME]], where)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.measure import Measurement
 from rich.panel import Panel
@@ -158,6 +159,13 @@ def hang(text: Text | str, prefix: str = "- ", style: str | None = None) -> Tabl
     body = text if isinstance(text, Text) else Text(text, style=style or "")
     grid.add_row(Text(prefix, style=style or ""), body)
     return grid
+
+
+def _hung(text: str, prefix: str, width: int) -> Text | Table:
+    """:func:`hang`, or the line as it is when it fits in ``width`` (what the grid prints
+    for it, built in a tenth of the time)."""
+    line = prefix + text
+    return Text(line) if cell_len(line) <= width else hang(text, prefix)
 
 
 def _sma_rows(smas: tuple[SmaState, ...], tf_label: str, latest: float) -> Table:
@@ -399,13 +407,15 @@ def render_alerts(signals: tuple[Signal, ...], verdicts: tuple[ConditionResult, 
     title = ("Alerts: new signals (not reported before)" if new_only
              else "Alerts: signals on recent closed candles")
     console.print(Text(title, style="bold"))
+    # one print call each for all the lines: a watchlist has hundreds, and each call costs
+    # the console's own work again (the text printed is the same)
     if not signals:
         console.print(Text("  none" + (" new" if new_only else "")))
-    for s in signals:
-        console.print(hang(f"{when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}",
-                           prefix="  "))
+    else:
+        console.print(*(_hung(f"{when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: "
+                              f"{s.detail}", "  ", console.width) for s in signals), sep="\n")
     if verdicts:
         console.print(Text("Conditions (--fail-on)", style="bold"))
-        for v in verdicts:
-            console.print(Text(f"  {'HOLDS' if v.holds else 'no   '}  {v.condition} on {v.market}: "
-                               f"{v.detail}", style="red" if v.holds else ""))
+        console.print(*(Text(f"  {'HOLDS' if v.holds else 'no   '}  {v.condition} on "
+                             f"{v.market}: {v.detail}", style="red" if v.holds else "")
+                        for v in verdicts), sep="\n")
