@@ -57,21 +57,26 @@ class PatternRecords(NamedTuple):
 
 
 def pattern_records(high: np.ndarray, low: np.ndarray, close: np.ndarray,
-                    params: PatternParams) -> PatternRecords:
+                    params: PatternParams, *, atr: np.ndarray | None = None,
+                    rsi: np.ndarray | None = None) -> PatternRecords:
     """The two independent kernel chains over float64 bars: ATR -> zig-zag -> wedge scan,
     and RSI -> divergence scan. From :data:`THREAD_MIN_BARS` bars on, the RSI chain runs on
-    a second thread (the kernels release the GIL) while this one runs the other."""
+    a second thread (the kernels release the GIL) while this one runs the other.
+
+    ``atr`` / ``rsi``: the caller's ATR(``params.atr_period``) / RSI(``params.rsi_period``)
+    of these bars, when it has them (:func:`btcscan.analysis.series.analyse` does), so they
+    are not computed twice."""
     p = params
 
     def rsi_chain() -> tuple[np.ndarray, np.ndarray]:
-        r = _rsi(close, p.rsi_period)
+        r = _rsi(close, p.rsi_period) if rsi is None else rsi
         return r, _divergences(r, high, low, p)
 
     other = _second_thread().submit(rsi_chain) if close.shape[0] >= THREAD_MIN_BARS else None
-    atr = _atr(high, low, close, p.atr_period)
-    log, wedges = wedge_records(high, low, close, atr, p)
-    rsi, divs = rsi_chain() if other is None else other.result()
-    return PatternRecords(atr, rsi, log, wedges, divs)
+    a = _atr(high, low, close, p.atr_period) if atr is None else atr
+    log, wedges = wedge_records(high, low, close, a, p)
+    r, divs = rsi_chain() if other is None else other.result()
+    return PatternRecords(a, r, log, wedges, divs)
 
 
 def _event_key(e: Event) -> tuple[int, int, str]:
@@ -138,20 +143,34 @@ def detect_patterns(arrays: dict[str, np.ndarray], params: PatternParams | None 
     close first.
     """
     p = params or PatternParams()
+    high, low, close, times = pattern_bars(arrays, times_ms)
+    if close.shape[0] == 0:
+        return PatternReport((), (), (), (), float("nan"), -1, 0)
+    return pattern_report(high, low, close, times, p, pattern_records(high, low, close, p))
+
+
+def pattern_bars(arrays: dict[str, np.ndarray], times_ms: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(high, low, close, open times) of ``arrays`` as the engine reads them (float64 /
+    int64, contiguous, checked); see :func:`detect_patterns`."""
     high = np.ascontiguousarray(arrays["high"], dtype=np.float64)
     low = np.ascontiguousarray(arrays["low"], dtype=np.float64)
     close = np.ascontiguousarray(arrays["close"], dtype=np.float64)
     times = np.ascontiguousarray(arrays["open_time"] if times_ms is None else times_ms,
                                  dtype=np.int64)
-    n = close.shape[0]
     if not (high.shape == low.shape == close.shape == times.shape) or close.ndim != 1:
         raise ValueError("high, low, close and times must be one-dimensional, same length")
-    if n == 0:
-        return PatternReport((), (), (), (), float("nan"), -1, 0)
-    rec = pattern_records(high, low, close, p)
+    return high, low, close, times
+
+
+def pattern_report(high: np.ndarray, low: np.ndarray, close: np.ndarray, times: np.ndarray,
+                   params: PatternParams, rec: PatternRecords) -> PatternReport:
+    """The :class:`PatternReport` of the kernels' records ``rec`` (:func:`pattern_records`)
+    over these bars (:func:`pattern_bars`, at least one)."""
+    p = params
     history = PatternHistory(wedge_rows(close, times, rec.log, rec.wedges),
                              divergence_rows(high, low, close, rec.rsi, times, rec.divergences))
-    last = n - 1
+    last = close.shape[0] - 1
     last_close = float(close[last])
     recent = last - p.recent_bars
     state, state_bar = rec.wedges["state"], rec.wedges["state_bar"]
