@@ -44,17 +44,6 @@ def _line(x0: int, s: float, c: float, last: int, touches: int, first: Pivot,
                      touches=int(touches))
 
 
-def _first_touch(pivots: tuple[Pivot, ...], side: str, x0: int, s: float, c: float,
-                 tol: float) -> Pivot:
-    """The first ``side`` pivot within ``tol`` of the line (the kernel's touch rule).
-    The envelope line passes through its side's extreme pivot, so there is one."""
-    for p in pivots:
-        # a hair of slack: the kernel computes the same distance in other coordinates
-        if p.side == side and abs(p.price - (c + s * (p.bar - x0))) <= tol + 1e-9 * abs(p.price):
-            return p
-    raise AssertionError("a wedge line has no touch")
-
-
 def _targets(kind: str, state: str, upper: TrendLine, lower: TrendLine,
              pivots: tuple[Pivot, ...], state_bar: int, height: float) -> tuple[Target, ...]:
     highs = [p for p in pivots if p.side == "high"]
@@ -142,8 +131,9 @@ def wedges_of(rows: WedgeRows, which: Sequence[int]) -> list[Wedge]:
             Pivot(side="high" if side[e] > 0 else "low", bar=bar[e], time_ms=log_ms[e],
                   price=price[e], confirm_bar=confirm[e], confirm_ms=confirm_ms[e])
             for e in w["pivots"][:w["npiv"]])
-        tu = _first_touch(pivots, "high", x0, w["slope_upper"], w["c_upper"], w["tol"])
-        tl_ = _first_touch(pivots, "low", x0, w["slope_lower"], w["c_lower"], w["tol"])
+        # each line is drawn from its first touch (the kernel's touch rule decides it)
+        tu = next(p for p in pivots if p.side == "high" and p.bar == w["first_touch_upper"])
+        tl_ = next(p for p in pivots if p.side == "low" and p.bar == w["first_touch_lower"])
         upper = _line(x0, w["slope_upper"], w["c_upper"], last, w["touches_upper"], tu,
                       pivots[-1])
         lower = _line(x0, w["slope_lower"], w["c_lower"], last, w["touches_lower"], tl_,
