@@ -95,12 +95,17 @@ def wedge_records(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.
 
 class WedgeRows(NamedTuple):
     """The wedge scan's records with the candle values they point at, gathered when the
-    scan ends so that :func:`wedges_of` can build the objects later without the candles."""
+    scan ends so that :func:`wedges_of` can build the objects later without the candles
+    or the zig-zag log. ``pivot_*``: per record, its window's pivots (row ``i``, the first
+    ``rec["npiv"][i]`` columns), from the log entries ``rec["pivots"]``."""
 
     rec: np.ndarray  # btcscan.kernels.trendlines.scan_wedges records
-    log: dict[str, np.ndarray]  # the zig-zag log their pivots index
-    log_ms: np.ndarray  # open time of each log entry's pivot bar
-    confirm_ms: np.ndarray  # open time of each log entry's confirmation bar
+    pivot_side: np.ndarray  # +1 high, -1 low
+    pivot_bar: np.ndarray
+    pivot_ms: np.ndarray  # open time of the pivot's candle
+    pivot_price: np.ndarray
+    pivot_confirm: np.ndarray  # its confirmation bar and that candle's open time
+    pivot_confirm_ms: np.ndarray
     known_ms: np.ndarray  # per record: open time and close of its known_at candle
     known_close: np.ndarray
     state_ms: np.ndarray  # per record: open time and close of its state_at candle
@@ -112,25 +117,29 @@ def wedge_rows(close: np.ndarray, times_ms: np.ndarray, log: dict[str, np.ndarra
                rec: np.ndarray) -> WedgeRows:
     """:class:`WedgeRows` of the records ``rec`` over zig-zag ``log`` (:func:`wedge_records`)
     on these bars (at least one)."""
+    e = np.maximum(rec["pivots"], 0)  # -1 after a window's pivots: read, never used
+    bar, confirm = log["bar"][e], log["confirm"][e]
     known, at = rec["known"], rec["state_bar"]
-    return WedgeRows(rec, log, times_ms[log["bar"]], times_ms[log["confirm"]], times_ms[known],
-                     close[known], times_ms[at], close[at], close.shape[0] - 1)
+    return WedgeRows(rec, log["side"][e], bar, times_ms[bar], log["price"][e], confirm,
+                     times_ms[confirm], times_ms[known], close[known], times_ms[at], close[at],
+                     close.shape[0] - 1)
 
 
 def wedges_of(rows: WedgeRows, which: Sequence[int]) -> list[Wedge]:
     """The wedges of records ``which`` (indices into ``rows.rec``); states as of the last
     bar."""
-    log, last = rows.log, rows.last_bar
-    side, bar, price, confirm = (log[k].tolist() for k in ("side", "bar", "price", "confirm"))
-    log_ms, confirm_ms = rows.log_ms.tolist(), rows.confirm_ms.tolist()
+    last = rows.last_bar
+    columns = (rows.pivot_side, rows.pivot_bar, rows.pivot_ms, rows.pivot_price,
+               rows.pivot_confirm, rows.pivot_confirm_ms)
     out: list[Wedge] = []
     for i in which:
         w = dict(zip(rows.rec.dtype.names, rows.rec[i].tolist(), strict=True))
-        x0 = w["x0"]
+        x0, k = w["x0"], w["npiv"]
         pivots = tuple(
-            Pivot(side="high" if side[e] > 0 else "low", bar=bar[e], time_ms=log_ms[e],
-                  price=price[e], confirm_bar=confirm[e], confirm_ms=confirm_ms[e])
-            for e in w["pivots"][:w["npiv"]])
+            Pivot(side="high" if side > 0 else "low", bar=bar, time_ms=ms, price=price,
+                  confirm_bar=confirm, confirm_ms=confirm_ms)
+            for side, bar, ms, price, confirm, confirm_ms in zip(
+                *(a[i, :k].tolist() for a in columns), strict=True))
         # each line is drawn from its first touch (the kernel's touch rule decides it)
         tu = next(p for p in pivots if p.side == "high" and p.bar == w["first_touch_upper"])
         tl_ = next(p for p in pivots if p.side == "low" and p.bar == w["first_touch_lower"])
