@@ -119,15 +119,17 @@ def wedge_at(piv, close, atr_t, t, m, P):
         return None
     if min(abs(su), abs(sl)) * (x1 - x0) < P["move"] * atr_t:
         return None
-    tu = sum(1 for b, p in hs if abs(p - (cu + su * (b - x0))) <= tol)
-    tl = sum(1 for b, p in ls if abs(p - (cl + sl * (b - x0))) <= tol)
+    touch_u = [b for b, p in hs if abs(p - (cu + su * (b - x0))) <= tol]
+    touch_l = [b for b, p in ls if abs(p - (cl + sl * (b - x0))) <= tol]
+    tu, tl = len(touch_u), len(touch_l)
     if not ((tu >= P["major"] and tl >= P["minor"]) or (tl >= P["major"] and tu >= P["minor"])):
         return None
     ct = P["ctol"] * atr_t
     for b in range(x0, t + 1):
         if close[b] > cu + su * (b - x0) + ct or close[b] < cl + sl * (b - x0) - ct:
             return None
-    return {"kind": kind, "known": t, "x0": x0, "x1": x1, "tu": tu, "tl": tl, "npiv": m,
+    return {"kind": kind, "known": t, "x0": x0, "x1": x1, "tu": tu, "tl": tl,
+            "first_u": touch_u[0], "first_l": touch_l[0], "npiv": m,
             "su": su, "cu": cu, "sl": sl, "cl": cl, "apex": apex, "state": 0, "state_bar": t}
 
 

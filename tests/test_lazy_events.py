@@ -56,3 +56,30 @@ def test_events_stay_a_frozen_required_field(btc_daily):
         PatternReport((), ())  # type: ignore[call-arg]
     plain = PatternReport((), (), (), (), 1.0, 0, 0)
     assert plain.events == () and dataclasses.replace(plain, last_bar=1).events == ()
+
+
+def test_history_is_built_on_first_read_and_holds_the_active_ones(btc_daily):
+    """The wedges and divergences of history are built when read (a summary table reads
+    only the active ones); the active ones are the same objects in the history."""
+    report = detect_patterns(btc_daily, PatternParams(include_hidden=True, recent_bars=400))
+    assert type(report.__dict__["_lazy_wedges"]) is Deferred
+    assert type(report.__dict__["_lazy_divergences"]) is Deferred
+    assert report.active_wedges and report.active_divergences
+    assert len(report.wedges) > len(report.active_wedges)
+    assert all(any(w is x for x in report.wedges) for w in report.active_wedges)
+    assert all(any(d is x for x in report.divergences) for d in report.active_divergences)
+    assert report.wedges is report.wedges and report.divergences is report.divergences
+
+
+def test_the_summary_path_builds_no_history():
+    from btcscan import api
+    from btcscan.alerts.signals import alerts_of
+    from btcscan.data.sample import load_sample
+    from btcscan.settings import ScanSettings
+    from btcscan.timeframes import parse_timeframe
+
+    r = api.scan_one(load_sample("BTC/USD"), parse_timeframe("1d"), None,
+                     ScanSettings(timeframe="1d"), detail=False)
+    alerts_of(r)
+    for name in ("events", "wedges", "divergences"):
+        assert type(r.patterns.__dict__[f"_lazy_{name}"]) is Deferred, name

@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 from btcscan import api
 from btcscan.analysis.levels import ladder, round_levels, round_step
 from btcscan.data.sample import SAMPLES, load_sample
+from btcscan.kernels.pivots import pivots_asof
+from btcscan.patterns import PatternParams, detect_patterns
+from btcscan.render.serial import to_jsonable
 from btcscan.render.table import price as price_text
 from btcscan.settings import ScanSettings
 from btcscan.timeframes import parse_timeframe
@@ -308,3 +311,31 @@ def test_4h_btc_round_numbers_follow_the_4h_range(tmp_path):
     rounds = sorted(lv.price for lv in _all(r.levels) if lv.kind == "round")
     assert len(rounds) >= 4 and all(p % step == 0 for p in rounds)
     assert rounds[-1] - rounds[0] < 10 * step + 1  # nothing like 60,000 / 70,000 / 80,000
+
+
+@pytest.mark.parametrize("params", [None, PatternParams(),
+                                    PatternParams(atr_period=10, rsi_period=9, pivot_left=4)])
+def test_swing_levels_and_patterns_share_one_atr_rsi_and_zigzag(params):
+    """analyse hands its ATR and RSI to the engine when the periods are the same and reads
+    the engine's zig-zag for the swing levels: the same levels and pattern report as each
+    computed on its own (patterns off: the default pivot settings)."""
+    from btcscan.kernels.pivots import zigzag
+    from btcscan.kernels.rolling import atr
+
+    c = load_sample("ETH/USDT")
+    r = api.scan_one(c, parse_timeframe("1d"), None,
+                     ScanSettings(timeframe="1d", patterns=params), detail=False)
+    ta = c.arrays()
+    p = params or PatternParams()
+    log = zigzag(ta["high"], ta["low"], atr(ta["high"], ta["low"], ta["close"], p.atr_period),
+                 p.pivot_left, p.pivot_right, p.min_swing_atr)
+    e = pivots_asof(log, ta["close"].size - 1)
+    known = set(zip(log["price"][e].tolist(), ta["open_time"][log["bar"][e]].tolist(),
+                    strict=True))
+    swings = [lv for lv in _all(r.levels) if lv.kind.startswith("swing_")]
+    assert swings and {(lv.price, int(lv.time.timestamp() * 1000)) for lv in swings} <= known
+    assert all(f"pivot {p.pivot_left}/{p.pivot_right}" in lv.source for lv in swings)
+    if params is None:
+        assert r.patterns is None
+    else:
+        assert to_jsonable(r.patterns) == to_jsonable(detect_patterns(ta, params))

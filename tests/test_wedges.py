@@ -41,6 +41,7 @@ def _compare(high, low, close, p):
         assert r["kind"] == w["kind"] and r["known"] == w["known"]
         assert (r["x0"], r["x1"], r["npiv"]) == (w["x0"], w["x1"], w["npiv"])
         assert (r["touches_upper"], r["touches_lower"]) == (w["tu"], w["tl"])
+        assert (r["first_touch_upper"], r["first_touch_lower"]) == (w["first_u"], w["first_l"])
         assert (r["state"], r["state_bar"]) == (w["state"], w["state_bar"])
         np.testing.assert_allclose(
             [r["slope_upper"], r["c_upper"], r["slope_lower"], r["c_lower"], r["apex"]],

@@ -24,6 +24,7 @@ from btcscan.errors import DataError
 from btcscan.indicators import rsi, scale_note
 from btcscan.kernels.rolling import atr, sma
 from btcscan.models import CandleRef, Indicator, PricePoint, SeriesReport
+from btcscan.patterns.params import PatternParams
 from btcscan.settings import ScanSettings
 from btcscan.timeframes import DAY_MS, Timeframe
 
@@ -53,16 +54,10 @@ def group_distance(atr_last: float | None, price: float, settings: ScanSettings)
     return min(settings.level_group_atr * atr_last, settings.level_group_max_pct / 100 * price)
 
 
-def _drawn_levels(ta: dict, a: np.ndarray, settings: ScanSettings, tf_label: str) -> list:
-    """Confirmed swing highs and lows of the scanned candles, from the patterns' zig-zag
-    (its pivot settings: ``settings.patterns``, else the defaults)."""
-    from btcscan.kernels.pivots import zigzag
-    from btcscan.patterns.params import PatternParams
-
-    p = settings.patterns or PatternParams()
-    if p.atr_period != settings.atr_period:
-        a = atr(ta["high"], ta["low"], ta["close"], p.atr_period)
-    log = zigzag(ta["high"], ta["low"], a, p.pivot_left, p.pivot_right, p.min_swing_atr)
+def _drawn_levels(ta: dict, log: dict[str, np.ndarray], p: PatternParams,
+                  settings: ScanSettings, tf_label: str) -> list:
+    """Confirmed swing highs and lows of the scanned candles, from the zig-zag pivot
+    ``log`` of the patterns' pivot settings ``p``."""
     rule = (f"{tf_label} zig-zag pivot {p.pivot_left}/{p.pivot_right}, swing >= "
             f"{p.min_swing_atr:g} ATR")
     return swing_levels(log, ta["close"].size - 1, settings.swing_lookback_bars,
@@ -192,7 +187,25 @@ def analyse(
     candidates.append(LevelCandidate(ath.price, "ath",
                                      f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
                                      ath.method, int(fa["open_time"][i_ath])))
-    candidates += _drawn_levels(ta, a, settings, tf_label)
+    # the swing levels read the patterns' zig-zag (their pivot settings: settings.patterns,
+    # else the defaults); with patterns on, the engine's own, and the engine reads this
+    # scan's ATR and RSI when their periods are the same: each computed once
+    p = settings.patterns or PatternParams()
+    a_p = a if p.atr_period == settings.atr_period else atr(ta["high"], ta["low"], close,
+                                                            p.atr_period)
+    records = None
+    if settings.patterns is not None:  # wedges and RSI divergences (btcscan.patterns)
+        from btcscan.patterns.engine import pattern_bars, pattern_records
+
+        bars = pattern_bars(ta)
+        records = pattern_records(*bars[:3], p, atr=a_p,
+                                  rsi=r if p.rsi_period == settings.rsi_period else None)
+        log = records.log
+    else:
+        from btcscan.kernels.pivots import zigzag
+
+        log = zigzag(ta["high"], ta["low"], a_p, p.pivot_left, p.pivot_right, p.min_swing_atr)
+    candidates += _drawn_levels(ta, log, p, settings, tf_label)
     base_label = base.timeframe.label()
     fine_open = np.asarray(fa["open_time"], dtype=np.int64)
     if base.timeframe.ms <= DAY_MS:
@@ -200,10 +213,10 @@ def analyse(
                                              asof_ms, base_label)
     candidates += lowest_close_since(fine_open, fa["close"], i_ath, base_label)
     pattern_report = None
-    if settings.patterns is not None:  # wedges and RSI divergences (btcscan.patterns)
-        from btcscan.patterns import detect_patterns
+    if records is not None:
+        from btcscan.patterns.engine import pattern_report as report_of
 
-        pattern_report = detect_patterns(ta, settings.patterns)
+        pattern_report = report_of(*bars, p, records)
         for plv in pattern_report.levels:
             candidates.append((plv.price, plv.kind, plv.label, plv.source))
     levels = ladder(latest_price, candidates, settings.ladder_size,

@@ -57,6 +57,8 @@ WEDGE_FIELDS = np.dtype([
     ("x1", np.int64),  # last pivot bar
     ("touches_upper", np.int64),
     ("touches_lower", np.int64),
+    ("first_touch_upper", np.int64),  # bar of each line's first touch: where it is drawn from
+    ("first_touch_lower", np.int64),
     ("npiv", np.int64),  # pivots in the window
     ("slope_upper", np.float64),
     ("c_upper", np.float64),  # upper line at x0
@@ -74,7 +76,8 @@ def wedge_dtype(max_pivots: int) -> np.dtype:
     :data:`WEDGE_FIELDS`, with ``pivots`` (the window's pivot log entries, newest last, then
     -1; ``max_pivots`` of them) after ``npiv``."""
     f = [(name, WEDGE_FIELDS.fields[name][0]) for name in WEDGE_FIELDS.names]
-    return np.dtype([*f[:9], ("pivots", np.int64, (max_pivots,)), *f[9:]])
+    k = WEDGE_FIELDS.names.index("npiv") + 1
+    return np.dtype([*f[:k], ("pivots", np.int64, (max_pivots,)), *f[k:]])
 
 
 class WedgeRules(NamedTuple):
@@ -104,6 +107,13 @@ def _slope(k, sx, sy, sxx, sxy):
     if den == 0.0:
         return 0.0
     return (k * sxy - sx * sy) / den
+
+
+@jit(inline="always")
+def _touch(y, c, s, dx, tol):
+    """Whether a pivot at price ``y``, ``dx`` bars after x0, touches the line ``c + s * dx``
+    (within ``tol``): the touch rule, for the touch counts and each line's first touch."""
+    return abs(y - (c + s * dx)) <= tol
 
 
 @jit(inline="always")
@@ -323,11 +333,11 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
             tb = 0
             j = 1
             while j < m:
-                ta += abs(py[j] - (ca + sa * (px[j] - xm))) <= tol
-                tb += abs(py[j + 1] - (cb + sb * (px[j + 1] - xm))) <= tol
+                ta += _touch(py[j], ca, sa, px[j] - xm, tol)
+                tb += _touch(py[j + 1], cb, sb, px[j + 1] - xm, tol)
                 j += 2
             if j == m:
-                ta += abs(py[j] - (ca + sa * (px[j] - xm))) <= tol
+                ta += _touch(py[j], ca, sa, px[j] - xm, tol)
             tu = ta if nh else tb
             tl = tb if nh else ta
             if not ((tu >= min_major and tl >= min_minor)
@@ -344,6 +354,16 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
                 continue
             if nw == w.shape[0]:
                 return -1
+            # each line is drawn from its first touch: the oldest pivot of its side that
+            # touches (there are >= min_minor); side a is at odd j, oldest = largest j
+            ja = m if m % 2 == 1 else m - 1
+            while not _touch(py[ja], ca, sa, px[ja] - xm, tol):
+                ja -= 2
+            jb = m if m % 2 == 0 else m - 1
+            while not _touch(py[jb], cb, sb, px[jb] - xm, tol):
+                jb -= 2
+            first_a = log_bar[stack[ns - ja]]
+            first_b = log_bar[stack[ns - jb]]
             f = w[nw]
             f.kind = KIND_FALLING if su < 0.0 else KIND_RISING
             f.known = t
@@ -353,6 +373,8 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
             f.x1 = x1
             f.touches_upper = tu
             f.touches_lower = tl
+            f.first_touch_upper = first_a if nh else first_b
+            f.first_touch_lower = first_b if nh else first_a
             f.npiv = m
             for r in range(m):
                 wpiv[nw, r] = stack[ns - m + r]

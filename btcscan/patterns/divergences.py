@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import numpy as np
 
 from btcscan.kernels import divergence as kd
@@ -12,22 +15,44 @@ _KINDS = {kd.REGULAR_BEARISH: "regular_bearish", kd.REGULAR_BULLISH: "regular_bu
           kd.HIDDEN_BEARISH: "hidden_bearish", kd.HIDDEN_BULLISH: "hidden_bullish"}
 
 
-def find_divergences(high: np.ndarray, low: np.ndarray, rsi: np.ndarray, times_ms: np.ndarray,
-                     rec: np.ndarray, close: np.ndarray | None = None) -> list[Divergence]:
-    """Every RSI divergence of the records ``rec`` (of
-    :func:`btcscan.kernels.divergence.divergences` over these bars), in the order they
-    became known. Prices are the highs (bearish) or lows (bullish) at the two RSI pivot
-    bars; ``close`` gives each its ``known_at_close``."""
-    out = []
-    for kind, j, i, t in rec.tolist():
-        px = high if kind in (kd.REGULAR_BEARISH, kd.HIDDEN_BEARISH) else low
-        out.append(Divergence(
-            kind=_KINDS[kind], first_bar=j, first_ms=int(times_ms[j]), first_price=float(px[j]),
-            first_rsi=float(rsi[j]), second_bar=i, second_ms=int(times_ms[i]),
-            second_price=float(px[i]), second_rsi=float(rsi[i]), known_at_bar=t,
-            known_at_ms=int(times_ms[t]),
-            known_at_close=float("nan") if close is None else float(close[t])))
-    return out
+class DivergenceRows(NamedTuple):
+    """The divergence kernel's records with the candle values they point at, gathered when
+    the scan ends so that :func:`divergences_of` can build the objects later without the
+    candles. Prices are the highs (bearish) or lows (bullish) at the two RSI pivot bars."""
+
+    rec: np.ndarray  # btcscan.kernels.divergence.divergences records
+    first_ms: np.ndarray
+    first_price: np.ndarray
+    first_rsi: np.ndarray
+    second_ms: np.ndarray
+    second_price: np.ndarray
+    second_rsi: np.ndarray
+    known_ms: np.ndarray
+    known_close: np.ndarray
+
+
+def divergence_rows(high: np.ndarray, low: np.ndarray, close: np.ndarray, rsi: np.ndarray,
+                    times_ms: np.ndarray, rec: np.ndarray) -> DivergenceRows:
+    """:class:`DivergenceRows` of the records ``rec`` (of
+    :func:`btcscan.kernels.divergence.divergences` over these bars)."""
+    j, i, t = rec["first"], rec["second"], rec["known"]
+    kind = rec["kind"]
+    bear = (kind == kd.REGULAR_BEARISH) | (kind == kd.HIDDEN_BEARISH)
+    return DivergenceRows(rec, times_ms[j], np.where(bear, high[j], low[j]), rsi[j],
+                          times_ms[i], np.where(bear, high[i], low[i]), rsi[i],
+                          times_ms[t], close[t])
+
+
+def divergences_of(rows: DivergenceRows, which: Sequence[int]) -> list[Divergence]:
+    """The divergences of records ``which`` (indices into ``rows.rec``)."""
+    idx = np.asarray(which, dtype=np.int64)
+    cols = [a[idx].tolist() for a in rows[1:]]
+    return [Divergence(kind=_KINDS[kind], first_bar=j, first_ms=j_ms, first_price=j_px,
+                       first_rsi=j_rsi, second_bar=i, second_ms=i_ms, second_price=i_px,
+                       second_rsi=i_rsi, known_at_bar=t, known_at_ms=t_ms,
+                       known_at_close=t_close)
+            for (kind, j, i, t), j_ms, j_px, j_rsi, i_ms, i_px, i_rsi, t_ms, t_close
+            in zip(rows.rec[idx].tolist(), *cols, strict=True)]
 
 
 def describe(d: Divergence) -> str:

@@ -31,19 +31,28 @@ class Deferred:
         return (Deferred, (self.fn, *self.args))
 
 
+_NO_DEFAULT = object()
+
+
 class lazy_field:  # noqa: N801 - used like dataclasses.field
     """A frozen-dataclass field that may be given a :class:`Deferred`: computed on first
     read, kept after, and otherwise an ordinary field (``__init__`` argument, equality,
     hash, repr, ``dataclasses.fields`` and the JSON views all read the computed value).
-    For texts of past events that only ``--events`` and the JSON views read: a many-market
-    scan rendering its summary table never builds them (issue #6)."""
+    For the past events and the wedges and divergences of history, which only
+    ``--events``, charts, stats and the JSON views read: a many-market scan rendering its
+    summary table never builds them (issue #6). ``default``: the field's default, if any."""
+
+    def __init__(self, default: Any = _NO_DEFAULT) -> None:
+        self.default = default
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.key = f"_lazy_{name}"
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:  # class access: no default (dataclasses reads this)
-            raise AttributeError(self.key)
+        if obj is None:  # class access: the default, if any (dataclasses reads this)
+            if self.default is _NO_DEFAULT:
+                raise AttributeError(self.key)
+            return self.default
         value = obj.__dict__[self.key]
         if type(value) is Deferred:
             value = value.fn(*value.args)
@@ -248,10 +257,10 @@ class PatternReport:
     last_close: float
     last_bar: int
     last_ms: int
-    wedges: tuple[Wedge, ...] = ()
-    """Every wedge found over history (state as of the last candle)."""
-    divergences: tuple[Divergence, ...] = ()
-    """Every divergence found over history."""
+    wedges: tuple[Wedge, ...] = lazy_field(())
+    """Every wedge found over history (state as of the last candle; built on first read)."""
+    divergences: tuple[Divergence, ...] = lazy_field(())
+    """Every divergence found over history (built on first read)."""
 
     @property
     def last_candle(self) -> datetime:

@@ -17,6 +17,9 @@ Expired wedges carry no targets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import numpy as np
 
 from btcscan.kernels import trendlines as tl
@@ -29,24 +32,16 @@ _STATES = {tl.STATE_FORMING: "forming", tl.STATE_UP: "broke_up", tl.STATE_DOWN: 
            tl.STATE_EXPIRED: "expired"}
 
 
-def _line(times, x0, x1, s, c, last, touches, first_touch) -> TrendLine:
-    """The line ``c + s * (bar - x0)`` drawn from its first touch to the last pivot."""
-    return TrendLine(start_bar=int(first_touch), start_ms=int(times[first_touch]),
-                     start_price=float(c + s * (first_touch - x0)),
-                     end_bar=int(x1), end_ms=int(times[x1]), end_price=float(c + s * (x1 - x0)),
+def _line(x0: int, s: float, c: float, last: int, touches: int, first: Pivot,
+          end: Pivot) -> TrendLine:
+    """The line ``c + s * (bar - x0)`` drawn from its first touch ``first`` to the last
+    pivot ``end``."""
+    x1 = end.bar
+    return TrendLine(start_bar=first.bar, start_ms=first.time_ms,
+                     start_price=float(c + s * (first.bar - x0)),
+                     end_bar=x1, end_ms=end.time_ms, end_price=float(c + s * (x1 - x0)),
                      slope_per_bar=float(s), value_at_last=float(c + s * (last - x0)),
                      touches=int(touches))
-
-
-def _first_touch(pivots: tuple[Pivot, ...], side: str, x0: int, s: float, c: float,
-                 tol: float) -> int:
-    """Bar of the first ``side`` pivot within ``tol`` of the line (the kernel's touch rule).
-    The envelope line passes through its side's extreme pivot, so there is one."""
-    for p in pivots:
-        # a hair of slack: the kernel computes the same distance in other coordinates
-        if p.side == side and abs(p.price - (c + s * (p.bar - x0))) <= tol + 1e-9 * abs(p.price):
-            return p.bar
-    raise AssertionError("a wedge line has no touch")
 
 
 def _targets(kind: str, state: str, upper: TrendLine, lower: TrendLine,
@@ -98,41 +93,74 @@ def wedge_records(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.
     return log, tl.scan_wedges(close, atr, log, params)
 
 
-def find_wedges(close: np.ndarray, times_ms: np.ndarray, log: dict[str, np.ndarray],
-                rec: np.ndarray) -> list[Wedge]:
-    """Every wedge of the records ``rec`` over zig-zag ``log`` (:func:`wedge_records`), in
-    the order they became known; states as of the last bar."""
-    n = close.shape[0]
-    if n == 0:
-        return []
-    last = n - 1
+class WedgeRows(NamedTuple):
+    """The wedge scan's records with the candle values they point at, gathered when the
+    scan ends so that :func:`wedges_of` can build the objects later without the candles
+    or the zig-zag log. ``pivot_*``: per record, its window's pivots (row ``i``, the first
+    ``rec["npiv"][i]`` columns), from the log entries ``rec["pivots"]``."""
+
+    rec: np.ndarray  # btcscan.kernels.trendlines.scan_wedges records
+    pivot_side: np.ndarray  # +1 high, -1 low
+    pivot_bar: np.ndarray
+    pivot_ms: np.ndarray  # open time of the pivot's candle
+    pivot_price: np.ndarray
+    pivot_confirm: np.ndarray  # its confirmation bar and that candle's open time
+    pivot_confirm_ms: np.ndarray
+    known_ms: np.ndarray  # per record: open time and close of its known_at candle
+    known_close: np.ndarray
+    state_ms: np.ndarray  # per record: open time and close of its state_at candle
+    state_close: np.ndarray
+    last_bar: int  # the last closed candle (lines are extended to it)
+
+
+def wedge_rows(close: np.ndarray, times_ms: np.ndarray, log: dict[str, np.ndarray],
+               rec: np.ndarray) -> WedgeRows:
+    """:class:`WedgeRows` of the records ``rec`` over zig-zag ``log`` (:func:`wedge_records`)
+    on these bars (at least one)."""
+    e = np.maximum(rec["pivots"], 0)  # -1 after a window's pivots: read, never used
+    bar, confirm = log["bar"][e], log["confirm"][e]
+    known, at = rec["known"], rec["state_bar"]
+    return WedgeRows(rec, log["side"][e], bar, times_ms[bar], log["price"][e], confirm,
+                     times_ms[confirm], times_ms[known], close[known], times_ms[at], close[at],
+                     close.shape[0] - 1)
+
+
+def wedges_of(rows: WedgeRows, which: Sequence[int]) -> list[Wedge]:
+    """The wedges of records ``which`` (indices into ``rows.rec``); states as of the last
+    bar."""
+    last = rows.last_bar
+    columns = (rows.pivot_side, rows.pivot_bar, rows.pivot_ms, rows.pivot_price,
+               rows.pivot_confirm, rows.pivot_confirm_ms)
     out: list[Wedge] = []
-    for w in (dict(zip(rec.dtype.names, row, strict=True)) for row in rec.tolist()):
-        x0, x1 = w["x0"], w["x1"]
+    for i in which:
+        w = dict(zip(rows.rec.dtype.names, rows.rec[i].tolist(), strict=True))
+        x0, k = w["x0"], w["npiv"]
         pivots = tuple(
-            Pivot(side="high" if log["side"][e] > 0 else "low", bar=int(log["bar"][e]),
-                  time_ms=int(times_ms[log["bar"][e]]), price=float(log["price"][e]),
-                  confirm_bar=int(log["confirm"][e]), confirm_ms=int(times_ms[log["confirm"][e]]))
-            for e in w["pivots"][:w["npiv"]])
-        tu = _first_touch(pivots, "high", x0, w["slope_upper"], w["c_upper"], w["tol"])
-        tl_ = _first_touch(pivots, "low", x0, w["slope_lower"], w["c_lower"], w["tol"])
-        upper = _line(times_ms, x0, x1, w["slope_upper"], w["c_upper"], last,
-                      w["touches_upper"], tu)
-        lower = _line(times_ms, x0, x1, w["slope_lower"], w["c_lower"], last,
-                      w["touches_lower"], tl_)
+            Pivot(side="high" if side > 0 else "low", bar=bar, time_ms=ms, price=price,
+                  confirm_bar=confirm, confirm_ms=confirm_ms)
+            for side, bar, ms, price, confirm, confirm_ms in zip(
+                *(a[i, :k].tolist() for a in columns), strict=True))
+        # each line is drawn from its first touch (the kernel's touch rule decides it)
+        tu = next(p for p in pivots if p.side == "high" and p.bar == w["first_touch_upper"])
+        tl_ = next(p for p in pivots if p.side == "low" and p.bar == w["first_touch_lower"])
+        upper = _line(x0, w["slope_upper"], w["c_upper"], last, w["touches_upper"], tu,
+                      pivots[-1])
+        lower = _line(x0, w["slope_lower"], w["c_lower"], last, w["touches_lower"], tl_,
+                      pivots[-1])
         kind = "falling" if w["kind"] == tl.KIND_FALLING else "rising"
         state = _STATES[w["state"]]
         # the height at the wedge's start: where both lines begin (the later first touch)
-        start = max(tu, tl_)
+        start = max(tu.bar, tl_.bar)
         height = upper.value_at(start) - lower.value_at(start)
-        known, at = w["known"], w["state_bar"]
+        at = w["state_bar"]
         out.append(Wedge(
             kind=kind, upper=upper, lower=lower, pivots=pivots, state=state,
-            known_at_bar=known, known_at_ms=int(times_ms[known]),
-            state_at_bar=at, state_at_ms=int(times_ms[at]),
+            known_at_bar=w["known"], known_at_ms=int(rows.known_ms[i]),
+            state_at_bar=at, state_at_ms=int(rows.state_ms[i]),
             apex_bar=float(w["apex"]), height_at_start=float(height),
             targets=_targets(kind, state, upper, lower, pivots, at, height),
-            known_at_close=float(close[known]), state_at_close=float(close[at])))
+            known_at_close=float(rows.known_close[i]),
+            state_at_close=float(rows.state_close[i])))
     return out
 
 
