@@ -65,9 +65,9 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
        window (a select-based max drops NaNs). The first doubling pass also looks for NaN;
        a block holding one is done with direct compares instead, one pass per neighbour
        (a NaN fails every compare it is in, so it needs no special case);
-    3. the flagged bars are appended to ``out``, branch-free: one store per group of
-       ``group`` bars, at most one of which is a pivot (two same-side pivots are more than
-       ``min(left, right)`` bars apart), so the OR of the group's flags (``j + 1`` or 0) is
+    3. the flagged bars are appended to ``out``, branch-free: one store per pair of bars,
+       at most one of which is a pivot (two same-side pivots are more than
+       ``min(left, right)`` >= 1 bars apart), so the OR of the pair's flags (``j + 1`` or 0) is
        its pivot's code. The store goes to ``out[k]`` whether or not there is a pivot: it
        can land one entry past the final count, which ``side_capacity`` leaves room for;
        with a smaller ``out`` (``safe`` False) stores at ``k >= len(out)`` are skipped.
@@ -86,7 +86,6 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
     kr = _floor_log2(right)
     nlev = max(kl, kr)
     mn = min(left, right)
-    group = 8 if mn >= 7 else (4 if mn >= 3 else 2)
     # at most (n - max(left, right)) // (mn + 1) pivots; step 3 may store one past them
     safe = out.shape[0] > (n - max(left, right)) // (mn + 1)
     wid = _BLOCK + left + right  # fscr: the negated window, then the max rows 1..nlev
@@ -158,39 +157,16 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
                 q = rb[j]
                 g = p if p > q else q
                 f[j] = (j + 1) if (v > e) & (v >= g) else 0
-        for j in range(m, m + 8):  # f is zero up to the next multiple of the group
-            f[j] = 0
+        f[m] = 0  # an odd block's last pair
         cap = out.shape[0]
-        ng = (m + group - 1) // group
         s1 = s - 1
-        if group == 8:
-            for gi in range(ng):
-                j = 8 * gi
-                code = (f[j] | f[j + 1] | f[j + 2] | f[j + 3] | f[j + 4] | f[j + 5] | f[j + 6]
-                        | f[j + 7])
-                if safe:
-                    out[k] = s1 + code
-                elif k < cap:
-                    out[k] = s1 + code
-                k += code != 0
-        elif group == 4:
-            for gi in range(ng):
-                j = 4 * gi
-                code = f[j] | f[j + 1] | f[j + 2] | f[j + 3]
-                if safe:
-                    out[k] = s1 + code
-                elif k < cap:
-                    out[k] = s1 + code
-                k += code != 0
-        else:
-            for gi in range(ng):
-                j = 2 * gi
-                code = f[j] | f[j + 1]
-                if safe:
-                    out[k] = s1 + code
-                elif k < cap:
-                    out[k] = s1 + code
-                k += code != 0
+        for gi in range((m + 1) // 2):
+            code = f[2 * gi] | f[2 * gi + 1]
+            if safe:
+                out[k] = s1 + code
+            elif k < cap:
+                out[k] = s1 + code
+            k += code != 0
         s += m
     return k
 
