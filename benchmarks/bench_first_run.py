@@ -8,8 +8,13 @@ All in this one run, each command in a fresh subprocess:
   (best of ``--repeat``), and warm vs ``python -c "import polars, numba, click, rich"``;
 * the first ``--from-file`` scans of a daily CSV at ``-t 1d`` and a 4h CSV at ``-t 4h``
   after that sample scan (same cache) vs the same scans warm;
-* in one more process with another empty cache: the signatures numba compiled per kernel
-  after the sample scan, then after each file scan (what was compiled anew).
+* in one more process with another empty cache: the kernels numba compiled (its compile
+  events) and the signatures each kernel holds after the sample scan, then after each file
+  scan; a new signature is "compiled" or "loaded from the cache" (the first scan leaves the
+  child process's kernels in the cache and loads each on first use).
+
+Commands run the ``btcscan`` script beside this python (what a user runs, with its fast
+exit), else ``python -m btcscan``.
 
 ``--rounds N`` measures only the cold/warm ratio, N times (each with a new empty cache), and
 prints every round, the best and the median. ``--against DIR`` (with ``--rounds``) also runs
@@ -34,7 +39,10 @@ NEUTRAL = tempfile.gettempdir()
 DATA = Path("/work/shared/data")
 FILE_1D = DATA / "btcusdt_1d.csv"
 FILE_4H = DATA / "btcusdt_4h.csv.gz"
-BTCSCAN = [sys.executable, "-m", "btcscan"]
+#: the ``btcscan`` command a user runs (its fast exit included), beside this python; else
+#: ``python -m btcscan``
+_SCRIPT = Path(sys.executable).with_name("btcscan")
+BTCSCAN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "btcscan"]
 
 COUNT = r"""
 import sys, time
@@ -43,6 +51,15 @@ from numba.core.registry import CPUDispatcher
 from click.testing import CliRunner
 import btcscan.kernels as K
 from btcscan.cli import cli
+from numba.core import event
+
+compiled = []  # numba's compile events: a kernel loaded from the cache fires none
+class Compiled(event.Listener):
+    def on_start(self, e):
+        compiled.append(e.data["dispatcher"].py_func.__name__)
+    def on_end(self, e):
+        pass
+event.register("numba:compile", Compiled())
 
 def dispatchers():
     import importlib, pkgutil
@@ -68,12 +85,14 @@ for label, args in [("scan --sample", ["scan", "--sample"]),
             new[name] = k - seen.get(name, 0)
         seen[name] = k
     more = [f"{n} x{seen[n]}" for n in sorted(seen) if seen[n] > 1]
-    print(f"{label:24s} exit {r.exit_code}  {dt:6.2f} s  new signatures {sum(new.values()):3d}"
-          f" over {len(new):2d} kernels; totals {sum(seen.values())} signatures over "
-          f"{sum(1 for v in seen.values() if v)} kernels"
+    print(f"{label:24s} exit {r.exit_code}  {dt:6.2f} s  compiled {len(compiled):2d}, new "
+          f"signatures {sum(new.values()):2d} over {len(new):2d} kernels; totals "
+          f"{sum(seen.values())} signatures over {sum(1 for v in seen.values() if v)} kernels"
           + (f"; more than one: {', '.join(more)}" if more else ""))
     for n in sorted(new):
-        print(f"    + {n}: {new[n]}")
+        how = "compiled" if n.split(".", 1)[1] in compiled else "loaded from the cache"
+        print(f"    + {n}: {new[n]} ({how})")
+    compiled.clear()
 """
 
 
