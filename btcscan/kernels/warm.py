@@ -27,7 +27,7 @@ from btcscan.kernels import _cache
 
 #: what the first run says it waits for, in seconds: the cold first scan measured by
 #: benchmarks/bench_first_run.py on a shared 2-core machine (see docs/patterns.md)
-ESTIMATE_S = "5-15"
+ESTIMATE_S = "3-10"
 
 #: how long this process waits for the child before compiling its group itself
 CHILD_TIMEOUT_S = 300
