@@ -644,6 +644,10 @@ def _fast_exit(exc: SystemExit) -> None:
     if exc.code is not None and not isinstance(exc.code, int):
         return  # a message to print: the normal path prints it
     code = exc.code or 0
+    import atexit
+
+    atexit._run_exitfuncs()  # what must happen at exit still does (e.g. the first run
+    # waits for its compiling child and marks the cache warm); only the teardown is skipped
     try:
         sys.stdout.flush()
         sys.stderr.flush()

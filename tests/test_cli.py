@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import OrderedDict
@@ -289,3 +290,18 @@ def test_help_teaches(runner):
     text = " ".join(res.stdout.split())
     for needle in ("--asof", "end of that UTC day", "--from-file", "Exit codes", "3 a --fail-on"):
         assert needle in text
+
+
+def test_the_fast_exit_still_runs_what_was_registered_for_exit():
+    """The installed command skips the interpreter's teardown (os._exit), not its exit
+    handlers: the first run's wait for its compiling child is one of them."""
+    code = ("import atexit, sys\n"
+            "from btcscan import cli\n"
+            "atexit.register(lambda: print('exit handler ran', flush=True))\n"
+            "sys.argv = ['btcscan', '--version']\n"
+            "cli.console_main()\n")
+    env = {k: v for k, v in os.environ.items() if k != "BTCSCAN_NORMAL_EXIT"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "exit handler ran"
