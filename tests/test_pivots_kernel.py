@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from btcscan.kernels import pivots
+from btcscan.kernels._jit import f64
 from btcscan.kernels.pivots import _raw_pivot_list, pivot_scratch, raw_pivots, side_capacity
 from tests import pattern_reference as ref
 
@@ -32,11 +33,18 @@ def shifted(x: np.ndarray, left: int, right: int, high: bool) -> np.ndarray:
     return i[ok]
 
 
+def call(x: np.ndarray, left: int, right: int, high: bool, out: np.ndarray) -> int:
+    """The kernel as its wrapper calls it (read-only float64, side +-1: the one signature
+    the commands compile, so the tests compile no other)."""
+    return _raw_pivot_list(f64(x), left, right, 1 if high else -1, out,
+                           *pivot_scratch(left, right))
+
+
 def kernel(x: np.ndarray, left: int, right: int, high: bool) -> np.ndarray:
     """Run the kernel with the callers' buffer size; check it wrote at most one slot past
     the count."""
     out = np.full(side_capacity(x.size, left, right), SENTINEL, dtype=np.int64)
-    k = _raw_pivot_list(x, left, right, high, out, *pivot_scratch(left, right))
+    k = call(x, left, right, high, out)
     assert 0 <= k < out.size
     assert (out[k + 1:] == SENTINEL).all()
     return out[:k].copy()
@@ -118,7 +126,7 @@ def test_short_buffer_is_never_overrun():
         for high in (True, False):
             want = shifted(x, left, right, high)
             out = np.full(want.size + 3, SENTINEL, dtype=np.int64)
-            k = _raw_pivot_list(x, left, right, high, out[:want.size], *pivot_scratch(left, right))
+            k = call(x, left, right, high, out[:want.size])
             assert k == want.size
             assert out[:k].tolist() == want.tolist()
             assert (out[k:] == SENTINEL).all()
@@ -138,7 +146,6 @@ def test_side_capacity_has_room_for_the_extra_store():
             assert want.size + 1 <= side_capacity(n, left, right)
             assert kernel(x, left, right, True).tolist() == want.tolist()
             out = np.full(want.size + 2, SENTINEL, dtype=np.int64)  # exactly the count
-            assert _raw_pivot_list(x, left, right, True, out[:want.size],
-                                   *pivot_scratch(left, right)) == want.size
+            assert call(x, left, right, True, out[:want.size]) == want.size
             assert out[:want.size].tolist() == want.tolist()
             assert (out[want.size:] == SENTINEL).all()
