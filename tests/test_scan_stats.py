@@ -95,10 +95,10 @@ def _reference_scan_stats(arrays, report, smas, source, tf, periods, horizon):
         if w.state in ("broke_up", "broke_down"):
             sig = "wedge-breakout" if w.state == "broke_up" else "wedge-breakdown"
             kinds.append((sig, f"wedge_{w.kind}_{w.state}"))
-    from btcscan.stats.run import _SIGNAL_OF_DIVERGENCE
+    from btcscan.stats.active import SIGNAL_OF_DIVERGENCE
 
     for d in report.active_divergences:
-        kinds.append((_SIGNAL_OF_DIVERGENCE[d.kind], f"divergence_{d.kind}"))
+        kinds.append((SIGNAL_OF_DIVERGENCE[d.kind], f"divergence_{d.kind}"))
     for st in smas:
         if st.state in ("crossed_below", "crossed_above"):
             what = "break" if st.state == "crossed_below" else "reclaim"
@@ -131,3 +131,24 @@ def test_scan_signal_stats_equal_the_full_path_at_many_cut_points(btc_daily):
         assert got == want, end
         active += got is not None
     assert active >= 5  # enough cut points had an active signal to compare lines
+
+
+def test_a_scan_with_no_active_signal_does_not_load_the_scoring_code():
+    """The weekly sample has no active signal today (its report says so): no stats line is
+    due, so the walk-forward scoring modules stay unloaded (every plain run's start)."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, json\nfrom click.testing import CliRunner\n"
+            "from btcscan.cli import cli\n"
+            "r = CliRunner().invoke(cli, ['scan', '--sample', '--format', 'json'])\n"
+            "doc = json.loads(r.stdout)\n"
+            "print(json.dumps({'stats': doc['series'][0].get('stats'),\n"
+            "                  'loaded': [m for m in ('btcscan.stats.run', 'btcscan.stats.compute',"
+            " 'btcscan.kernels.outcomes') if m in sys.modules]}))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120, check=True)
+    got = json.loads(p.stdout)
+    assert got["stats"] is None
+    assert got["loaded"] == []

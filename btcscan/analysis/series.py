@@ -228,18 +228,16 @@ def analyse(
                          f"the {lv.label}")
 
     stats = None
-    if detail and pattern_report is not None and settings.signal_stats:  # issue #7
-        from btcscan.stats.run import scan_signal_stats
+    # walk-forward stats lines beside the active signals (issue #7); the scoring code loads
+    # only when a line is due
+    if detail and pattern_report is not None and settings.signal_stats:
+        from btcscan.stats.active import active_signal_kinds
 
-        stats = scan_signal_stats(
-            ta,
-            pattern_report,
-            smas,
-            base.source,
-            timeframe,
-            settings.sma_periods,
-            settings.stats_horizon,
-        )
+        if active_signal_kinds(pattern_report, smas):
+            from btcscan.stats.run import scan_signal_stats
+
+            stats = scan_signal_stats(ta, pattern_report, smas, base.source, timeframe,
+                                      settings.sma_periods, settings.stats_horizon)
     first_open = int(ta["open_time"][0])
     return SeriesReport(
         source=base.source,

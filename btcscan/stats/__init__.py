@@ -10,23 +10,3 @@ Rules are stated in the module docstrings and in ``docs/stats.md``.
 """
 
 from __future__ import annotations
-
-from btcscan.stats.rules import DEFAULT_HORIZON_BARS, KIND_LABELS, default_horizon
-from btcscan.stats.types import (
-    BulkowskiFigure,
-    ChanceFamily,
-    ChanceTest,
-    KindStats,
-    PublishedFigure,
-    ScoredEvent,
-    ScoredTarget,
-    SeriesStats,
-    SignalStatsLine,
-    StatsResult,
-    TargetStats,
-)
-
-__all__ = ["DEFAULT_HORIZON_BARS", "KIND_LABELS", "BulkowskiFigure", "ChanceFamily", "ChanceTest",
-           "KindStats", "PublishedFigure",
-           "ScoredEvent", "ScoredTarget", "SeriesStats", "SignalStatsLine", "StatsResult",
-           "TargetStats", "default_horizon"]

@@ -12,6 +12,7 @@ from btcscan.errors import DataError, UsageError
 from btcscan.patterns.params import PatternParams
 from btcscan.patterns.types import utc
 from btcscan.stats import chance, rules
+from btcscan.stats.active import active_signal_kinds
 from btcscan.stats.bulkowski import bulkowski_text
 from btcscan.stats.compute import aggregate, kind_stats, pooled, series_parts, walk_forward_source
 from btcscan.stats.types import KindStats, ScanStats, SeriesStats, SignalStatsLine, StatsResult
@@ -85,10 +86,6 @@ def _day(ms: int) -> str:
 
 
 #: scan signal kinds -> stat kinds (wedge kinds need the wedge's own kind)
-_SIGNAL_OF_DIVERGENCE = {"regular_bearish": "bearish-divergence",
-                         "regular_bullish": "bullish-divergence",
-                         "hidden_bearish": "hidden-bearish-divergence",
-                         "hidden_bullish": "hidden-bullish-divergence"}
 _DIVERGENCE = {"bearish-divergence": "divergence_regular_bearish",
                "bullish-divergence": "divergence_regular_bullish",
                "hidden-bearish-divergence": "divergence_hidden_bearish",
@@ -105,18 +102,7 @@ def scan_signal_stats(arrays, patterns, smas, source, timeframe: Timeframe,
     scored then). ``events_scored`` counts the past events of every kind that
     :func:`btcscan.stats.compute.series_stats` (``btcscan stats``) scores on these candles,
     though only the active kinds' are scored here (the figures are the same)."""
-    kinds: list[tuple[str, str]] = []
-    for w in patterns.active_wedges:
-        if w.state in ("broke_up", "broke_down"):
-            sig = "wedge-breakout" if w.state == "broke_up" else "wedge-breakdown"
-            kinds.append((sig, stat_kind_of_wedge(w.kind, w.state)))
-    for d in patterns.active_divergences:
-        kinds.append((_SIGNAL_OF_DIVERGENCE[d.kind], f"divergence_{d.kind}"))
-    for st in smas:
-        if st.state in ("crossed_below", "crossed_above"):
-            sig = f"{st.state.replace('_', '-')}-sma:{st.period}"
-            what = "break" if st.state == "crossed_below" else "reclaim"
-            kinds.append((sig, f"sma{st.period}_{what}"))
+    kinds = active_signal_kinds(patterns, smas)
     if not kinds:  # nothing active: no line to print, so nothing to score (cheap watchlists)
         return None
     h = horizon or rules.default_horizon(timeframe.text)
@@ -186,10 +172,6 @@ def chance_text(s: KindStats, alpha: float = chance.ALPHA) -> str:
             f"{t.value:.0f}% reached the target vs {t.random:.0f}% of random entries")
     # the single test's verdict (a scan has no table to correct over)
     return text + f" (p {t.p_value:.2g}: {chance.verdict(replace(t, p_holm=None), alpha)})"
-
-
-def stat_kind_of_wedge(kind: str, state: str) -> str:
-    return f"wedge_{kind}_{state}"
 
 
 def stat_kind_of_divergence(signal_kind: str) -> str:
