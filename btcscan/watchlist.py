@@ -148,13 +148,10 @@ def fetch_top(exchange: str, n: int, quote: str | None, options: dict | None = N
 def group_markets(specs: Iterable[MarketSpec], exchange: str, timeframe: str
                   ) -> dict[tuple[str, str], list[str]]:
     """(exchange, timeframe) -> symbols, in first-seen order, duplicates dropped."""
-    out: dict[tuple[str, str], list[str]] = {}
+    seen: dict[tuple[str, str], dict[str, None]] = {}  # dicts keep first-seen order
     for s in specs:
-        key = (s.exchange or exchange, s.timeframe or timeframe)
-        syms = out.setdefault(key, [])
-        if s.symbol not in syms:
-            syms.append(s.symbol)
-    return out
+        seen.setdefault((s.exchange or exchange, s.timeframe or timeframe), {})[s.symbol] = None
+    return {key: list(syms) for key, syms in seen.items()}
 
 
 def specs_of(items: Sequence[str], where: str = "market") -> list[MarketSpec]:
