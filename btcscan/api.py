@@ -171,14 +171,12 @@ def scan_candles(
     timeframe: str | Timeframe = "1w",
     asof: str | datetime | None = None,
     settings: ScanSettings | None = None,
-    detail: bool = True,
 ) -> ScanResult:
     """Scan already-loaded candles point in time; one :class:`SeriesReport` each.
-    The first series that cannot be scanned raises (see :func:`scan_markets` to collect).
-    ``detail``: see :func:`scan_one`."""
+    The first series that cannot be scanned raises (see :func:`scan_markets` to collect)."""
     tf = timeframe if isinstance(timeframe, Timeframe) else parse_timeframe(timeframe)
     asof_ms = parse_asof(asof)
-    reports = scan_each(series, tf, asof_ms, settings, detail=detail)
+    reports = scan_each(series, tf, asof_ms, settings)
     for r in reports:
         if isinstance(r, BtcscanError):
             raise r
