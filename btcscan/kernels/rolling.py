@@ -66,13 +66,16 @@ def _sma_into(x, n, out):
     total = 0.0
     for i in range(start, start + n - 1):
         total += x[i]
-    trailing = start
-    for i in range(start + n - 1, size):
-        total += x[i]
+    # the window's new and leaving values as slices indexed from 0: indices numba can
+    # prove non-negative, so each load skips negative-index wraparound
+    head = x[start + n - 1:]
+    tail = x[start:]
+    dst = out[start + n - 1:]
+    for k in range(head.shape[0]):
+        total += head[k]
         value = total
-        total -= x[trailing]
-        trailing += 1
-        out[i] = value / n
+        total -= tail[k]
+        dst[k] = value / n
 
 
 @jit(inline="always")
@@ -113,12 +116,14 @@ def _rsi_into(x, n, out):
     out[f] = _rsi_value(gain, loss)
     inv = 1.0 / n
     nm1 = float(n - 1)
-    for i in range(f + 1, size):
-        d = x[i] - prev
-        prev = x[i]
+    src = x[f + 1:]  # indexed from 0, as in _sma_into
+    dst = out[f + 1:]
+    for k in range(src.shape[0]):
+        d = src[k] - prev
+        prev = src[k]
         loss = (loss * nm1 + max(-d, 0.0)) * inv
         gain = (gain * nm1 + max(d, 0.0)) * inv
-        out[i] = _rsi_value(gain, loss)
+        dst[k] = _rsi_value(gain, loss)
 
 
 @jit(inline="always")
@@ -159,16 +164,20 @@ def _atr_into(high, low, close, n, out):
     if f >= size:
         return
     out[f] = prev
+    # bar f+1+k as slices indexed from 0, as in _sma_into
+    h = high[f + 1:]
+    lo = low[f + 1:]
+    prev_close = close[f:]
+    dst = out[f + 1:]
     if n == 1:
-        for b in range(f + 1, size):
-            out[b] = _true_range(high[b], low[b], close[b - 1])
+        for k in range(h.shape[0]):
+            dst[k] = _true_range(h[k], lo[k], prev_close[k])
         return
     inv = 1.0 / n
     keep = float(n - 1) * inv
-    for i in range(f + 1, size):
-        tr = _true_range(high[i], low[i], close[i - 1])
-        prev = prev * keep + tr * inv
-        out[i] = prev
+    for k in range(h.shape[0]):
+        prev = prev * keep + _true_range(h[k], lo[k], prev_close[k]) * inv
+        dst[k] = prev
 
 
 def sma(x, n: int, out: np.ndarray | None = None) -> np.ndarray:
