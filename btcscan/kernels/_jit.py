@@ -151,5 +151,5 @@ def readonly(a: np.ndarray) -> np.ndarray:
     if not a.flags.writeable:
         return a
     v = a.view()
-    v.flags.writeable = False
+    v.setflags(write=False)
     return v
