@@ -118,8 +118,10 @@ EVERY_KERNEL = (
     "for x in parts:\n"
     "    d.update(np.ascontiguousarray(x).tobytes())\n"
     "d.update(buf.getvalue().encode())\n"
+    "from btcscan.kernels import _jit\n"
     "print(json.dumps({'digest': d.hexdigest(), 'arrays': arrays,\n"
-    "                  'registries': 'numba.cpython.cmathimpl' in sys.modules}))\n"
+    "                  'registries': 'numba.cpython.cmathimpl' in sys.modules,\n"
+    "                  'runtime_from_cache': _jit.runtime_from_cache}))\n"
 )
 
 
@@ -157,7 +159,34 @@ def test_cached_kernels_load_without_numba_refresh(tmp_path):
     compiled, fast, eager = (json.loads(p.stdout) for p in runs)
     assert compiled["registries"] and eager["registries"]  # compiling needs them
     assert not fast["registries"]  # every kernel came from the cache, no refresh
+    # numba's runtime too: run 1 saved its machine code beside the kernels
+    assert fast["runtime_from_cache"] and not compiled["runtime_from_cache"]
+    assert not eager["runtime_from_cache"]  # numba's own initialisation
     # and the kernels allocate nothing inside (numba's array module would be imported to
     # rebuild such a kernel's environment: ~35 ms of every start)
     assert not fast["arrays"]
     assert compiled["digest"] == fast["digest"] == eager["digest"]
+
+
+RUNTIME_PROBE = PROBE.replace(  # after the kernel ran: whether its runtime came from the file
+    "print(json.dumps({", "v = float(sma(np.arange(10.0), 4)[-1])\n"
+    "print(json.dumps({'runtime': _jit.runtime_from_cache, ")
+
+
+def test_damaged_runtime_file_is_rebuilt(tmp_path):
+    """numba's runtime kept in the cache (``_jit.init_runtime``): a truncated or damaged file
+    is never loaded; the runtime is built as numba builds it, the file written again whole,
+    and the next process loads it."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    first = _run(env, RUNTIME_PROBE)
+    assert first.returncode == 0, first.stderr
+    (saved,) = tmp_path.glob("nrt-*.bin")
+    whole = saved.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole[:70] + b"x" + whole[71:]):
+        saved.write_bytes(damaged)
+        p = _run(env, RUNTIME_PROBE)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout) == {"runtime": False, "dir": str(tmp_path), "v": 7.5}
+        assert saved.read_bytes() == whole  # the same machine code, whole again
+        p = _run(env, RUNTIME_PROBE)
+        assert json.loads(p.stdout)["runtime"] is True

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +36,7 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 if CACHE_DIR is not None:
     os.environ["NUMBA_CACHE_DIR"] = CACHE_DIR
 
+import llvmlite.binding as llvmlite_binding  # noqa: E402
 import numba  # noqa: E402  (must come after NUMBA_CACHE_DIR is set)
 
 
@@ -102,7 +104,6 @@ def _fast_cache_load(dispatcher) -> None:
     cache = getattr(dispatcher, "_cache", None)
     try:
         from numba.core.caching import Cache
-        from numba.core.runtime import rtsys
     except ImportError:  # pragma: no cover - numba without these internals
         return
     if not (isinstance(cache, Cache) and hasattr(cache, "_load_overload")
@@ -112,7 +113,7 @@ def _fast_cache_load(dispatcher) -> None:
     def load_overload(sig, target_context):
         while _before_load:
             _before_load.pop()()
-        rtsys.initialize(target_context)
+        init_runtime(target_context)
         with cache._guard_against_spurious_io_errors():
             return cache._load_overload(sig, target_context)
 
@@ -121,9 +122,111 @@ def _fast_cache_load(dispatcher) -> None:
     _hooked = True
 
 
+#: whether this process's numba runtime came from :func:`init_runtime`'s saved machine code
+runtime_from_cache = False
+
+
+def _runtime_path(codegen) -> Path:
+    """The runtime's machine code in the kernels' cache, named for numba's version and the
+    CPU it was compiled for (numba keys its own cache on the same ``magic_tuple``)."""
+    import hashlib
+
+    key = repr((numba.__version__, codegen.magic_tuple())).encode()
+    return Path(CACHE_DIR) / f"nrt-{hashlib.sha256(key).hexdigest()[:16]}.bin"
+
+
+def init_runtime(target_context) -> None:
+    """Initialise numba's runtime (NRT), from machine code saved in the kernels' cache.
+
+    Cached kernels call numba's runtime (reference counts, allocation), which numba builds
+    from LLVM IR in every process: parsing, optimising and compiling it is about 19 ms of
+    each start, more than loading all the kernels. This does what ``rtsys.initialize`` does,
+    but keeps the compiled runtime in the cache with numba's own object-code serialisation
+    (as the kernels are kept) and loads it from there when it is present. A file that is
+    missing or unreadable is rebuilt and written again (atomically); without a cache, or
+    on a numba without these internals, numba initialises its runtime itself.
+    """
+    from numba.core.runtime import rtsys
+
+    if rtsys._init:
+        return
+    try:
+        from numba.core import config
+        from numba.core.compiler_lock import global_compiler_lock
+        from numba.core.runtime import _nrt_python, nrtdynmod
+        codegen = target_context.codegen()
+        path = _runtime_path(codegen) if _CACHE else None
+        create, unserialize = nrtdynmod.create_nrt_module, codegen.unserialize_library
+    except (ImportError, AttributeError):  # pragma: no cover - other numba internals
+        rtsys.initialize(target_context)
+        return
+    import pickle
+
+    global runtime_from_cache
+    with global_compiler_lock:
+        if config.NRT_STATS:
+            _nrt_python.memsys_enable_stats()
+        for name, address in _nrt_python.c_helpers.items():  # as rtsys.initialize
+            llvmlite_binding.add_symbol(name if name.startswith("_") else "NRT_" + name,
+                                        address)
+        library = None
+        if path is not None:
+            try:
+                library = unserialize(pickle.loads(_checked(path.read_bytes())))
+                runtime_from_cache = True
+            except Exception:  # noqa: BLE001 - absent or unreadable: build it below
+                library = None
+        if library is None:
+            ir_module, library = create(target_context)
+            if path is not None:
+                library.enable_object_caching()
+            library.add_ir_module(ir_module)
+            library.finalize()
+            if path is not None:
+                _save_runtime(path, library.serialize_using_object_code())
+        rtsys._library = library
+        rtsys._init = True
+
+
+def _checked(data: bytes) -> bytes:
+    """The payload of a runtime file after its digest line (a truncated or damaged file
+    must never reach LLVM's object loader)."""
+    import hashlib
+
+    digest, _, payload = data.partition(b"\n")
+    if digest != hashlib.sha256(payload).hexdigest().encode():
+        raise ValueError("damaged runtime file")
+    return payload
+
+
+def _save_runtime(path: Path, state) -> None:
+    """Write the runtime's machine code beside the kernels: a digest line, then the
+    payload; written to a temporary file and renamed, so a reader never sees half of it."""
+    import hashlib
+    import pickle
+    import tempfile
+
+    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError:  # a cache we cannot write to builds the runtime again next time
+        return
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def jit(fn=None, **overrides):
-    """``numba.njit`` with the project's options (cache, fastmath without nnan/ninf)."""
-    opts = {"cache": _CACHE, "fastmath": False, "nogil": True}
+    """``numba.njit`` with the project's options (cache, fastmath without nnan/ninf).
+
+    A helper with ``inline="always"`` is compiled into its callers only, so it gets no
+    cache of its own (numba probes the cache directory for each cached function at import).
+    """
+    opts = {"cache": _CACHE and overrides.get("inline") != "always", "fastmath": False,
+            "nogil": True}
     opts.update(overrides)
 
     def decorate(f):
