@@ -119,7 +119,9 @@ EVERY_KERNEL = (
     "    d.update(np.ascontiguousarray(x).tobytes())\n"
     "d.update(buf.getvalue().encode())\n"
     "from btcscan.kernels import _jit\n"
+    "from numba.core import entrypoints\n"
     "print(json.dumps({'digest': d.hexdigest(), 'arrays': arrays,\n"
+    "                  'extensions': entrypoints._already_initialized,\n"
     "                  'registries': 'numba.cpython.cmathimpl' in sys.modules,\n"
     "                  'runtime_from_cache': _jit.runtime_from_cache}))\n"
 )
@@ -162,6 +164,8 @@ def test_cached_kernels_load_without_numba_refresh(tmp_path):
     # numba's runtime too: run 1 saved its machine code beside the kernels
     assert fast["runtime_from_cache"] and not compiled["runtime_from_cache"]
     assert not eager["runtime_from_cache"]  # numba's own initialisation
+    # nor did loading them read every installed package's entry points for numba extensions
+    assert compiled["extensions"] and eager["extensions"] and not fast["extensions"]
     # and the kernels allocate nothing inside (numba's array module would be imported to
     # rebuild such a kernel's environment: ~35 ms of every start)
     assert not fast["arrays"]

@@ -84,6 +84,10 @@ def before_next_load(fn) -> bool:
     return True
 
 
+def _no_extensions() -> None:
+    """The kernels' compilation-chain hook: numba's ``entrypoints.init_all`` not called."""
+
+
 def _fast_cache_load(dispatcher) -> None:
     """Let ``dispatcher`` (one of btcscan's kernels) load its cached machine code without
     numba's context refresh.
@@ -118,6 +122,11 @@ def _fast_cache_load(dispatcher) -> None:
             return cache._load_overload(sig, target_context)
 
     cache.load_overload = load_overload
+    # numba's first call also loads every installed package's numba extensions (it reads
+    # the entry points of all installed distributions, ~5-10 ms); the kernels use no
+    # extension types, so their calls skip it (other jitted code in the process still
+    # triggers it as usual)
+    dispatcher._compilation_chain_init_hook = _no_extensions
     global _hooked
     _hooked = True
 
