@@ -194,3 +194,37 @@ def test_damaged_runtime_file_is_rebuilt(tmp_path):
         assert saved.read_bytes() == whole  # the same machine code, whole again
         p = _run(env, RUNTIME_PROBE)
         assert json.loads(p.stdout)["runtime"] is True
+
+
+def test_kernel_argument_types_are_numbas():
+    """The kernels type exact ndarrays (alone or in tuples) without numba's masked-array
+    check (``_jit._array_typeof``, which keeps numpy.ma out of a start): for every kind of
+    argument, the type is the one numba's own ``typeof_pyval`` gives."""
+    import numpy as np
+    from numba.core.dispatcher import Dispatcher
+
+    from btcscan.kernels import pivots, rolling
+    from btcscan.kernels._jit import f64
+
+    kernel = rolling._sma_into
+    a = np.arange(12.0)
+    records = np.zeros(3, dtype=[("bar", "i8"), ("price", "f8")])
+    log = pivots.PivotLog(*(np.zeros(2, dtype=d) for d in ("i8", "i8", "f8", "i1", "i8", "f8")))
+    arguments = [f64(a), a, a.reshape(3, 4), np.asfortranarray(a.reshape(3, 4)), a[::2],
+                 f64(a.reshape(3, 4)), np.zeros(3, dtype=np.int8), records, records[:1],
+                 np.zeros(0), np.zeros((2, 0)), np.zeros(3, dtype=object),
+                 np.ma.masked_array(a), a.view(type("Sub", (np.ndarray,), {})), log,
+                 (f64(a), 1, 2.5), (), (a, (f64(a), 3)), (a, object()), 5, 2.5,
+                 np.float64(1.0), True, None]
+    assert kernel.typeof_pyval is not None and "typeof_pyval" in vars(kernel)  # ours
+
+    def typed(typeof_pyval, value):
+        try:
+            return typeof_pyval(value)
+        except Exception as e:  # noqa: BLE001 - numba refuses a masked array: so must we
+            return type(e), str(e)
+
+    for value in arguments:
+        ours, numbas = typed(kernel.typeof_pyval, value), typed(
+            lambda v: Dispatcher.typeof_pyval(kernel, v), value)
+        assert ours == numbas, value

@@ -88,6 +88,47 @@ def _no_extensions() -> None:
     """The kernels' compilation-chain hook: numba's ``entrypoints.init_all`` not called."""
 
 
+def _array_typeof(dispatcher):
+    """``dispatcher.typeof_pyval`` that types exact ``np.ndarray`` arguments, alone or in
+    tuples (the pivot log), itself.
+
+    numba's C dispatcher types a read-only array (every kernel input: :func:`f64`) and a
+    tuple in Python, once per kind of argument and process, and numba's ndarray rule first
+    asks whether the array is a ``numpy.ma.MaskedArray``, which imports ``numpy.ma``
+    (~10 ms of a start) although nothing here uses it. An array whose type is exactly
+    ``np.ndarray`` is no masked array: it gets the type numba's rule builds; anything else
+    is typed by numba (a test compares the two on every kind of argument the kernels take).
+    """
+    from numba.core import types
+    from numba.core.typing.typeof import Purpose, typeof
+    from numba.np import numpy_support
+
+    numba_typeof = dispatcher.typeof_pyval
+
+    def numba_type(val):
+        if type(val) is np.ndarray:
+            return types.Array(numpy_support.from_dtype(val.dtype), val.ndim,
+                               numpy_support.map_layout(val), readonly=not val.flags.writeable)
+        if isinstance(val, tuple):
+            items = [numba_type(v) for v in val]
+            return None if None in items else types.BaseTuple.from_types(items, type(val))
+        return typeof(val, Purpose.argument)
+
+    def typeof_pyval(val):
+        if not (type(val) is np.ndarray or isinstance(val, tuple)):
+            return numba_typeof(val)
+        try:
+            tp = numba_type(val)
+        except Exception:  # noqa: BLE001 - what numba cannot type: numba says so
+            return numba_typeof(val)
+        if tp is None:
+            return numba_typeof(val)
+        dispatcher._types_active_call.add(tp)
+        return tp
+
+    return typeof_pyval
+
+
 def _fast_cache_load(dispatcher) -> None:
     """Let ``dispatcher`` (one of btcscan's kernels) load its cached machine code without
     numba's context refresh.
@@ -127,6 +168,7 @@ def _fast_cache_load(dispatcher) -> None:
     # extension types, so their calls skip it (other jitted code in the process still
     # triggers it as usual)
     dispatcher._compilation_chain_init_hook = _no_extensions
+    dispatcher.typeof_pyval = _array_typeof(dispatcher)
     global _hooked
     _hooked = True
 
