@@ -217,6 +217,28 @@ def flatten(levels: tuple[Level, ...]) -> list[LevelCandidate]:
     return out
 
 
+def _level(price: float, kind: str, label: str, source: str, distance_pct: float, side: str,
+           time: datetime | None, grouped: tuple[Level, ...]) -> Level:
+    """A :class:`Level` with these fields. The frozen dataclass's ``__init__`` sets each
+    field through ``object.__setattr__``; filling the new instance's dict is the same object
+    (equality, hash, repr and the JSON views read the fields) at a third of the cost, and a
+    ladder makes ~25 of them per series."""
+    lv = _new(Level)
+    d = lv.__dict__
+    d["price"] = price
+    d["kind"] = kind
+    d["label"] = label
+    d["source"] = source
+    d["distance_pct"] = distance_pct
+    d["side"] = side
+    d["time"] = time
+    d["grouped"] = grouped
+    return lv
+
+
+_new = object.__new__
+
+
 def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
            ) -> tuple[Level, ...]:
     """Levels nearest the price, ``per_side`` rows above and below, nearest first.
@@ -228,38 +250,44 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
     (then the one nearest the price), the others go into ``grouped``. A row's side is its
     headline's; a level equal to the price counts as below.
     """
-    seen: dict[tuple[float, str], LevelCandidate] = {}
+    isfinite = math.isfinite
+    seen: dict[tuple[float, str], tuple] = {}
     for c in candidates:
-        if type(c) is not LevelCandidate:  # a plain (price, kind, label, source) tuple
-            c = LevelCandidate(*c)
-        if c.price is not None and math.isfinite(c.price) and c.price > 0:
-            seen.setdefault((round(float(c.price), 10), c.label), c)
+        p = c[0]
+        if p is not None and isfinite(p) and p > 0:
+            seen.setdefault((round(float(p), 10), c[2]), c)
     last = len(HEADLINE_ORDER)
     rank = _RANK.get
-    cands = sorted(seen.values(), key=lambda c: (c.price, rank(c.kind, last), c.label))
-    tol = group_within if math.isfinite(group_within) and group_within > 0 else 0.0
+    # (price, rank, label) never ties after the repeats are dropped, so the candidate
+    # itself (last) is never compared
+    cands = sorted([(c[0], rank(c[1], last), c[2], c) for c in seen.values()])
+    tol = group_within if isfinite(group_within) and group_within > 0 else 0.0
 
-    def level(c: LevelCandidate, grouped: tuple[Level, ...] = ()) -> Level:
-        p = float(c.price)
-        return Level(p, c.kind, c.label, c.source, (p / price - 1.0) * 100.0,
-                     "above" if c.price > price else "below",
-                     None if c.time_ms is None else utc_time(c.time_ms), grouped)
+    def level(c: tuple, grouped: tuple[Level, ...] = ()) -> Level:
+        p = float(c[0])
+        t = c[4] if len(c) > 4 else None
+        return _level(p, c[1], c[2], c[3], (p / price - 1.0) * 100.0,
+                      "above" if c[0] > price else "below",
+                      None if t is None else utc_time(t), grouped)
 
-    groups: list[list[LevelCandidate]] = []  # headline first
-    prices = [c.price for c in cands]
+    groups: list[list[tuple]] = []  # headline first
     i, n = 0, len(cands)
     while i < n:
         j = i + 1
-        while j < n and prices[j] - prices[i] <= tol:
+        while j < n and cands[j][0] - cands[i][0] <= tol:
             j += 1
         groups.append(cands[i:j] if j == i + 1 else
-                      sorted(cands[i:j], key=lambda c: (rank(c.kind, last),
-                                                        abs(c.price - price))))
+                      sorted(cands[i:j], key=lambda k: (k[1], abs(k[0] - price))))
         i = j
     # rows are made only for the groups kept (nearest per_side on each side by headline);
     # every level of a group is below every level of the next, so the headlines ascend
-    above = [g for g in groups if g[0].price > price][:per_side]
-    below = [g for g in groups if g[0].price <= price][::-1][:per_side]
-    rows = [level(g[0], tuple(level(c) for c in g[1:]) if len(g) > 1 else ())
+    above = [g for g in groups if g[0][0] > price][:per_side]
+    below = [g for g in groups if g[0][0] <= price][::-1][:per_side]
+    rows = [level(g[0][3], tuple([level(k[3]) for k in g[1:]]) if len(g) > 1 else ())
             for g in above + below]
-    return tuple(sorted(rows, key=lambda lv: abs(lv.distance_pct)))
+    rows.sort(key=_distance)
+    return tuple(rows)
+
+
+def _distance(lv: Level) -> float:
+    return abs(lv.distance_pct)
