@@ -140,7 +140,8 @@ def scan_one(
     r = analyse(c, tf, asof_ms, settings, detail=detail)
     at = int(r.asof.timestamp() * 1000)
     if not detail:
-        return with_power_law_levels(r, power_laws(c, at, settings)[0], settings)
+        laws = power_laws(c, at, settings)[0]
+        return with_power_law_levels(r, laws, settings) if laws else r  # none: the same ladder
     return with_context(r, long_run_context(c, at, settings), settings)
 
 

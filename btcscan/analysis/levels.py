@@ -139,8 +139,8 @@ def previous_period_levels(open_ms: np.ndarray, close_ms: np.ndarray, high: np.n
     out = []
     for name, start, end in (("week", week_end - WEEK_MS, week_end),
                              ("month", _month_start_ms(asof_ms, 1), month_end)):
-        i0 = int(np.searchsorted(open_ms, start, side="left"))
-        i1 = int(np.searchsorted(close_ms, end, side="right"))
+        i0 = int(open_ms.searchsorted(start, side="left"))
+        i1 = int(close_ms.searchsorted(end, side="right"))
         if i1 <= i0:
             continue
         span = f"{date_of(start)}..{date_of(end - 1)}" if name == "week" else date_of(start)[:7]
@@ -178,12 +178,15 @@ def sma_state(
     if last < 0 or np.isnan(sma[last]):
         return SmaState(period, None, "warming_up", 0, None, None, method)
     above = bool(close[last] >= sma[last])
-    valid = ~np.isnan(sma)
-    # index of the last candle that was on the other side (or had no SMA yet)
-    breaks = np.flatnonzero(~valid | ((close >= sma) != above))
-    i = int(breaks[-1]) if breaks.size else -1
+    # on this side (a NaN SMA compares False: warm-up is never on a side); the last candle
+    # is, so the first False from the end is the last candle on the other side (or with no
+    # SMA yet), and none means every candle was on this side
+    side = close >= sma if above else close < sma
+    i = last - int(side[::-1].argmin())
+    if i == last:
+        i = -1
     n = last - i
-    crossed = n == 1 and i >= 0 and bool(valid[i])
+    crossed = n == 1 and i >= 0 and not math.isnan(sma[i])
     if crossed:
         state = "crossed_above" if above else "crossed_below"
     else:
