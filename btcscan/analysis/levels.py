@@ -81,9 +81,16 @@ def round_levels(price: float, per_side: int = 2,
         exact = abs(q - round(q)) < 1e-9 * max(1.0, q)
         lo = round(q) - 1 if exact else math.floor(q)
         hi = round(q) + 1 if exact else lo + 1
-        out |= {round((lo - i) * unit, 10) for i in range(n)}
-        out |= {round((hi + i) * unit, 10) for i in range(n)}
-    return [(v, abs(v / major - round(v / major)) < 1e-9) for v in sorted(out) if v > 0]
+        for i in range(n):
+            out.add(round((lo - i) * unit, 10))
+            out.add(round((hi + i) * unit, 10))
+    return [(v, abs((q := v / major) - round(q)) < 1e-9) for v in sorted(out) if v > 0]
+
+
+@lru_cache(maxsize=1 << 12)  # round numbers recur across markets and scans
+def round_label(level: float, major: bool) -> str:
+    """The ladder label of a round number from :func:`round_levels`."""
+    return f"round number {level:,.10g}" + (" (major)" if major else "")
 
 
 def swing_levels(log: dict[str, np.ndarray], last_bar: int, lookback: int,
@@ -144,8 +151,8 @@ def previous_period_levels(open_ms: np.ndarray, close_ms: np.ndarray, high: np.n
         if i1 <= i0:
             continue
         span = f"{date_of(start)}..{date_of(end - 1)}" if name == "week" else date_of(start)[:7]
-        hi = i0 + int(np.argmax(high[i0:i1]))
-        lo = i0 + int(np.argmin(low[i0:i1]))
+        hi = i0 + int(high[i0:i1].argmax())
+        lo = i0 + int(low[i0:i1].argmin())
         out.append(LevelCandidate(float(high[hi]), f"prev_{name}_high",
                                   f"previous {name}'s high", f"highest {base_label} high {span}",
                                   int(open_ms[hi])))
@@ -162,7 +169,7 @@ def lowest_close_since(open_ms: np.ndarray, close: np.ndarray, i_ath: int,
     closed below the level). None when there is no such candle."""
     if i_ath + 2 >= close.shape[0]:
         return []
-    j = i_ath + 1 + int(np.argmin(close[i_ath + 1:-1]))
+    j = i_ath + 1 + int(close[i_ath + 1:-1].argmin())
     return [LevelCandidate(float(close[j]), "lowest_close",
                            f"lowest close since the ATH ({date_of(int(open_ms[j]))})",
                            f"lowest {base_label} close after the ATH of "
@@ -220,21 +227,20 @@ def flatten(levels: tuple[Level, ...]) -> list[LevelCandidate]:
     return out
 
 
-def _level(price: float, kind: str, label: str, source: str, distance_pct: float, side: str,
-           time: datetime | None, grouped: tuple[Level, ...]) -> Level:
-    """A :class:`Level` with these fields. The frozen dataclass's ``__init__`` sets each
-    field through ``object.__setattr__``; filling the new instance's dict is the same object
-    (equality, hash, repr and the JSON views read the fields) at a third of the cost, and a
-    ladder makes ~25 of them per series."""
+def _level(c: tuple, price: float, grouped: tuple[Level, ...]) -> Level:
+    """The :class:`Level` of candidate ``c`` on the ladder around ``price``. The frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``; filling the new
+    instance's dict gives the same object (equality, hash, repr and the JSON views read the
+    fields) at a third of the cost, and a ladder makes ~25 of them per series."""
     lv = _new(Level)
     d = lv.__dict__
-    d["price"] = price
-    d["kind"] = kind
-    d["label"] = label
-    d["source"] = source
-    d["distance_pct"] = distance_pct
-    d["side"] = side
-    d["time"] = time
+    d["price"] = p = float(c[0])
+    d["kind"] = c[1]
+    d["label"] = c[2]
+    d["source"] = c[3]
+    d["distance_pct"] = (p / price - 1.0) * 100.0
+    d["side"] = "above" if c[0] > price else "below"
+    d["time"] = None if len(c) < 5 or c[4] is None else utc_time(c[4])
     d["grouped"] = grouped
     return lv
 
@@ -254,24 +260,19 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
     headline's; a level equal to the price counts as below.
     """
     isfinite = math.isfinite
+    last = len(HEADLINE_ORDER)
+    rank = _RANK.get
+    # per (price to 10 decimals, label): its first candidate as (price, rank, label,
+    # candidate); those never tie on the first three, so the candidate is never compared
     seen: dict[tuple[float, str], tuple] = {}
     for c in candidates:
         p = c[0]
-        if p is not None and isfinite(p) and p > 0:
-            seen.setdefault((round(float(p), 10), c[2]), c)
-    last = len(HEADLINE_ORDER)
-    rank = _RANK.get
-    # (price, rank, label) never ties after the repeats are dropped, so the candidate
-    # itself (last) is never compared
-    cands = sorted([(c[0], rank(c[1], last), c[2], c) for c in seen.values()])
+        if p is not None and p > 0 and isfinite(p):
+            k = (round(p, 10), c[2])
+            if k not in seen:
+                seen[k] = (p, rank(c[1], last), c[2], c)
+    cands = sorted(seen.values())
     tol = group_within if isfinite(group_within) and group_within > 0 else 0.0
-
-    def level(c: tuple, grouped: tuple[Level, ...] = ()) -> Level:
-        p = float(c[0])
-        t = c[4] if len(c) > 4 else None
-        return _level(p, c[1], c[2], c[3], (p / price - 1.0) * 100.0,
-                      "above" if c[0] > price else "below",
-                      None if t is None else utc_time(t), grouped)
 
     groups: list[list[tuple]] = []  # headline first
     i, n = 0, len(cands)
@@ -286,7 +287,8 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
     # every level of a group is below every level of the next, so the headlines ascend
     above = [g for g in groups if g[0][0] > price][:per_side]
     below = [g for g in groups if g[0][0] <= price][::-1][:per_side]
-    rows = [level(g[0][3], tuple([level(k[3]) for k in g[1:]]) if len(g) > 1 else ())
+    rows = [_level(g[0][3], price,
+                   tuple([_level(k[3], price, ()) for k in g[1:]]) if len(g) > 1 else ())
             for g in above + below]
     rows.sort(key=_distance)
     return tuple(rows)

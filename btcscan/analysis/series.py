@@ -12,6 +12,7 @@ from btcscan.analysis.levels import (
     ladder,
     lowest_close_since,
     previous_period_levels,
+    round_label,
     round_levels,
     round_step,
     sma_state,
@@ -134,7 +135,7 @@ def analyse(
         close_time=ms_to_dt(timeframe.period_end_ms(last_open)),
         close=float(close[-1]),
     )
-    i_ath = int(np.argmax(fa["high"]))
+    i_ath = int(fa["high"].argmax())
     ath = PricePoint(
         price=float(fa["high"][i_ath]),
         time=ms_to_dt(fa["open_time"][i_ath]),
@@ -177,15 +178,8 @@ def analyse(
     step = round_step(latest_price, atr_last)
     step_how = f"multiple of {step:,.10g}" + (" (step >= 1 ATR)" if atr_last is not None
                                               else "")
-    for lv, major in round_levels(latest_price, settings.ladder_size, step):
-        candidates.append(
-            (
-                lv,
-                "round",
-                f"round number {lv:,.10g}" + (" (major)" if major else ""),
-                step_how,
-            )
-        )
+    candidates += [(lv, "round", round_label(lv, major), step_how)
+                   for lv, major in round_levels(latest_price, settings.ladder_size, step)]
     candidates.append(LevelCandidate(ath.price, "ath",
                                      f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
                                      ath.method, int(fa["open_time"][i_ath])))
