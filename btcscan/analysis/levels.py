@@ -263,15 +263,23 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
     last = len(HEADLINE_ORDER)
     rank = _RANK.get
     # per (price to 10 decimals, label): its first candidate as (price, rank, label,
-    # candidate); those never tie on the first three, so the candidate is never compared
-    seen: dict[tuple[float, str], tuple] = {}
+    # candidate); those never tie on the first three, so the candidate is never compared.
+    # Labels rarely repeat: the prices are rounded only for a label seen before
+    cands: list[tuple] = []
+    by_label: dict[str, list[tuple]] = {}
     for c in candidates:
         p = c[0]
         if p is not None and p > 0 and isfinite(p):
-            k = (round(p, 10), c[2])
-            if k not in seen:
-                seen[k] = (p, rank(c[1], last), c[2], c)
-    cands = sorted(seen.values())
+            same = by_label.get(c[2])
+            if same is None:
+                by_label[c[2]] = [k := (p, rank(c[1], last), c[2], c)]
+            else:
+                r = round(p, 10)
+                if any(round(o[0], 10) == r for o in same):
+                    continue
+                same.append(k := (p, rank(c[1], last), c[2], c))
+            cands.append(k)
+    cands.sort()
     tol = group_within if isfinite(group_within) and group_within > 0 else 0.0
 
     groups: list[list[tuple]] = []  # headline first
