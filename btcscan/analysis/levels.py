@@ -102,17 +102,15 @@ def swing_levels(log: dict[str, np.ndarray], last_bar: int, lookback: int,
     from btcscan.kernels.pivots import pivots_asof
 
     e = pivots_asof(log, last_bar)
-    bars = log["bar"][e]
-    keep = bars >= last_bar - lookback
-    e, bars = e[keep], bars[keep]
+    e = e[log["bar"][e] >= last_bar - lookback]
     out = []
-    for high, price, t, confirm in zip(
-            (log["side"][e] > 0).tolist(), log["price"][e].tolist(),
-            times_ms[bars].tolist(), times_ms[log["confirm"][e]].tolist(), strict=True):
-        side = "high" if high else "low"
+    for sign, price, t, confirm in zip(  # Python floats and ints (tolist)
+            log["side"][e].tolist(), log["price"][e].tolist(),
+            times_ms[log["bar"][e]].tolist(), times_ms[log["confirm"][e]].tolist(), strict=True):
+        side = "high" if sign > 0 else "low"
         out.append(LevelCandidate(
-            float(price), f"swing_{side}", f"swing {side} ({tf_label}, {date_of(int(t))})",
-            f"{rule}; confirmed {date_of(int(confirm))}", int(t)))
+            price, f"swing_{side}", f"swing {side} ({tf_label}, {date_of(t)})",
+            f"{rule}; confirmed {date_of(confirm)}", t))
     return out
 
 
