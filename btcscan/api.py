@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -140,7 +141,8 @@ def scan_one(
     r = analyse(c, tf, asof_ms, settings, detail=detail)
     at = int(r.asof.timestamp() * 1000)
     if not detail:
-        return with_power_law_levels(r, power_laws(c, at, settings)[0], settings)
+        laws = power_laws(c, at, settings)[0]
+        return with_power_law_levels(r, laws, settings) if laws else r  # none: the same ladder
     return with_context(r, long_run_context(c, at, settings), settings)
 
 
@@ -154,7 +156,13 @@ def scan_each(
 ) -> list[SeriesReport | BtcscanError]:
     """:func:`scan_one` over many series, one after the other (threads measured slower:
     most of a series' scan is Python, see docs/watchlists.md); one report or the
-    :class:`BtcscanError` of that series each, in order."""
+    :class:`BtcscanError` of that series each, in order.
+
+    Python's cyclic garbage collector is paused meanwhile (its state is restored after):
+    a scan allocates many short-lived objects but hardly any reference cycle (a lean scan
+    none: tests/test_summary_lean.py; a full one a few, collected on the collector's next
+    run), and each collection it would trigger walks the young objects and now and then
+    every object of the process, numba's and polars' included."""
 
     def one(c: Candles) -> SeriesReport | BtcscanError:
         try:
@@ -162,7 +170,13 @@ def scan_each(
         except BtcscanError as exc:
             return exc
 
-    return [one(c) for c in series]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [one(c) for c in series]
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def scan_candles(

@@ -186,3 +186,34 @@ def test_alert_lines_print_as_one_hanging_grid_each(width):
             c.print(hang(f"{when(s.time)}  {s.symbol} {s.timeframe}  {s.kind}: {s.detail}",
                          prefix="  "))
         assert got.getvalue() == want.getvalue()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_scan_each_pauses_the_garbage_collector_and_a_lean_scan_leaves_no_cycle(enabled):
+    """scan_each pauses the cyclic collector (restoring its state) because a lean scan
+    makes no reference cycle for it to find."""
+    import gc
+
+    series = [load_sample(m) for m in MARKETS]
+    tf, settings = parse_timeframe("1d"), ScanSettings(timeframe="1d")
+    seen: list[bool] = []
+    real = api.scan_one
+
+    def spy(*a, **kw):
+        seen.append(gc.isenabled())
+        return real(*a, **kw)
+
+    api.scan_each(series[:1], tf, None, settings, detail=False)  # loads, caches: not the scan's
+    gc.collect()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(api, "scan_one", spy)
+            reports = api.scan_each(series, tf, None, settings, detail=False)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+    assert seen == [False] * len(MARKETS)
+    assert all(r.patterns is not None for r in reports)
+    del reports
+    assert gc.collect() == 0  # nothing the paused collector would have found

@@ -81,9 +81,16 @@ def round_levels(price: float, per_side: int = 2,
         exact = abs(q - round(q)) < 1e-9 * max(1.0, q)
         lo = round(q) - 1 if exact else math.floor(q)
         hi = round(q) + 1 if exact else lo + 1
-        out |= {round((lo - i) * unit, 10) for i in range(n)}
-        out |= {round((hi + i) * unit, 10) for i in range(n)}
-    return [(v, abs(v / major - round(v / major)) < 1e-9) for v in sorted(out) if v > 0]
+        for i in range(n):
+            out.add(round((lo - i) * unit, 10))
+            out.add(round((hi + i) * unit, 10))
+    return [(v, abs((q := v / major) - round(q)) < 1e-9) for v in sorted(out) if v > 0]
+
+
+@lru_cache(maxsize=1 << 12)  # round numbers recur across markets and scans
+def round_label(level: float, major: bool) -> str:
+    """The ladder label of a round number from :func:`round_levels`."""
+    return f"round number {level:,.10g}" + (" (major)" if major else "")
 
 
 def swing_levels(log: dict[str, np.ndarray], last_bar: int, lookback: int,
@@ -95,17 +102,15 @@ def swing_levels(log: dict[str, np.ndarray], last_bar: int, lookback: int,
     from btcscan.kernels.pivots import pivots_asof
 
     e = pivots_asof(log, last_bar)
-    bars = log["bar"][e]
-    keep = bars >= last_bar - lookback
-    e, bars = e[keep], bars[keep]
+    e = e[log["bar"][e] >= last_bar - lookback]
     out = []
-    for high, price, t, confirm in zip(
-            (log["side"][e] > 0).tolist(), log["price"][e].tolist(),
-            times_ms[bars].tolist(), times_ms[log["confirm"][e]].tolist(), strict=True):
-        side = "high" if high else "low"
+    for sign, price, t, confirm in zip(  # Python floats and ints (tolist)
+            log["side"][e].tolist(), log["price"][e].tolist(),
+            times_ms[log["bar"][e]].tolist(), times_ms[log["confirm"][e]].tolist(), strict=True):
+        side = "high" if sign > 0 else "low"
         out.append(LevelCandidate(
-            float(price), f"swing_{side}", f"swing {side} ({tf_label}, {date_of(int(t))})",
-            f"{rule}; confirmed {date_of(int(confirm))}", int(t)))
+            price, f"swing_{side}", f"swing {side} ({tf_label}, {date_of(t)})",
+            f"{rule}; confirmed {date_of(confirm)}", t))
     return out
 
 
@@ -139,13 +144,13 @@ def previous_period_levels(open_ms: np.ndarray, close_ms: np.ndarray, high: np.n
     out = []
     for name, start, end in (("week", week_end - WEEK_MS, week_end),
                              ("month", _month_start_ms(asof_ms, 1), month_end)):
-        i0 = int(np.searchsorted(open_ms, start, side="left"))
-        i1 = int(np.searchsorted(close_ms, end, side="right"))
+        i0 = int(open_ms.searchsorted(start, side="left"))
+        i1 = int(close_ms.searchsorted(end, side="right"))
         if i1 <= i0:
             continue
         span = f"{date_of(start)}..{date_of(end - 1)}" if name == "week" else date_of(start)[:7]
-        hi = i0 + int(np.argmax(high[i0:i1]))
-        lo = i0 + int(np.argmin(low[i0:i1]))
+        hi = i0 + int(high[i0:i1].argmax())
+        lo = i0 + int(low[i0:i1].argmin())
         out.append(LevelCandidate(float(high[hi]), f"prev_{name}_high",
                                   f"previous {name}'s high", f"highest {base_label} high {span}",
                                   int(open_ms[hi])))
@@ -162,7 +167,7 @@ def lowest_close_since(open_ms: np.ndarray, close: np.ndarray, i_ath: int,
     closed below the level). None when there is no such candle."""
     if i_ath + 2 >= close.shape[0]:
         return []
-    j = i_ath + 1 + int(np.argmin(close[i_ath + 1:-1]))
+    j = i_ath + 1 + int(close[i_ath + 1:-1].argmin())
     return [LevelCandidate(float(close[j]), "lowest_close",
                            f"lowest close since the ATH ({date_of(int(open_ms[j]))})",
                            f"lowest {base_label} close after the ATH of "
@@ -178,12 +183,15 @@ def sma_state(
     if last < 0 or np.isnan(sma[last]):
         return SmaState(period, None, "warming_up", 0, None, None, method)
     above = bool(close[last] >= sma[last])
-    valid = ~np.isnan(sma)
-    # index of the last candle that was on the other side (or had no SMA yet)
-    breaks = np.flatnonzero(~valid | ((close >= sma) != above))
-    i = int(breaks[-1]) if breaks.size else -1
+    # on this side (a NaN SMA compares False: warm-up is never on a side); the last candle
+    # is, so the first False from the end is the last candle on the other side (or with no
+    # SMA yet), and none means every candle was on this side
+    side = close >= sma if above else close < sma
+    i = last - int(side[::-1].argmin())
+    if i == last:
+        i = -1
     n = last - i
-    crossed = n == 1 and i >= 0 and bool(valid[i])
+    crossed = n == 1 and i >= 0 and not math.isnan(sma[i])
     if crossed:
         state = "crossed_above" if above else "crossed_below"
     else:
@@ -217,6 +225,27 @@ def flatten(levels: tuple[Level, ...]) -> list[LevelCandidate]:
     return out
 
 
+def _level(c: tuple, price: float, grouped: tuple[Level, ...]) -> Level:
+    """The :class:`Level` of candidate ``c`` on the ladder around ``price``. The frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``; filling the new
+    instance's dict gives the same object (equality, hash, repr and the JSON views read the
+    fields) without those calls, and a ladder makes a few dozen levels per series."""
+    lv = _new(Level)
+    d = lv.__dict__
+    d["price"] = p = float(c[0])
+    d["kind"] = c[1]
+    d["label"] = c[2]
+    d["source"] = c[3]
+    d["distance_pct"] = (p / price - 1.0) * 100.0
+    d["side"] = "above" if c[0] > price else "below"
+    d["time"] = None if len(c) < 5 or c[4] is None else utc_time(c[4])
+    d["grouped"] = grouped
+    return lv
+
+
+_new = object.__new__
+
+
 def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
            ) -> tuple[Level, ...]:
     """Levels nearest the price, ``per_side`` rows above and below, nearest first.
@@ -228,38 +257,48 @@ def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
     (then the one nearest the price), the others go into ``grouped``. A row's side is its
     headline's; a level equal to the price counts as below.
     """
-    seen: dict[tuple[float, str], LevelCandidate] = {}
-    for c in candidates:
-        if type(c) is not LevelCandidate:  # a plain (price, kind, label, source) tuple
-            c = LevelCandidate(*c)
-        if c.price is not None and math.isfinite(c.price) and c.price > 0:
-            seen.setdefault((round(float(c.price), 10), c.label), c)
+    isfinite = math.isfinite
     last = len(HEADLINE_ORDER)
     rank = _RANK.get
-    cands = sorted(seen.values(), key=lambda c: (c.price, rank(c.kind, last), c.label))
-    tol = group_within if math.isfinite(group_within) and group_within > 0 else 0.0
+    # per (price to 10 decimals, label): its first candidate as (price, rank, label,
+    # candidate); those never tie on the first three, so the candidate is never compared.
+    # Labels rarely repeat: the prices are rounded only for a label seen before
+    cands: list[tuple] = []
+    by_label: dict[str, list[tuple]] = {}
+    for c in candidates:
+        p = c[0]
+        if p is not None and p > 0 and isfinite(p):
+            same = by_label.get(c[2])
+            if same is None:
+                by_label[c[2]] = [k := (p, rank(c[1], last), c[2], c)]
+            else:
+                r = round(p, 10)
+                if any(round(o[0], 10) == r for o in same):
+                    continue
+                same.append(k := (p, rank(c[1], last), c[2], c))
+            cands.append(k)
+    cands.sort()
+    tol = group_within if isfinite(group_within) and group_within > 0 else 0.0
 
-    def level(c: LevelCandidate, grouped: tuple[Level, ...] = ()) -> Level:
-        p = float(c.price)
-        return Level(p, c.kind, c.label, c.source, (p / price - 1.0) * 100.0,
-                     "above" if c.price > price else "below",
-                     None if c.time_ms is None else utc_time(c.time_ms), grouped)
-
-    groups: list[list[LevelCandidate]] = []  # headline first
-    prices = [c.price for c in cands]
+    groups: list[list[tuple]] = []  # headline first
     i, n = 0, len(cands)
     while i < n:
         j = i + 1
-        while j < n and prices[j] - prices[i] <= tol:
+        while j < n and cands[j][0] - cands[i][0] <= tol:
             j += 1
         groups.append(cands[i:j] if j == i + 1 else
-                      sorted(cands[i:j], key=lambda c: (rank(c.kind, last),
-                                                        abs(c.price - price))))
+                      sorted(cands[i:j], key=lambda k: (k[1], abs(k[0] - price))))
         i = j
     # rows are made only for the groups kept (nearest per_side on each side by headline);
     # every level of a group is below every level of the next, so the headlines ascend
-    above = [g for g in groups if g[0].price > price][:per_side]
-    below = [g for g in groups if g[0].price <= price][::-1][:per_side]
-    rows = [level(g[0], tuple(level(c) for c in g[1:]) if len(g) > 1 else ())
+    above = [g for g in groups if g[0][0] > price][:per_side]
+    below = [g for g in groups if g[0][0] <= price][::-1][:per_side]
+    rows = [_level(g[0][3], price,
+                   tuple([_level(k[3], price, ()) for k in g[1:]]) if len(g) > 1 else ())
             for g in above + below]
-    return tuple(sorted(rows, key=lambda lv: abs(lv.distance_pct)))
+    rows.sort(key=_distance)
+    return tuple(rows)
+
+
+def _distance(lv: Level) -> float:
+    return abs(lv.distance_pct)

@@ -12,6 +12,7 @@ from btcscan.analysis.levels import (
     ladder,
     lowest_close_since,
     previous_period_levels,
+    round_label,
     round_levels,
     round_step,
     sma_state,
@@ -40,7 +41,7 @@ def fmt_date(ms: int) -> str:
 def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> float | None:
     """Latest close vs the last close at or before ``days`` days earlier (None if no history)."""
     target = times_close_ms[-1] - days * DAY_MS
-    j = int(np.searchsorted(times_close_ms, target, side="right")) - 1
+    j = int(times_close_ms.searchsorted(target, side="right")) - 1
     if j < 0:
         return None
     return (float(close[-1]) / float(close[j]) - 1.0) * 100.0
@@ -98,8 +99,10 @@ def analyse(
             f"(last candle closed {ms_to_dt(last_close):%Y-%m-%d %H:%M} UTC); pick an earlier date "
             "or get newer data"
         )
-    fine = closed_by(base, asof_ms)
-    tfc = resample(base, timeframe, asof_ms)
+    # every candle closed by then (the usual scan of the latest data): the candles as they
+    # are, as closed_by returns them; at their own timeframe, resample does too
+    fine = base if asof_ms >= last_close else closed_by(base, asof_ms)
+    tfc = fine if timeframe.text == base.timeframe.text else resample(base, timeframe, asof_ms)
     warnings: list[str] = list(base.warnings)
     notes = list(tfc.notes)
 
@@ -132,7 +135,7 @@ def analyse(
         close_time=ms_to_dt(timeframe.period_end_ms(last_open)),
         close=float(close[-1]),
     )
-    i_ath = int(np.argmax(fa["high"]))
+    i_ath = int(fa["high"].argmax())
     ath = PricePoint(
         price=float(fa["high"][i_ath]),
         time=ms_to_dt(fa["open_time"][i_ath]),
@@ -175,15 +178,8 @@ def analyse(
     step = round_step(latest_price, atr_last)
     step_how = f"multiple of {step:,.10g}" + (" (step >= 1 ATR)" if atr_last is not None
                                               else "")
-    for lv, major in round_levels(latest_price, settings.ladder_size, step):
-        candidates.append(
-            (
-                lv,
-                "round",
-                f"round number {lv:,.10g}" + (" (major)" if major else ""),
-                step_how,
-            )
-        )
+    candidates += [(lv, "round", round_label(lv, major), step_how)
+                   for lv, major in round_levels(latest_price, settings.ladder_size, step)]
     candidates.append(LevelCandidate(ath.price, "ath",
                                      f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
                                      ath.method, int(fa["open_time"][i_ath])))
@@ -221,11 +217,11 @@ def analyse(
             candidates.append((plv.price, plv.kind, plv.label, plv.source))
     levels = ladder(latest_price, candidates, settings.ladder_size,
                     group_distance(atr_last, latest_price, settings))
-    for lv in (x for row in levels for x in (row, *row.grouped)):
-        if lv.kind == "round" and abs(lv.price / latest_price - 1) * 100 <= \
-                settings.round_proximity_pct:
-            notes.append(f"price is within {abs(lv.price / latest_price - 1) * 100:.1f}% of "
-                         f"the {lv.label}")
+    near = settings.round_proximity_pct
+    for row in levels:
+        for lv in (row, *row.grouped) if row.grouped else (row,):
+            if lv.kind == "round" and (d := abs(lv.price / latest_price - 1) * 100) <= near:
+                notes.append(f"price is within {d:.1f}% of the {lv.label}")
 
     stats = None
     # walk-forward stats lines beside the active signals (issue #7); the scoring code loads

@@ -416,6 +416,9 @@ def wedge_rules(params: PatternParams) -> WedgeRules:
                       float(p.min_line_move_atr), float(p.min_height_atr))
 
 
+_RECORD_NAMES = list(WEDGE_FIELDS.names)
+
+
 def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *,
                 initial_rows: int | None = None) -> np.ndarray:
     """All wedges found by walking the bars (see module docstring).
@@ -445,8 +448,7 @@ def scan_wedges(close, atr, log: dict[str, np.ndarray], params: PatternParams, *
         k = _scan_wedges_into(c, plog, rules, stack, scratch, w, wpiv)
         if k >= 0:
             out = np.empty(k, dtype=wedge_dtype(rules.max_pivots))
-            for name in WEDGE_FIELDS.names:
-                out[name] = w[name][:k]
+            out[_RECORD_NAMES] = w[:k]  # every field at once (by position: the same order)
             out["pivots"] = wpiv[:k]
             return out
         rows = cap

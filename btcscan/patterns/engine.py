@@ -174,11 +174,12 @@ def pattern_report(high: np.ndarray, low: np.ndarray, close: np.ndarray, times: 
     last_close = float(close[last])
     recent = last - p.recent_bars
     state, state_bar = rec.wedges["state"], rec.wedges["state_bar"]
-    active_w = history.some_wedges(np.flatnonzero(
+    active_w = history.some_wedges((
         (state == STATE_FORMING)
-        | (((state == STATE_UP) | (state == STATE_DOWN)) & (state_bar >= recent))).tolist())
+        | (((state == STATE_UP) | (state == STATE_DOWN)) & (state_bar >= recent))
+    ).nonzero()[0].tolist())
     active_d = history.some_divergences(
-        np.flatnonzero(rec.divergences["known"] >= recent).tolist())
+        (rec.divergences["known"] >= recent).nonzero()[0].tolist())
     levels: list[Level] = []
     for w in active_w:
         levels.extend(wedge_levels(w, last_close))
