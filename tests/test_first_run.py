@@ -190,6 +190,17 @@ def test_compile_all_leaves_one_group_to_a_child_process(tmp_path):
     assert r.stdout.split() == ["0"]
 
 
+def test_the_child_is_started_before_numpy_and_numba_are_imported():
+    # compile_all starts the child first; what the parent imported by then (the notice
+    # imports warm too) delays the child's compile, which ends the first scan
+    check = ("import sys\n"
+             "from btcscan.kernels import warm\n"
+             "print(sorted({'numpy', 'numba'} & set(sys.modules)))")
+    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                       timeout=120, check=True, cwd=Path(__file__).resolve().parents[1])
+    assert r.stdout.split() == ["[]"]
+
+
 # compile_all with a failing child compiles everything itself: tests/test_numba_cache.py
 # (test_cached_kernels_load_without_numba_refresh, whose first run is that compile)
 

@@ -20,10 +20,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from btcscan.kernels import _cache  # no numpy or numba here: the child starts before them
 
-from btcscan.kernels import _cache
+if TYPE_CHECKING:
+    import numpy as np
 
 #: what the first run says it waits for, in seconds: the cold first scan measured by
 #: benchmarks/bench_first_run.py on a shared 2-core machine (see docs/patterns.md)
@@ -45,6 +47,8 @@ _CHILD = ("import sys; sys.path.insert(0, {root!r}); "
 
 
 def _series():
+    import numpy as np
+
     from btcscan.patterns.params import PatternParams
 
     rng = np.random.default_rng(0)
@@ -55,6 +59,8 @@ def _series():
 def _pivot_log_stub(c: np.ndarray) -> dict[str, np.ndarray]:
     """A small alternating pivot log of the zig-zag's dtypes, built without the pivot
     kernels (so the wedge group compiles on its own)."""
+    import numpy as np
+
     bar = np.arange(10, 390, 20, dtype=np.int64)
     side = np.where(np.arange(bar.size) % 2 == 0, 1, -1).astype(np.int8)
     return {"bar": bar, "confirm": bar + 5, "price": c[bar] * (1 + 0.02 * side),
@@ -66,6 +72,8 @@ def compile_group(group: str) -> None:
     """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan,
     divergence scan, outcome scorer) or ``"pivots"`` (ATR, RSI, SMA, the pivot finder and
     the zig-zag). The two share no jitted function."""
+    import numpy as np
+
     from btcscan.kernels import divergence, outcomes, pivots, rolling, trendlines
     from btcscan.kernels._jit import f64
 
@@ -135,7 +143,7 @@ def compile_all(wait: bool = True) -> float:
     the scan's own start (data, imports) runs beside the child's compile. Anything of the
     child's group missing from the cache then compiles where it is first called."""
     t0 = time.perf_counter()
-    child = _start_child()  # first: importing numba (below) takes a while
+    child = _start_child()  # first: importing numpy and numba (below) takes a while
     try:
         compile_group("pivots")
     except BaseException:
