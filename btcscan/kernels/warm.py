@@ -39,8 +39,7 @@ CHILD_TIMEOUT_S = 300
 CHILD_GROUP = "wedges"
 
 #: the jitted kernels of :data:`CHILD_GROUP` (module, name)
-_CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("divergence", "_divergences_into"),
-                  ("outcomes", "_score"))
+_CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("outcomes", "_score"))
 
 _CHILD = ("import sys; sys.path.insert(0, {root!r}); "
           "from btcscan.kernels.warm import compile_group; compile_group({group!r})")
@@ -69,28 +68,24 @@ def _pivot_log_stub(c: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def compile_group(group: str) -> None:
-    """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan,
-    divergence scan, outcome scorer) or ``"pivots"`` (ATR, RSI, SMA, the pivot finder and
-    the zig-zag). The two share no jitted function."""
+    """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan and
+    outcome scorer) or ``"pivots"`` (ATR, RSI, SMA, the pivot finder, the zig-zag and the
+    divergence scan). The two share no jitted function."""
     import numpy as np
 
     from btcscan.kernels import divergence, outcomes, pivots, rolling, trendlines
-    from btcscan.kernels._jit import f64
 
     c, h, lo, p = _series()
     if group == "wedges":
         trendlines.scan_wedges(c, c * 0.02, _pivot_log_stub(c), p)
-        rsi_like = f64(50 + 20 * np.sin(np.arange(c.size) / 7.0))
-        highs = np.arange(10, 390, 24, dtype=np.int64)  # pivot bars, without the pivot finder
-        divergence.divergences_between(rsi_like, f64(h), f64(lo),
-                                       divergence.divergence_rules(p), highs, highs + 12)
         outcomes.score_events(h, lo, c, np.array([100]), np.array([1]),
                               np.array([[c[100] * 1.05]]), np.array([c[100] * 0.9]), 50)
     elif group == "pivots":
         a = rolling.atr(h, lo, c, p.atr_period)
-        rolling.rsi(c, p.rsi_period)
+        r = rolling.rsi(c, p.rsi_period)
         rolling.sma(c, 50)
         pivots.zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
+        divergence.divergences(r, h, lo, p)
     else:
         raise ValueError(f"unknown kernel group {group!r}")
 
