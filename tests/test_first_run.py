@@ -159,7 +159,7 @@ print(json.dumps({"compiled": compiled, "warm": _cache.is_warm()}))
 
 #: the kernels a scan calls (the jitted entry points behind the public wrappers)
 CHILD_KERNELS = {name for _, name in warm._CHILD_KERNELS}
-OWN_KERNELS = {"_atr_into", "_rsi_into", "_sma_into", "_raw_pivot_list", "_zigzag_into",
+OWN_KERNELS = {"_atr_into", "_rsi_into", "_raw_pivot_list", "_zigzag_into",
                "_divergences_into"}
 
 

@@ -39,7 +39,8 @@ CHILD_TIMEOUT_S = 300
 CHILD_GROUP = "wedges"
 
 #: the jitted kernels of :data:`CHILD_GROUP` (module, name)
-_CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("outcomes", "_score"))
+_CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("outcomes", "_score"),
+                  ("rolling", "_sma_into"))
 
 _CHILD = ("import sys; sys.path.insert(0, {root!r}); "
           "from btcscan.kernels.warm import compile_group; compile_group({group!r})")
@@ -68,9 +69,9 @@ def _pivot_log_stub(c: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def compile_group(group: str) -> None:
-    """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan and
-    outcome scorer) or ``"pivots"`` (ATR, RSI, SMA, the pivot finder, the zig-zag and the
-    divergence scan). The two share no jitted function."""
+    """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan,
+    outcome scorer and SMA) or ``"pivots"`` (ATR, RSI, the pivot finder, the zig-zag and
+    the divergence scan). The two share no jitted function."""
     import numpy as np
 
     from btcscan.kernels import divergence, outcomes, pivots, rolling, trendlines
@@ -80,10 +81,10 @@ def compile_group(group: str) -> None:
         trendlines.scan_wedges(c, c * 0.02, _pivot_log_stub(c), p)
         outcomes.score_events(h, lo, c, np.array([100]), np.array([1]),
                               np.array([[c[100] * 1.05]]), np.array([c[100] * 0.9]), 50)
+        rolling.sma(c, 50)
     elif group == "pivots":
         a = rolling.atr(h, lo, c, p.atr_period)
         r = rolling.rsi(c, p.rsi_period)
-        rolling.sma(c, 50)
         pivots.zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
         divergence.divergences(r, h, lo, p)
     else:
