@@ -42,8 +42,13 @@ CHILD_GROUP = "wedges"
 _CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("outcomes", "_score"),
                   ("rolling", "_sma_into"))
 
+#: the child's program; it ends with ``os._exit`` once its group is in the cache: the
+#: interpreter's shutdown after numba has run (LLVM objects torn down one by one, ~0.25 s)
+#: is time the first scan would wait for, and the cache files are written and closed by then.
+#: A failing compile raises before it (exit status 1: this process compiles the rest).
 _CHILD = ("import sys; sys.path.insert(0, {root!r}); "
-          "from btcscan.kernels.warm import compile_group; compile_group({group!r})")
+          "from btcscan.kernels.warm import compile_group; compile_group({group!r}); "
+          "import os; os._exit(0)")
 
 
 def _series():
