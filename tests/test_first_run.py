@@ -159,7 +159,8 @@ print(json.dumps({"compiled": compiled, "warm": _cache.is_warm()}))
 
 #: the kernels a scan calls (the jitted entry points behind the public wrappers)
 CHILD_KERNELS = {name for _, name in warm._CHILD_KERNELS}
-OWN_KERNELS = {"_atr_into", "_rsi_into", "_sma_into", "_raw_pivot_list", "_zigzag_into"}
+OWN_KERNELS = {"_atr_into", "_rsi_into", "_raw_pivot_list", "_zigzag_into",
+               "_divergences_into"}
 
 
 def _compile_all_fresh(tmp_path, mode: str) -> dict:
@@ -188,6 +189,17 @@ def test_compile_all_leaves_one_group_to_a_child_process(tmp_path):
                        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "child")},
                        timeout=600, check=True, cwd=Path(__file__).resolve().parents[1])
     assert r.stdout.split() == ["0"]
+
+
+def test_the_child_is_started_before_numpy_and_numba_are_imported():
+    # compile_all starts the child first; what the parent imported by then (the notice
+    # imports warm too) delays the child's compile, which ends the first scan
+    check = ("import sys\n"
+             "from btcscan.kernels import warm\n"
+             "print(sorted({'numpy', 'numba'} & set(sys.modules)))")
+    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                       timeout=120, check=True, cwd=Path(__file__).resolve().parents[1])
+    assert r.stdout.split() == ["[]"]
 
 
 # compile_all with a failing child compiles everything itself: tests/test_numba_cache.py

@@ -228,3 +228,32 @@ def test_kernel_argument_types_are_numbas():
         ours, numbas = typed(kernel.typeof_pyval, value), typed(
             lambda v: Dispatcher.typeof_pyval(kernel, v), value)
         assert ours == numbas, value
+
+
+def test_scalar_operators_are_typed_without_numpys_ufunc_loop_search(monkeypatch):
+    import numba
+    import numpy as np
+    from numba.core.typing import npydecl
+
+    searched = []
+    real = npydecl.ufunc_find_matching_loop
+
+    def spy(ufunc, arg_types):
+        searched.append(ufunc.__name__)
+        return real(ufunc, arg_types)
+
+    monkeypatch.setattr(npydecl, "ufunc_find_matching_loop", spy)
+
+    @numba.njit(cache=False)
+    def scalars(a, b):
+        return (a * 0.5 + b) if a < b else a - b
+
+    assert scalars(1.0, 3.0) == 3.5 and scalars(3.0, 1.0) == 2.0
+    assert searched == []  # _jit: no ufunc search for operators on scalars
+
+    @numba.njit(cache=False)
+    def arrays(x, y):
+        return x + y
+
+    assert arrays(np.ones(2), np.ones(2)).tolist() == [2.0, 2.0]
+    assert "add" in searched  # an operator on arrays still goes through NumPy's rule

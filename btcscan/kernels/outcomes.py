@@ -49,81 +49,80 @@ def _score(high, low, close, events, targets, horizon, fail_pct, target_bar, out
     k = targets.shape[1]
     for e in range(events.shape[0]):
         ev = events[e]
-        o = out[e]
         s = ev.start
         d = ev.direction
+        up = d > 0
+        down = d < 0
         entry = close[s]
         inv = ev.invalid
+        has_inv = inv == inv  # not NaN
         by_close = ev.on_close
+        ntargets = 0
         for t in range(k):
             target_bar[e, t] = -1
-        o.invalid_bar = -1
-        o.resolved_bar = -1
+            ntargets += targets[e, t] == targets[e, t]  # not NaN
+        invalid_bar = -1
+        resolved_bar = -1
         worst = 0.0
         best = 0.0
         reversed_ = False
         fail = False
         end = min(s + horizon, n - 1)
-        ntargets = 0
-        for t in range(k):
-            if not np.isnan(targets[e, t]):
-                ntargets += 1
-        done = False
-        j = s + 1
-        while j <= end and not done:
-            if d > 0:
-                fav = (high[j] / entry - 1.0) * 100.0
-                adv = (low[j] / entry - 1.0) * 100.0
-                hit_inv = (not np.isnan(inv)) and (close[j] < inv if by_close
-                                                   else low[j] <= inv)
+        for j in range(s + 1, end + 1):
+            hj = high[j]
+            lj = low[j]
+            cj = close[j]
+            if up:
+                fav = (hj / entry - 1.0) * 100.0
+                adv = (lj / entry - 1.0) * 100.0
+                hit_inv = has_inv and (cj < inv if by_close else lj <= inv)
             else:
-                fav = (1.0 - low[j] / entry) * 100.0
-                adv = (1.0 - high[j] / entry) * 100.0
-                hit_inv = (not np.isnan(inv)) and (close[j] > inv if by_close
-                                                   else high[j] >= inv)
+                fav = (1.0 - lj / entry) * 100.0
+                adv = (1.0 - hj / entry) * 100.0
+                hit_inv = has_inv and (cj > inv if by_close else hj >= inv)
             if adv < worst:
                 worst = adv
             if hit_inv:
-                o.invalid_bar = j
-                o.resolved_bar = j
+                invalid_bar = j
+                resolved_bar = j
                 if not reversed_:
                     reversed_ = True
                     fail = best < fail_pct
-                done = True
                 break
             if fav > best:
                 best = fav
             remaining = 0
             for t in range(k):
                 tv = targets[e, t]
-                if np.isnan(tv):
-                    continue
-                if target_bar[e, t] < 0:
-                    if (d > 0 and high[j] >= tv) or (d < 0 and low[j] <= tv):
+                if tv == tv and target_bar[e, t] < 0:  # a target (not NaN) not reached yet
+                    if (up and hj >= tv) or (down and lj <= tv):
                         target_bar[e, t] = j
                     else:
                         remaining += 1
-            if not reversed_ and ((d > 0 and close[j] < entry) or (d < 0 and close[j] > entry)):
+            if not reversed_ and ((up and cj < entry) or (down and cj > entry)):
                 reversed_ = True
                 fail = best < fail_pct
             if ntargets > 0 and remaining == 0:
-                o.resolved_bar = j
-                done = True
-            j += 1
+                resolved_bar = j
+                break
+        o = out[e]
         o.mae_pct = worst
         o.mfe_pct = best
         o.failed = fail
-        if not np.isnan(targets[e, 0]) and target_bar[e, 0] >= 0 and (
-                o.invalid_bar < 0 or target_bar[e, 0] < o.invalid_bar):
+        t0 = targets[e, 0]
+        if t0 == t0 and target_bar[e, 0] >= 0 and (
+                invalid_bar < 0 or target_bar[e, 0] < invalid_bar):
             o.status = TARGET
-        elif o.invalid_bar >= 0:
+        elif invalid_bar >= 0:
             o.status = INVALIDATED
         elif s + horizon <= n - 1:
             o.status = EXPIRED
-            if o.resolved_bar < 0:
-                o.resolved_bar = s + horizon
+            if resolved_bar < 0:
+                resolved_bar = s + horizon
         else:
             o.status = OPEN
+        o.invalid_bar = invalid_bar
+        o.resolved_bar = resolved_bar
 
 
 def score_events(high, low, close, start, direction, targets, invalidation, horizon: int,

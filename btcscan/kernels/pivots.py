@@ -59,12 +59,14 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
 
     1. maxima over windows of 2, 4, ... bars by doubling ("sparse table": ``lev[t][j]`` =
        max of bars ``j .. j + 2**t - 1`` of the block's window); the max of ``w`` bars is
-       that of two overlapping ``2**floor(log2 w)`` windows;
+       that of two overlapping ``2**floor(log2 w)`` windows. The max is a select that
+       keeps a NaN of either operand (``p if p > q or p is NaN else q``), so a window's max
+       is NaN exactly when the window holds one;
     2. a pivot high is then ``x[i] > max(left bars before)`` and ``x[i] >= max(right bars
-       after)`` -- the same as comparing with each neighbour, as long as no NaN is in the
-       window (a select-based max drops NaNs). The first doubling pass also looks for NaN;
-       a block holding one is done with direct compares instead, one pass per neighbour
-       (a NaN fails every compare it is in, so it needs no special case);
+       after)``: the same as comparing with each neighbour when the window holds no NaN,
+       and false (no pivot) when it holds one, as a NaN max or ``x[i]`` fails both compares.
+       One code path for every block, NaN or not, and for ``left = right = 1`` (the max of
+       one bar is that bar);
     3. the flagged bars are appended to ``out``, branch-free: one store per pair of bars,
        at most one of which is a pivot (two same-side pivots are more than
        ``min(left, right)`` >= 1 bars apart), so the OR of the pair's flags (``j + 1`` or 0) is
@@ -100,63 +102,35 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
         src = fscr[:tot]
         for j in range(tot):
             src[j] = sign * xs[j]
-        bad = nlev == 0  # left = right = 1: two compares, nothing to gain
-        if nlev > 0:
-            length = tot - 1
-            a = src[:length]
-            b = src[1:1 + length]
-            c = fscr[wid:wid + length]
-            nan = src[length] != src[length]
+        length = tot
+        for t in range(1, nlev + 1):  # row t from row t - 1 (row 0: the window itself)
+            h = 1 << (t - 1)
+            length -= h
+            a = fscr[(t - 1) * wid:(t - 1) * wid + length]
+            b = fscr[(t - 1) * wid + h:(t - 1) * wid + h + length]
+            c = fscr[t * wid:t * wid + length]
             for j in range(length):
                 p = a[j]
                 q = b[j]
-                c[j] = p if p > q else q
-                nan |= p != p
-            bad = nan
-            for t in range(2, nlev + 1):
-                h = 1 << (t - 1)
-                length -= h
-                a = fscr[(t - 1) * wid:(t - 1) * wid + length]
-                b = fscr[(t - 1) * wid + h:(t - 1) * wid + h + length]
-                c = fscr[t * wid:t * wid + length]
-                for j in range(length):
-                    p = a[j]
-                    q = b[j]
-                    c[j] = p if p > q else q
-        if bad:  # direct compares
-            xc = src[left:left + m]
-            xd = src[left + 1:left + 1 + m]
-            for j in range(m):
-                f[j] = xd[j] <= xc[j]
-            for d in range(2, right + 1):
-                xd = src[left + d:left + d + m]
-                for j in range(m):
-                    f[j] &= xd[j] <= xc[j]
-            for d in range(1, left + 1):
-                xd = src[left - d:left - d + m]
-                for j in range(m):
-                    f[j] &= xd[j] < xc[j]
-            for j in range(m):
-                f[j] *= j + 1
-        else:
-            xc = src[left:left + m]
-            lv = src if kl == 0 else fscr[kl * wid:(kl + 1) * wid]
-            rv = src if kr == 0 else fscr[kr * wid:(kr + 1) * wid]
-            la = lv[:m]
-            o = left - (1 << kl)
-            lb = lv[o:o + m]
-            ra = rv[left + 1:left + 1 + m]
-            o = left + 1 + right - (1 << kr)
-            rb = rv[o:o + m]
-            for j in range(m):
-                v = xc[j]
-                p = la[j]
-                q = lb[j]
-                e = p if p > q else q
-                p = ra[j]
-                q = rb[j]
-                g = p if p > q else q
-                f[j] = (j + 1) if (v > e) & (v >= g) else 0
+                c[j] = p if (p > q) | (p != p) else q
+        xc = src[left:left + m]
+        lv = fscr[kl * wid:(kl + 1) * wid]
+        rv = fscr[kr * wid:(kr + 1) * wid]
+        la = lv[:m]
+        o = left - (1 << kl)
+        lb = lv[o:o + m]
+        ra = rv[left + 1:left + 1 + m]
+        o = left + 1 + right - (1 << kr)
+        rb = rv[o:o + m]
+        for j in range(m):
+            v = xc[j]
+            p = la[j]
+            q = lb[j]
+            e = p if (p > q) | (p != p) else q
+            p = ra[j]
+            q = rb[j]
+            g = p if (p > q) | (p != p) else q
+            f[j] = (j + 1) if (v > e) & (v >= g) else 0
         f[m] = 0  # an odd block's last pair
         cap = out.shape[0]
         s1 = s - 1

@@ -143,16 +143,13 @@ def _atr_into(high, low, close, n, out):
     size = close.shape[0]
     # warm-up: the first bar with every price known, then the seed (NaN before it)
     start = 0
-    while start < size and (
-        np.isnan(high[start]) or np.isnan(low[start]) or np.isnan(close[start])
+    while start < size and (  # x != x: x is NaN
+        high[start] != high[start] or low[start] != low[start] or close[start] != close[start]
     ):
         start += 1
     prev = 0.0
     if size - start <= n:
         f = size
-    elif n == 1:
-        f = start + 1
-        prev = _true_range(high[f], low[f], close[start])
     else:  # running-sum SMA of the first n true ranges (bars start+1 .. start+n)
         f = start + n
         total = 0.0

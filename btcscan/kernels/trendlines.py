@@ -302,18 +302,18 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
             sa = su if nh else sl
             sb = sl if nh else su
             # intercepts: the extreme of each side's offsets, the lows' negated so both
-            # sides take a max in one loop (a negation is exact); bars relative to x0 are
-            # the exact integers bar - x0
+            # sides take a max in one loop over the window, side a at odd j (a negation
+            # is exact); bars relative to x0 are the exact integers bar - x0
             xm = px[m]
             ra = -np.inf
             rb = -np.inf
-            j = 1
-            while j < m:
-                ra = max(ra, ga * (py[j] - sa * (px[j] - xm)))
-                rb = max(rb, -ga * (py[j + 1] - sb * (px[j + 1] - xm)))
-                j += 2
-            if j == m:
-                ra = max(ra, ga * (py[j] - sa * (px[j] - xm)))
+            for j in range(1, m + 1):
+                odd = (j & 1) == 1  # side a
+                v = (ga if odd else -ga) * (py[j] - (sa if odd else sb) * (px[j] - xm))
+                if odd:
+                    ra = max(ra, v)
+                else:
+                    rb = max(rb, v)
             ca = ga * ra
             cb = -ga * rb
             cu = ca if nh else cb
@@ -328,16 +328,20 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
             if not (apex > x1 and apex > t):  # apex ahead of the last pivot and of now
                 continue
             # every remaining rule, inline (a call per window with a dozen array arguments
-            # and row views cost more than the checks themselves)
+            # and row views cost more than the checks themselves). Touches of both sides
+            # and each line's first touch (below) in one loop over the window: one copy of
+            # the touch rule to compile, not one per side and use
             ta = 0
             tb = 0
-            j = 1
-            while j < m:
-                ta += _touch(py[j], ca, sa, px[j] - xm, tol)
-                tb += _touch(py[j + 1], cb, sb, px[j + 1] - xm, tol)
-                j += 2
-            if j == m:
-                ta += _touch(py[j], ca, sa, px[j] - xm, tol)
+            ja = 0  # side a's oldest touching pivot (the largest odd j that touches)
+            jb = 0  # side b's (even j)
+            for j in range(1, m + 1):
+                odd = (j & 1) == 1  # side a
+                hit = _touch(py[j], ca if odd else cb, sa if odd else sb, px[j] - xm, tol)
+                ta += hit & odd
+                tb += hit & (not odd)
+                ja = j if hit & odd else ja
+                jb = j if hit & (not odd) else jb
             tu = ta if nh else tb
             tl = tb if nh else ta
             if not ((tu >= min_major and tl >= min_minor)
@@ -355,13 +359,7 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
             if nw == w.shape[0]:
                 return -1
             # each line is drawn from its first touch: the oldest pivot of its side that
-            # touches (there are >= min_minor); side a is at odd j, oldest = largest j
-            ja = m if m % 2 == 1 else m - 1
-            while not _touch(py[ja], ca, sa, px[ja] - xm, tol):
-                ja -= 2
-            jb = m if m % 2 == 0 else m - 1
-            while not _touch(py[jb], cb, sb, px[jb] - xm, tol):
-                jb -= 2
+            # touches (ja / jb; there are >= min_minor)
             first_a = log_bar[stack[ns - ja]]
             first_b = log_bar[stack[ns - jb]]
             f = w[nw]

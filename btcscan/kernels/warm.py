@@ -20,10 +20,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from btcscan.kernels import _cache  # no numpy or numba here: the child starts before them
 
-from btcscan.kernels import _cache
+if TYPE_CHECKING:
+    import numpy as np
 
 #: what the first run says it waits for, in seconds: the cold first scan measured by
 #: benchmarks/bench_first_run.py on a shared 2-core machine (see docs/patterns.md)
@@ -37,14 +39,21 @@ CHILD_TIMEOUT_S = 300
 CHILD_GROUP = "wedges"
 
 #: the jitted kernels of :data:`CHILD_GROUP` (module, name)
-_CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("divergence", "_divergences_into"),
-                  ("outcomes", "_score"))
+_CHILD_KERNELS = (("trendlines", "_scan_wedges_into"), ("outcomes", "_score"),
+                  ("rolling", "_sma_into"))
 
+#: the child's program; it ends with ``os._exit`` once its group is in the cache: the
+#: interpreter's shutdown after numba has run (LLVM objects torn down one by one, ~0.25 s)
+#: is time the first scan would wait for, and the cache files are written and closed by then.
+#: A failing compile raises before it (exit status 1: this process compiles the rest).
 _CHILD = ("import sys; sys.path.insert(0, {root!r}); "
-          "from btcscan.kernels.warm import compile_group; compile_group({group!r})")
+          "from btcscan.kernels.warm import compile_group; compile_group({group!r}); "
+          "import os; os._exit(0)")
 
 
 def _series():
+    import numpy as np
+
     from btcscan.patterns.params import PatternParams
 
     rng = np.random.default_rng(0)
@@ -55,6 +64,8 @@ def _series():
 def _pivot_log_stub(c: np.ndarray) -> dict[str, np.ndarray]:
     """A small alternating pivot log of the zig-zag's dtypes, built without the pivot
     kernels (so the wedge group compiles on its own)."""
+    import numpy as np
+
     bar = np.arange(10, 390, 20, dtype=np.int64)
     side = np.where(np.arange(bar.size) % 2 == 0, 1, -1).astype(np.int8)
     return {"bar": bar, "confirm": bar + 5, "price": c[bar] * (1 + 0.02 * side),
@@ -64,25 +75,23 @@ def _pivot_log_stub(c: np.ndarray) -> dict[str, np.ndarray]:
 
 def compile_group(group: str) -> None:
     """Compile (or load from the cache) one group of kernels: ``"wedges"`` (wedge scan,
-    divergence scan, outcome scorer) or ``"pivots"`` (ATR, RSI, SMA, the pivot finder and
-    the zig-zag). The two share no jitted function."""
+    outcome scorer and SMA) or ``"pivots"`` (ATR, RSI, the pivot finder, the zig-zag and
+    the divergence scan). The two share no jitted function."""
+    import numpy as np
+
     from btcscan.kernels import divergence, outcomes, pivots, rolling, trendlines
-    from btcscan.kernels._jit import f64
 
     c, h, lo, p = _series()
     if group == "wedges":
         trendlines.scan_wedges(c, c * 0.02, _pivot_log_stub(c), p)
-        rsi_like = f64(50 + 20 * np.sin(np.arange(c.size) / 7.0))
-        highs = np.arange(10, 390, 24, dtype=np.int64)  # pivot bars, without the pivot finder
-        divergence.divergences_between(rsi_like, f64(h), f64(lo),
-                                       divergence.divergence_rules(p), highs, highs + 12)
         outcomes.score_events(h, lo, c, np.array([100]), np.array([1]),
                               np.array([[c[100] * 1.05]]), np.array([c[100] * 0.9]), 50)
+        rolling.sma(c, 50)
     elif group == "pivots":
         a = rolling.atr(h, lo, c, p.atr_period)
-        rolling.rsi(c, p.rsi_period)
-        rolling.sma(c, 50)
+        r = rolling.rsi(c, p.rsi_period)
         pivots.zigzag(h, lo, a, p.pivot_left, p.pivot_right, p.min_swing_atr)
+        divergence.divergences(r, h, lo, p)
     else:
         raise ValueError(f"unknown kernel group {group!r}")
 
@@ -135,7 +144,7 @@ def compile_all(wait: bool = True) -> float:
     the scan's own start (data, imports) runs beside the child's compile. Anything of the
     child's group missing from the cache then compiles where it is first called."""
     t0 = time.perf_counter()
-    child = _start_child()  # first: importing numba (below) takes a while
+    child = _start_child()  # first: importing numpy and numba (below) takes a while
     try:
         compile_group("pivots")
     except BaseException:
