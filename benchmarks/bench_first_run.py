@@ -53,13 +53,8 @@ import btcscan.kernels as K
 from btcscan.cli import cli
 from numba.core import event
 
-compiled = []  # numba's compile events: a kernel loaded from the cache fires none
-class Compiled(event.Listener):
-    def on_start(self, e):
-        compiled.append(e.data["dispatcher"].py_func.__name__)
-    def on_end(self, e):
-        pass
-event.register("numba:compile", Compiled())
+compiles = event.RecordingListener()  # numba's compile events: a cached kernel fires none
+event.register("numba:compile", compiles)
 
 def dispatchers():
     import importlib, pkgutil
@@ -78,6 +73,7 @@ for label, args in [("scan --sample", ["scan", "--sample"]),
     t = time.perf_counter()
     r = CliRunner().invoke(cli, args, env={"COLUMNS": "100", "NO_COLOR": "1"})
     dt = time.perf_counter() - t
+    compiled = [e.data["dispatcher"].py_func.__name__ for _, e in compiles.buffer if e.is_start]
     new = {}
     for name, d in dispatchers().items():
         k = len(d.signatures)
@@ -92,7 +88,7 @@ for label, args in [("scan --sample", ["scan", "--sample"]),
     for n in sorted(new):
         how = "compiled" if n.split(".", 1)[1] in compiled else "loaded from the cache"
         print(f"    + {n}: {new[n]} ({how})")
-    compiled.clear()
+    compiles.buffer.clear()
 """
 
 

@@ -139,21 +139,16 @@ def test_stats_first_run_on_a_terminal_says_it_compiles(tmp_path, monkeypatch):
 _COMPILE_ALL = r"""
 import json, sys
 from numba.core import event
-compiled = []
-class Listener(event.Listener):
-    def on_start(self, e):
-        compiled.append(e.data["dispatcher"].py_func.__name__)
-    def on_end(self, e):
-        pass
-event.register("numba:compile", Listener())
 from btcscan.kernels import _cache, warm
-if sys.argv[1] == "no-wait":  # as the first scan does: the child's kernels load on first use
-    warm.compile_all(wait=False)
-    before = _cache.is_warm()
-    warm.compile_group(warm.CHILD_GROUP)
-    assert not before or warm._cores() < 2
-else:
-    warm.compile_all()
+with event.install_recorder("numba:compile") as rec:
+    if sys.argv[1] == "no-wait":  # as the first scan does: the child's kernels load on first use
+        warm.compile_all(wait=False)
+        before = _cache.is_warm()
+        warm.compile_group(warm.CHILD_GROUP)
+        assert not before or warm._cores() < 2
+    else:
+        warm.compile_all()
+compiled = [e.data["dispatcher"].py_func.__name__ for _, e in rec.buffer if e.is_start]
 print(json.dumps({"compiled": compiled, "warm": _cache.is_warm()}))
 """
 
