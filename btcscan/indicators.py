@@ -37,17 +37,19 @@ def rsi_scale(close: np.ndarray) -> float:
     return 10.0 ** math.ceil(-math.log10(low))
 
 
-def rsi(close: np.ndarray, n: int = 14) -> np.ndarray:
+def rsi(close: np.ndarray, n: int = 14, *, scale: float | None = None) -> np.ndarray:
     """Wilder's RSI(n) of ``close`` whatever its price unit (see :func:`rsi_scale`); equal
-    to ``talib.RSI`` for closes of 0.001 and more."""
-    scale = rsi_scale(close)
+    to ``talib.RSI`` for closes of 0.001 and more. ``scale``: ``rsi_scale(close)``, when
+    the caller has it already."""
+    if scale is None:
+        scale = rsi_scale(close)
     if scale == 1.0:
         return _rsi(close, n)
     return _rsi(np.asarray(close, dtype=np.float64) * scale, n)
 
 
-def scale_note(close: np.ndarray) -> str:
-    """How the RSI input was scaled, for a method text ("" when it was not)."""
-    scale = rsi_scale(close)
+def scale_note(scale: float) -> str:
+    """How the RSI input was scaled by ``scale`` (:func:`rsi_scale`), for a method text (""
+    when it was not)."""
     return "" if scale == 1.0 else (f"; closes x {scale:.0e} first (TA-Lib treats average "
                                     "moves under 1e-8 as none)")

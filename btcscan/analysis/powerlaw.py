@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -59,6 +60,7 @@ def days_since_genesis(times_ms: np.ndarray | int) -> np.ndarray | float:
 _FUSED = re.compile(r"^(BTC|XBT)(USD|USDT|USDC|EUR|GBP|JPY|CHF|AUD|CAD)?$")
 
 
+@lru_cache(maxsize=1 << 12)  # asked once per market per scan
 def is_btc(symbol: str) -> bool:
     """True when the market's base currency is BTC (or XBT): ``BTC/USD``, ``XBT-EUR``, and
     file names such as ``btcusd_1d`` or ``BTCUSDT``."""

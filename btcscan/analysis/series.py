@@ -22,7 +22,7 @@ from btcscan.analysis.levels import (
 from btcscan.data.resample import closed_by, resample
 from btcscan.data.schema import Candles, gaps
 from btcscan.errors import DataError
-from btcscan.indicators import rsi, scale_note
+from btcscan.indicators import rsi, rsi_scale, scale_note
 from btcscan.kernels.rolling import atr, sma
 from btcscan.models import CandleRef, Indicator, PricePoint, SeriesReport
 from btcscan.patterns.params import PatternParams
@@ -142,7 +142,8 @@ def analyse(
         method=f"highest {base.timeframe.label()} high up to the scan time",
     )
 
-    r = rsi(close, settings.rsi_period)
+    scale = rsi_scale(close)
+    r = rsi(close, settings.rsi_period, scale=scale)
     a = atr(ta["high"], ta["low"], close, settings.atr_period)
     smas = [sma_state(close, sma(close, p), p, latest_price, tf_label)
             for p in settings.sma_periods]
@@ -252,7 +253,7 @@ def analyse(
             value=None if np.isnan(r[-1]) else float(r[-1]),
             method=f"Wilder RSI({settings.rsi_period}) on {tf_label} closes, seeded with the "
             f"simple mean of the first {settings.rsi_period} changes (TA-Lib convention)"
-            + scale_note(close),
+            + scale_note(scale),
         ),
         atr=Indicator(
             name=f"ATR {settings.atr_period}",
