@@ -15,7 +15,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from btcscan import api
-from btcscan.analysis.levels import ladder, round_levels, round_step
+from btcscan.analysis.levels import ladder, major_step, round_levels, round_step
 from btcscan.data.sample import SAMPLES, load_sample
 from btcscan.kernels.pivots import pivots_asof
 from btcscan.patterns import PatternParams, detect_patterns
@@ -207,6 +207,28 @@ def test_round_levels_distinct_contiguous_and_never_the_price(price, e, m, per_s
     for a, b in zip((below + above)[:-1], (below + above)[1:], strict=True):
         assert b - a == pytest.approx(step, rel=1e-6) or (a < price < b and b - a <= 2 * step
                                                           * (1 + 1e-6)), (a, b, k)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.floats(1e-6, 1e15), st.integers(-6, 14), st.sampled_from([1.0, 2.0, 5.0]),
+       st.integers(1, 10))
+def test_round_levels_are_the_multiples_rounded_to_ten_decimals(price, e, m, per_side):
+    # the definition, written plainly: every multiple rounded to 10 decimals (round_levels
+    # skips the rounding where the multiples are exact integers: the same numbers)
+    step = m * 10.0 ** e
+    if not (1 <= price / step <= 1e6):
+        return
+    major = major_step(price)
+    want = set()
+    for unit, n in ((step, per_side), (major, 1)):
+        q = price / unit
+        exact = abs(q - round(q)) < 1e-9 * max(1.0, q)
+        lo = round(q) - 1 if exact else math.floor(q)
+        hi = round(q) + 1 if exact else lo + 1
+        for i in range(n):
+            want |= {round((lo - i) * unit, 10), round((hi + i) * unit, 10)}
+    assert [v for v, _ in round_levels(price, per_side, step)] == sorted(v for v in want
+                                                                       if v > 0)
 
 
 # --- causality: the new levels replay --------------------------------------------------------

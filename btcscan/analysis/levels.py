@@ -81,10 +81,16 @@ def round_levels(price: float, per_side: int = 2,
         exact = abs(q - round(q)) < 1e-9 * max(1.0, q)
         lo = round(q) - 1 if exact else math.floor(q)
         hi = round(q) + 1 if exact else lo + 1
-        for i in range(n):
-            out.add(round((lo - i) * unit, 10))
-            out.add(round((hi + i) * unit, 10))
+        ks = (*range(lo - n + 1, lo + 1), *range(hi, hi + n))
+        if unit.is_integer() and (hi + n) * unit < _EXACT_INTS:
+            out.update([k * unit for k in ks])  # exact integers: rounding would change nothing
+        else:
+            out.update([round(k * unit, 10) for k in ks])
     return [(v, abs((q := v / major) - round(q)) < 1e-9) for v in sorted(out) if v > 0]
+
+
+#: floats hold every integer below this exactly
+_EXACT_INTS = 2.0 ** 53
 
 
 @lru_cache(maxsize=1 << 12)  # round numbers recur across markets and scans
