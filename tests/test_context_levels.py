@@ -9,6 +9,7 @@ import pytest
 
 from btcscan import api
 from btcscan.analysis.context import long_run_context, with_context
+from btcscan.analysis.levels import LevelCandidate as C
 from btcscan.analysis.levels import flatten, ladder
 from btcscan.analysis.series import analyse
 from btcscan.data.sample import load_sample
@@ -21,8 +22,8 @@ def _rebuilt(report, ctx, size, settings):
     for law in ctx.power_law:  # as with_context words them
         how = (f"log10 A={law.log10_a:.3f}, n={law.exponent:.3f}, "
                + ("fitted on closes up to the scan time" if law.sigma else "published"))
-        cands.append((law.fair_value, "power_law", f"power-law fair value ({law.label})", how))
-        cands += [(b.price, "power_law", f"power-law {b.label} ({law.label})", how)
+        cands.append(C(law.fair_value, "power_law", f"power-law fair value ({law.label})", how))
+        cands += [C(b.price, "power_law", f"power-law {b.label} ({law.label})", how)
                   for b in law.bands]
     # the stated grouping distance: 0.25 ATR, at most 1% of the price
     tol = min(0.25 * report.atr.value, 0.01 * report.latest.price)

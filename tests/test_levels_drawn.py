@@ -15,7 +15,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from btcscan import api
-from btcscan.analysis.levels import ladder, major_step, round_levels, round_step
+from btcscan.analysis.levels import LevelCandidate, ladder, major_step, round_levels, round_step
 from btcscan.data.sample import SAMPLES, load_sample
 from btcscan.kernels.pivots import pivots_asof
 from btcscan.patterns import PatternParams, detect_patterns
@@ -124,9 +124,10 @@ def test_weekly_ladder_groups_nearby_levels_by_the_stated_rule(btc_weekly_0418):
 
 
 def test_ladder_grouping_rule_on_hand_made_levels():
-    cands = [(100.0, "round", "round number 100", "r"), (100.4, "swing_low", "swing low", "s"),
-             (101.1, "sma", "SMA 50", "m"), (101.3, "round", "round number 101.3", "r"),
-             (103.0, "ath", "all-time high", "a")]
+    cands = [LevelCandidate(*c) for c in (
+        (100.0, "round", "round number 100", "r"), (100.4, "swing_low", "swing low", "s"),
+        (101.1, "sma", "SMA 50", "m"), (101.3, "round", "round number 101.3", "r"),
+        (103.0, "ath", "all-time high", "a"))]
     out = ladder(102.0, cands, per_side=5, group_within=1.0)
     rows = {lv.label: [g.label for g in lv.grouped] for lv in out}
     # 100 and 100.4 (0.4 <= 1 above 100), then 101.1 and 101.3, then 103

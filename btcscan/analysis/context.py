@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from btcscan.analysis.cycles import current_drawdown, find_declines, rule_text
-from btcscan.analysis.levels import flatten, ladder
+from btcscan.analysis.levels import LevelCandidate, flatten, ladder
 from btcscan.analysis.powerlaw import PUBLISHED, fit_power_law, is_btc, published_power_law
 from btcscan.data.resample import closed_by
 from btcscan.data.schema import Candles
@@ -95,10 +95,11 @@ def with_power_law_levels(report: SeriesReport, laws: Sequence[PowerLaw],
     for law in laws:
         how = (f"log10 A={law.log10_a:.3f}, n={law.exponent:.3f}, "
                + ("fitted on closes up to the scan time" if law.sigma else "published"))
-        candidates.append((law.fair_value, "power_law", f"power-law fair value ({law.label})",
-                           how))
+        candidates.append(LevelCandidate(law.fair_value, "power_law",
+                                         f"power-law fair value ({law.label})", how))
         for b in law.bands:
-            candidates.append((b.price, "power_law", f"power-law {b.label} ({law.label})", how))
+            candidates.append(LevelCandidate(b.price, "power_law",
+                                             f"power-law {b.label} ({law.label})", how))
     levels: tuple[Level, ...] = ladder(report.latest.price, candidates, settings.ladder_size,
                                        group_distance(report.atr.value, report.latest.price,
                                                       settings))

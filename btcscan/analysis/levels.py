@@ -6,6 +6,7 @@ Every level is point in time: it uses candles closed by the scan time only.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -26,8 +27,8 @@ _MONDAY_MS = 4 * DAY_MS
 
 
 class LevelCandidate(NamedTuple):
-    """A level offered to :func:`ladder` (a plain ``(price, kind, label, source)`` tuple is
-    one too). ``time_ms``: when the market made it (UTC ms), if it did."""
+    """A level offered to :func:`ladder`. ``time_ms``: when the market made it (UTC ms), if
+    it did."""
 
     price: float
     kind: str
@@ -231,20 +232,21 @@ def flatten(levels: tuple[Level, ...]) -> list[LevelCandidate]:
     return out
 
 
-def _level(c: tuple, price: float, grouped: tuple[Level, ...]) -> Level:
+def _level(c: LevelCandidate, price: float, grouped: tuple[Level, ...]) -> Level:
     """The :class:`Level` of candidate ``c`` on the ladder around ``price``. The frozen
     dataclass's ``__init__`` sets each field through ``object.__setattr__``; filling the new
     instance's dict gives the same object (equality, hash, repr and the JSON views read the
-    fields) without those calls, and a ladder makes a few dozen levels per series."""
+    fields; tests/test_levels.py checks it against ``Level(...)``) without those calls, and
+    a ladder makes a few dozen levels per series."""
     lv = _new(Level)
     d = lv.__dict__
-    d["price"] = p = float(c[0])
-    d["kind"] = c[1]
-    d["label"] = c[2]
-    d["source"] = c[3]
+    d["price"] = p = float(c.price)
+    d["kind"] = c.kind
+    d["label"] = c.label
+    d["source"] = c.source
     d["distance_pct"] = (p / price - 1.0) * 100.0
-    d["side"] = "above" if c[0] > price else "below"
-    d["time"] = None if len(c) < 5 or c[4] is None else utc_time(c[4])
+    d["side"] = "above" if c.price > price else "below"
+    d["time"] = None if c.time_ms is None else utc_time(c.time_ms)
     d["grouped"] = grouped
     return lv
 
@@ -252,56 +254,59 @@ def _level(c: tuple, price: float, grouped: tuple[Level, ...]) -> Level:
 _new = object.__new__
 
 
-def ladder(price: float, candidates, per_side: int, group_within: float = 0.0
-           ) -> tuple[Level, ...]:
+def ladder(price: float, candidates: Iterable[LevelCandidate], per_side: int,
+           group_within: float = 0.0) -> tuple[Level, ...]:
     """Levels nearest the price, ``per_side`` rows above and below, nearest first.
 
-    ``candidates`` are :class:`LevelCandidate` or ``(price, kind, label, source)`` tuples.
-    Exact repeats (same price and label) count once. **Grouping rule:** sorted by price, a
-    row takes every level at most ``group_within`` (price units) above the lowest level of
-    the row; its headline is the member whose kind comes first in :data:`HEADLINE_ORDER`
-    (then the one nearest the price), the others go into ``grouped``. A row's side is its
-    headline's; a level equal to the price counts as below.
+    Exact repeats among the ``candidates`` (same price and label) count once. **Grouping
+    rule:** sorted by price, a row takes every level at most ``group_within`` (price units)
+    above the lowest level of the row; its headline is the member whose kind comes first in
+    :data:`HEADLINE_ORDER` (then the one nearest the price), the others go into
+    ``grouped``. A row's side is its headline's; a level equal to the price counts as below.
     """
     isfinite = math.isfinite
     last = len(HEADLINE_ORDER)
     rank = _RANK.get
-    # per (price to 10 decimals, label): its first candidate as (price, rank, label,
-    # candidate); those never tie on the first three, so the candidate is never compared.
-    # Labels rarely repeat: the prices are rounded only for a label seen before
-    cands: list[tuple] = []
-    by_label: dict[str, list[tuple]] = {}
+    # each candidate kept as its sort key (price, headline rank, label, candidate): no two
+    # keys tie on the first three, so candidates are never compared. Labels rarely repeat:
+    # the prices are rounded (to find exact repeats) only for a label seen before
+    keys: list[tuple[float, int, str, LevelCandidate]] = []
+    by_label: dict[str, list[float]] = {}
     for c in candidates:
-        p = c[0]
-        if p is not None and p > 0 and isfinite(p):
-            same = by_label.get(c[2])
-            if same is None:
-                by_label[c[2]] = [k := (p, rank(c[1], last), c[2], c)]
-            else:
-                r = round(p, 10)
-                if any(round(o[0], 10) == r for o in same):
-                    continue
-                same.append(k := (p, rank(c[1], last), c[2], c))
-            cands.append(k)
-    cands.sort()
+        p, label = c.price, c.label
+        if p is None or not (p > 0 and isfinite(p)):
+            continue
+        prices = by_label.get(label)
+        if prices is None:
+            by_label[label] = [p]
+        else:
+            r = round(p, 10)
+            if any(round(q, 10) == r for q in prices):
+                continue
+            prices.append(p)
+        keys.append((p, rank(c.kind, last), label, c))
+    keys.sort()
     tol = group_within if isfinite(group_within) and group_within > 0 else 0.0
 
-    groups: list[list[tuple]] = []  # headline first
-    i, n = 0, len(cands)
+    def headline_first(k: tuple[float, int, str, LevelCandidate]) -> tuple[int, float]:
+        level, kind_rank = k[0], k[1]
+        return kind_rank, abs(level - price)
+
+    groups: list[list[LevelCandidate]] = []  # each row's candidates, its headline first
+    i, n = 0, len(keys)
     while i < n:
-        j = i + 1
-        while j < n and cands[j][0] - cands[i][0] <= tol:
+        lowest, j = keys[i][0], i + 1
+        while j < n and keys[j][0] - lowest <= tol:
             j += 1
-        groups.append(cands[i:j] if j == i + 1 else
-                      sorted(cands[i:j], key=lambda k: (k[1], abs(k[0] - price))))
+        members = keys[i:j] if j == i + 1 else sorted(keys[i:j], key=headline_first)
+        groups.append([c for *_, c in members])
         i = j
     # rows are made only for the groups kept (nearest per_side on each side by headline);
     # every level of a group is below every level of the next, so the headlines ascend
-    above = [g for g in groups if g[0][0] > price][:per_side]
-    below = [g for g in groups if g[0][0] <= price][::-1][:per_side]
-    rows = [_level(g[0][3], price,
-                   tuple([_level(k[3], price, ()) for k in g[1:]]) if len(g) > 1 else ())
-            for g in above + below]
+    above = [g for g in groups if g[0].price > price][:per_side]
+    below = [g for g in groups if g[0].price <= price][::-1][:per_side]
+    rows = [_level(head, price, tuple([_level(c, price, ()) for c in rest]) if rest else ())
+            for head, *rest in above + below]
     rows.sort(key=_distance)
     return tuple(rows)
 

@@ -171,15 +171,16 @@ def analyse(
             f"e.g. {', '.join(first_gaps)}"
         )
 
-    candidates: list[tuple[float, str, str, str]] = []
+    candidates: list[LevelCandidate] = []
     for st in smas:
         if st.value is not None:
-            candidates.append((st.value, "sma", f"SMA {st.period} ({tf_label})", st.method))
+            candidates.append(LevelCandidate(st.value, "sma", f"SMA {st.period} ({tf_label})",
+                                             st.method))
     atr_last = None if np.isnan(a[-1]) else float(a[-1])
     step = round_step(latest_price, atr_last)
     step_how = f"multiple of {step:,.10g}" + (" (step >= 1 ATR)" if atr_last is not None
                                               else "")
-    candidates += [(lv, "round", round_label(lv, major), step_how)
+    candidates += [LevelCandidate(lv, "round", round_label(lv, major), step_how)
                    for lv, major in round_levels(latest_price, settings.ladder_size, step)]
     candidates.append(LevelCandidate(ath.price, "ath",
                                      f"all-time high ({fmt_date(fa['open_time'][i_ath])})",
@@ -215,7 +216,7 @@ def analyse(
 
         pattern_report = report_of(*bars, p, records)
         for plv in pattern_report.levels:
-            candidates.append((plv.price, plv.kind, plv.label, plv.source))
+            candidates.append(LevelCandidate(plv.price, plv.kind, plv.label, plv.source))
     levels = ladder(latest_price, candidates, settings.ladder_size,
                     group_distance(atr_last, latest_price, settings))
     near = settings.round_proximity_pct
