@@ -238,15 +238,16 @@ def _level(c: LevelCandidate, price: float, grouped: tuple[Level, ...]) -> Level
     instance's dict gives the same object (equality, hash, repr and the JSON views read the
     fields; tests/test_levels.py checks it against ``Level(...)``) without those calls, and
     a ladder makes a few dozen levels per series."""
+    level, kind, label, source, time_ms = c
     lv = _new(Level)
     d = lv.__dict__
-    d["price"] = p = float(c.price)
-    d["kind"] = c.kind
-    d["label"] = c.label
-    d["source"] = c.source
+    d["price"] = p = float(level)
+    d["kind"] = kind
+    d["label"] = label
+    d["source"] = source
     d["distance_pct"] = (p / price - 1.0) * 100.0
-    d["side"] = "above" if c.price > price else "below"
-    d["time"] = None if c.time_ms is None else utc_time(c.time_ms)
+    d["side"] = "above" if level > price else "below"
+    d["time"] = None if time_ms is None else utc_time(time_ms)
     d["grouped"] = grouped
     return lv
 
@@ -267,13 +268,12 @@ def ladder(price: float, candidates: Iterable[LevelCandidate], per_side: int,
     isfinite = math.isfinite
     last = len(HEADLINE_ORDER)
     rank = _RANK.get
-    # each candidate kept as its sort key (price, headline rank, label, candidate): no two
-    # keys tie on the first three, so candidates are never compared. Labels rarely repeat:
-    # the prices are rounded (to find exact repeats) only for a label seen before
-    keys: list[tuple[float, int, str, LevelCandidate]] = []
+    # labels rarely repeat: the prices are rounded (to find exact repeats) only for a label
+    # seen before
+    keys: list[tuple[float, int, str, LevelCandidate]] = []  # (price, rank, label, candidate)
     by_label: dict[str, list[float]] = {}
     for c in candidates:
-        p, label = c.price, c.label
+        p, kind, label, _, _ = c
         if p is None or not (p > 0 and isfinite(p)):
             continue
         prices = by_label.get(label)
@@ -284,29 +284,27 @@ def ladder(price: float, candidates: Iterable[LevelCandidate], per_side: int,
             if any(round(q, 10) == r for q in prices):
                 continue
             prices.append(p)
-        keys.append((p, rank(c.kind, last), label, c))
-    keys.sort()
+        keys.append((p, rank(kind, last), label, c))
+    keys.sort()  # no two tie on (price, headline rank, label): candidates are never compared
+    kept = [c for _, _, _, c in keys]
     tol = group_within if isfinite(group_within) and group_within > 0 else 0.0
 
-    def headline_first(k: tuple[float, int, str, LevelCandidate]) -> tuple[int, float]:
-        level, kind_rank = k[0], k[1]
-        return kind_rank, abs(level - price)
-
     groups: list[list[LevelCandidate]] = []  # each row's candidates, its headline first
-    i, n = 0, len(keys)
+    i, n = 0, len(kept)
     while i < n:
-        lowest, j = keys[i][0], i + 1
-        while j < n and keys[j][0] - lowest <= tol:
+        lowest, j = kept[i].price, i + 1
+        while j < n and kept[j].price - lowest <= tol:
             j += 1
-        members = keys[i:j] if j == i + 1 else sorted(keys[i:j], key=headline_first)
-        groups.append([c for *_, c in members])
+        groups.append(kept[i:j] if j == i + 1 else
+                      sorted(kept[i:j], key=lambda c: (rank(c.kind, last), abs(c.price - price))))
         i = j
     # rows are made only for the groups kept (nearest per_side on each side by headline);
     # every level of a group is below every level of the next, so the headlines ascend
     above = [g for g in groups if g[0].price > price][:per_side]
     below = [g for g in groups if g[0].price <= price][::-1][:per_side]
-    rows = [_level(head, price, tuple([_level(c, price, ()) for c in rest]) if rest else ())
-            for head, *rest in above + below]
+    rows = [_level(g[0], price,
+                   tuple([_level(c, price, ()) for c in g[1:]]) if len(g) > 1 else ())
+            for g in above + below]
     rows.sort(key=_distance)
     return tuple(rows)
 
