@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -22,6 +21,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 import polars as pl
 
+from btcscan.atomic import replacing
 from btcscan.data.schema import COLUMNS, SCHEMA, TIME, all_valid, normalise
 from btcscan.errors import CacheError, UsageError
 
@@ -195,27 +195,8 @@ def changed_candles(old: pl.DataFrame | None, new: pl.DataFrame, where: str,
 
 
 def _write_atomic(df: pl.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            df.write_parquet(fh, compression="zstd", statistics=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    with replacing(path, durable=True) as fh:
+        df.write_parquet(fh, compression="zstd", statistics=True)
 
 
 def _split(both: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], bool]:

@@ -291,19 +291,15 @@ def _save_runtime(path: Path, state) -> None:
     payload; written to a temporary file and renamed, so a reader never sees half of it."""
     import hashlib
     import pickle
-    import tempfile
+
+    from btcscan.atomic import replacing
 
     payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError:  # a cache we cannot write to builds the runtime again next time
-        return
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with replacing(path) as fh:
             fh.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+    except OSError:  # a cache we cannot write to builds the runtime again next time
+        pass
 
 
 def jit(fn=None, **overrides):
