@@ -209,10 +209,6 @@ def _fast_cache_load(dispatcher) -> None:
     _hooked = True
 
 
-#: whether this process's numba runtime came from :func:`init_runtime`'s saved machine code
-runtime_from_cache = False
-
-
 def _runtime_path(codegen) -> Path:
     """The runtime's machine code in the kernels' cache, named for numba's version and the
     CPU it was compiled for (numba keys its own cache on the same ``magic_tuple``)."""
@@ -249,7 +245,6 @@ def init_runtime(target_context) -> None:
         return
     import pickle
 
-    global runtime_from_cache
     with global_compiler_lock:
         if config.NRT_STATS:
             _nrt_python.memsys_enable_stats()
@@ -260,7 +255,6 @@ def init_runtime(target_context) -> None:
         if path is not None:
             try:
                 library = unserialize(pickle.loads(_checked(path.read_bytes())))
-                runtime_from_cache = True
             except Exception:  # noqa: BLE001 - absent or unreadable: build it below
                 library = None
         if library is None:
