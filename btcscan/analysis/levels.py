@@ -187,9 +187,11 @@ def sma_state(
     """State of the last close against its SMA, counted on closed candles only."""
     method = f"simple mean of the last {period} {tf_label} closes"
     last = close.size - 1
-    if last < 0 or np.isnan(sma[last]):
+    value = float(sma[last]) if last >= 0 else math.nan
+    if math.isnan(value):
         return SmaState(period, None, "warming_up", 0, None, None, method)
-    above = bool(close[last] >= sma[last])
+    close_last = float(close[last])
+    above = close_last >= value
     # on this side (a NaN SMA compares False: warm-up is never on a side); the last candle
     # is, so the first False from the end is the last candle on the other side (or with no
     # SMA yet), and none means every candle was on this side
@@ -203,13 +205,12 @@ def sma_state(
         state = "crossed_above" if above else "crossed_below"
     else:
         state = "above" if above else "below"
-    value = float(sma[last])
     return SmaState(
         period=period,
         value=value,
         state=state,
         closes=n,
-        distance_pct=(float(close[last]) / value - 1.0) * 100.0,
+        distance_pct=(close_last / value - 1.0) * 100.0,
         latest_side="above" if latest >= value else "below",
         method=method,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import numpy as np
@@ -45,6 +46,12 @@ def _change_pct(times_close_ms: np.ndarray, close: np.ndarray, days: int) -> flo
     if j < 0:
         return None
     return (float(close[-1]) / float(close[j]) - 1.0) * 100.0
+
+
+def _value(x: float) -> float | None:
+    """An indicator's last value as a float; None during its warm-up (NaN)."""
+    v = float(x)
+    return None if math.isnan(v) else v
 
 
 def group_distance(atr_last: float | None, price: float, settings: ScanSettings) -> float:
@@ -176,7 +183,7 @@ def analyse(
         if st.value is not None:
             candidates.append(LevelCandidate(st.value, "sma", f"SMA {st.period} ({tf_label})",
                                              st.method))
-    atr_last = None if np.isnan(a[-1]) else float(a[-1])
+    atr_last = _value(a[-1])
     step = round_step(latest_price, atr_last)
     step_how = f"multiple of {step:,.10g}" + (" (step >= 1 ATR)" if atr_last is not None
                                               else "")
@@ -194,6 +201,7 @@ def analyse(
     records = None
     if settings.patterns is not None:  # wedges and RSI divergences (btcscan.patterns)
         from btcscan.patterns.engine import pattern_bars, pattern_records
+        from btcscan.patterns.engine import pattern_report as report_of
 
         bars = pattern_bars(ta)
         records = pattern_records(*bars[:3], p, atr=a_p,
@@ -212,8 +220,6 @@ def analyse(
     candidates += lowest_close_since(fine_open, fa["close"], i_ath, base_label)
     pattern_report = None
     if records is not None:
-        from btcscan.patterns.engine import pattern_report as report_of
-
         pattern_report = report_of(*bars, p, records)
         for plv in pattern_report.levels:
             candidates.append(LevelCandidate(plv.price, plv.kind, plv.label, plv.source))
@@ -251,14 +257,14 @@ def analyse(
         change_30d_pct=_change_pct(base_close_all, fa["close"], 30),
         rsi=Indicator(
             name=f"RSI {settings.rsi_period}",
-            value=None if np.isnan(r[-1]) else float(r[-1]),
+            value=_value(r[-1]),
             method=f"Wilder RSI({settings.rsi_period}) on {tf_label} closes, seeded with the "
             f"simple mean of the first {settings.rsi_period} changes (TA-Lib convention)"
             + scale_note(scale),
         ),
         atr=Indicator(
             name=f"ATR {settings.atr_period}",
-            value=None if np.isnan(a[-1]) else float(a[-1]),
+            value=atr_last,
             method=f"Wilder ATR({settings.atr_period}) of {tf_label} true ranges "
             "(TA-Lib convention)",
         ),
