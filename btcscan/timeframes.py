@@ -20,6 +20,9 @@ WEEK_MS = 7 * DAY_MS
 
 _UNIT_MS = {"m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS, "w": WEEK_MS}
 _RE = re.compile(r"^(\d+)([mhdwM])$")
+#: the human labels of Timeframe.label
+_LABELS = {"1d": "daily", "1w": "weekly", "1M": "monthly", "1h": "hourly", "3d": "3-day"}
+_UNIT_NAMES = {"m": "minute", "h": "hour", "d": "day", "w": "week", "M": "month"}
 
 #: Timeframes ``--timeframe`` accepts for resampling candles.
 RESAMPLE_TARGETS = ("1d", "3d", "1w", "1M")
@@ -61,11 +64,10 @@ class Timeframe:
 
     def label(self) -> str:
         """Human label: ``weekly``, ``daily``, ``4-hour``..."""
-        names = {"1d": "daily", "1w": "weekly", "1M": "monthly", "1h": "hourly", "3d": "3-day"}
-        if self.text in names:
-            return names[self.text]
-        unit = {"m": "minute", "h": "hour", "d": "day", "w": "week", "M": "month"}[self.unit]
-        return f"{self.count}-{unit}"
+        name = _LABELS.get(self.text)
+        if name is not None:
+            return name
+        return f"{self.count}-{_UNIT_NAMES[self.unit]}"
 
     def __str__(self) -> str:
         return self.text
