@@ -136,4 +136,4 @@ def divergences_between(rsi: np.ndarray, high: np.ndarray, low: np.ndarray,
     (int64 bars, increasing; inputs as :func:`divergences` normalises them)."""
     out = np.empty(ih.shape[0] + il.shape[0], dtype=DIVERGENCE_DTYPE)  # one per pivot at most
     k = _divergences_into(rsi, high, low, rules, ih, il, out)
-    return out[:k].copy()
+    return out[:k]  # a view: the unused rows (pivots without a divergence) cost less than a copy

@@ -21,6 +21,7 @@ So the alternating pivot list **as of bar t** is: log entries with ``confirm <= 
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -153,13 +154,26 @@ def pivot_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
             np.zeros(_BLOCK + 8, dtype=np.int64))
 
 
+_per_thread = threading.local()
+
+
+def _thread_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pivot_scratch` of the calling thread, kept for its next series (a kernel never
+    calls back into Python, so a thread's scratch is in use by one call at a time)."""
+    kept = _per_thread.__dict__
+    scratch = kept.get((left, right))
+    if scratch is None:
+        scratch = kept[(left, right)] = pivot_scratch(left, right)
+    return scratch
+
+
 def pivot_lists(xh: np.ndarray, xl: np.ndarray, left: int, right: int
                 ) -> tuple[np.ndarray, int, np.ndarray, int]:
     """The raw pivot highs of ``xh`` and lows of ``xl`` (kernel inputs, same length):
     ``(highs, count, lows, count)``, bars in the first ``count`` entries of each buffer
     (rows of one allocation, with one scratch pair for both sides)."""
     idx = np.empty((2, side_capacity(xh.shape[0], left, right)), dtype=np.int64)
-    fscr, iscr = pivot_scratch(left, right)
+    fscr, iscr = _thread_scratch(left, right)
     hi, lo = idx[0], idx[1]
     nh = _raw_pivot_list(xh, left, right, 1, hi, fscr, iscr)
     nl = _raw_pivot_list(xl, left, right, -1, lo, fscr, iscr)

@@ -179,7 +179,7 @@ def pattern_report(high: np.ndarray, low: np.ndarray, close: np.ndarray, times: 
                                               rec.wedges["state_bar"].tolist(), strict=True))
         if state == STATE_FORMING or (state in (STATE_UP, STATE_DOWN) and at >= recent)])
     # divergences are in the order they became known: the recent ones are a tail
-    first = int(np.searchsorted(rec.divergences["known"], recent))
+    first = int(rec.divergences["known"].searchsorted(recent))
     active_d = history.some_divergences(list(range(first, rec.divergences.shape[0])))
     levels: list[Level] = []
     for w in active_w:
