@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from btcscan.kernels._jit import f64, jit
-from btcscan.kernels.pivots import _raw_pivot_list, pivot_scratch, side_capacity
+from btcscan.kernels.pivots import pivot_lists
 
 if TYPE_CHECKING:  # kernels never import the patterns package at run time
     from btcscan.patterns.params import PatternParams
@@ -124,14 +124,9 @@ def divergences(rsi, high, low, params: PatternParams) -> np.ndarray:
     if r.ndim != 1 or not (r.shape == h.shape == lo.shape):
         raise ValueError("rsi, high and low must be one-dimensional with the same length")
     rules = divergence_rules(params)
-    sc = side_capacity(r.shape[0], rules.left, rules.right)
-    ih = np.empty(sc, dtype=np.int64)
-    il = np.empty(sc, dtype=np.int64)
-    scr = pivot_scratch(rules.left, rules.right)
     # the pivot finder is called from here, not from the kernel: a kernel calling it would
     # compile the finder's machine code a second time, into its own
-    nh = _raw_pivot_list(r, rules.left, rules.right, 1, ih, *scr)
-    nl = _raw_pivot_list(r, rules.left, rules.right, -1, il, *scr)
+    ih, nh, il, nl = pivot_lists(r, r, rules.left, rules.right)
     return divergences_between(r, h, lo, rules, ih[:nh], il[:nl])
 
 
@@ -141,4 +136,4 @@ def divergences_between(rsi: np.ndarray, high: np.ndarray, low: np.ndarray,
     (int64 bars, increasing; inputs as :func:`divergences` normalises them)."""
     out = np.empty(ih.shape[0] + il.shape[0], dtype=DIVERGENCE_DTYPE)  # one per pivot at most
     k = _divergences_into(rsi, high, low, rules, ih, il, out)
-    return out[:k].copy()
+    return out[:k]  # a view: the unused rows (pivots without a divergence) cost less than a copy

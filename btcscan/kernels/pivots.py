@@ -21,6 +21,7 @@ So the alternating pivot list **as of bar t** is: log entries with ``confirm <= 
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -151,6 +152,32 @@ def pivot_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
     nlev = max(int(left).bit_length(), int(right).bit_length()) - 1  # floor(log2)
     return (np.empty((nlev + 1) * (_BLOCK + left + right)),
             np.zeros(_BLOCK + 8, dtype=np.int64))
+
+
+_per_thread = threading.local()
+
+
+def _thread_scratch(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pivot_scratch` of the calling thread, kept for its next series (a kernel never
+    calls back into Python, so a thread's scratch is in use by one call at a time)."""
+    kept = _per_thread.__dict__
+    scratch = kept.get((left, right))
+    if scratch is None:
+        scratch = kept[(left, right)] = pivot_scratch(left, right)
+    return scratch
+
+
+def pivot_lists(xh: np.ndarray, xl: np.ndarray, left: int, right: int
+                ) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """The raw pivot highs of ``xh`` and lows of ``xl`` (kernel inputs, same length):
+    ``(highs, count, lows, count)``, bars in the first ``count`` entries of each buffer
+    (rows of one allocation, with one scratch pair for both sides)."""
+    idx = np.empty((2, side_capacity(xh.shape[0], left, right)), dtype=np.int64)
+    fscr, iscr = _thread_scratch(left, right)
+    hi, lo = idx[0], idx[1]
+    nh = _raw_pivot_list(xh, left, right, 1, hi, fscr, iscr)
+    nl = _raw_pivot_list(xl, left, right, -1, lo, fscr, iscr)
+    return hi, nh, lo, nl
 
 
 class PivotLog(NamedTuple):
@@ -313,20 +340,20 @@ def zigzag(high, low, atr, left: int, right: int, min_swing_atr: float) -> dict[
     if not (h.shape == lo.shape == a.shape):
         raise ValueError("high, low and atr must have the same length")
     left, right = _check_lr(left, right)
-    n = h.shape[0]
-    sc = side_capacity(n, left, right)
-    hi_idx = np.empty(sc, dtype=np.int64)
-    lo_idx = np.empty(sc, dtype=np.int64)
-    scr = pivot_scratch(left, right)
-    nh = _raw_pivot_list(h, left, right, 1, hi_idx, *scr)
-    nl = _raw_pivot_list(lo, left, right, -1, lo_idx, *scr)
-    cap = capacity(n, left, right)
-    log = PivotLog(np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
-                   np.empty(cap, dtype=np.float64), np.empty(cap, dtype=np.int8),
-                   np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.float64))
+    hi_idx, nh, lo_idx, nl = pivot_lists(h, lo, left, right)
+    cap = capacity(h.shape[0], left, right)
+    # the log's columns (and the kernel's stack) as rows of one array per dtype
+    ints = np.empty((4, cap), dtype=np.int64)
+    floats = np.empty((2, cap), dtype=np.float64)
+    side = np.empty(cap, dtype=np.int8)
+    log = PivotLog(ints[0], ints[1], floats[0], side, ints[2], floats[1])
     k = _zigzag_into(h, lo, a, hi_idx, nh, lo_idx, nl, right, float(min_swing_atr), log,
-                     np.empty(cap, dtype=np.int64))
-    return {name: arr[:k] for name, arr in zip(PivotLog._fields, log, strict=True)}
+                     ints[3])
+    # read-only, as the wedge scan takes them (pivot_log passes them on without a view)
+    for arr in (ints, floats, side):
+        arr.setflags(write=False)
+    return {"bar": ints[0, :k], "confirm": ints[1, :k], "price": floats[0, :k],
+            "side": side[:k], "superseded_at": ints[2, :k], "atr": floats[1, :k]}
 
 
 def pivots_asof(log: dict[str, np.ndarray], t: int) -> np.ndarray:

@@ -173,13 +173,14 @@ def pattern_report(high: np.ndarray, low: np.ndarray, close: np.ndarray, times: 
     last = close.shape[0] - 1
     last_close = float(close[last])
     recent = last - p.recent_bars
-    state, state_bar = rec.wedges["state"], rec.wedges["state_bar"]
-    active_w = history.some_wedges((
-        (state == STATE_FORMING)
-        | (((state == STATE_UP) | (state == STATE_DOWN)) & (state_bar >= recent))
-    ).nonzero()[0].tolist())
-    active_d = history.some_divergences(
-        (rec.divergences["known"] >= recent).nonzero()[0].tolist())
+    # a few wedges per series: their states as Python values, not a dozen array operations
+    active_w = history.some_wedges([
+        i for i, (state, at) in enumerate(zip(rec.wedges["state"].tolist(),
+                                              rec.wedges["state_bar"].tolist(), strict=True))
+        if state == STATE_FORMING or (state in (STATE_UP, STATE_DOWN) and at >= recent)])
+    # divergences are in the order they became known: the recent ones are a tail
+    first = int(rec.divergences["known"].searchsorted(recent))
+    active_d = history.some_divergences(list(range(first, rec.divergences.shape[0])))
     levels: list[Level] = []
     for w in active_w:
         levels.extend(wedge_levels(w, last_close))
