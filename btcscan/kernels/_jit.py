@@ -14,13 +14,14 @@
 * Cached kernels also skip numba's extension discovery, type their array arguments
   without importing ``numpy.ma`` and load numba's runtime from machine code kept in the
   cache (:func:`init_runtime`).
-* Compiling types operators on scalars without NumPy's ufunc loop search
+* Compiling btcscan's kernels types operators on scalars without NumPy's ufunc loop search
   (:func:`_scalar_operators_without_ufunc_search`): about 0.1 s of each first-run compile.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -66,15 +67,21 @@ def _without_cffi_support() -> None:
 _without_cffi_support()
 
 
+#: whether this thread is compiling one of btcscan's kernels (see :func:`_own_typing`)
+_compiling = threading.local()
+
+
 def _scalar_operators_without_ufunc_search() -> None:
     """numba types each operator call (``a < b``, ``x * 0.5``: hundreds per kernel, each
     typed several times) by trying its templates in turn, and the first is NumPy's rule
     for operators on arrays: it looks up the operator's ufunc loop for the operand types
     and only then returns None because no operand is an array. That search is about a
-    twentieth of a kernel's compile. Here the rule returns None before searching when no
-    operand (optional types stripped, as the rule itself does) is an array: the same
-    answer, so typing and the compiled code are unchanged. Operators with an array operand
-    go through the rule as before. Not applied on a numba without this rule."""
+    twentieth of a kernel's compile. While btcscan compiles its own kernels (and only
+    then: :func:`_own_typing`), the rule returns None before searching when no operand
+    (optional types stripped, as the rule itself does) is an array: the same answer, so
+    typing and the compiled code are unchanged. Operators with an array operand, and any
+    other code numba compiles in the process, go through the rule as before. Not applied on
+    a numba without this rule."""
     try:
         from numba.core import types
         from numba.core.typing.npydecl import NumpyRulesArrayOperator
@@ -85,13 +92,32 @@ def _scalar_operators_without_ufunc_search() -> None:
         return
 
     def arrays_only(self, args, kws):
-        if not any(isinstance(a.type if isinstance(a, types.Optional) else a,
-                              types.ArrayCompatible) for a in args):
+        if getattr(_compiling, "kernel", False) and not any(
+                isinstance(a.type if isinstance(a, types.Optional) else a,
+                           types.ArrayCompatible) for a in args):
             return None
         return generic(self, args, kws)
 
     arrays_only.arrays_only = True
     NumpyRulesArrayOperator.generic = arrays_only
+
+
+def _own_typing(dispatcher):
+    """``dispatcher`` (one of btcscan's kernels) compiling with the shortcut of
+    :func:`_scalar_operators_without_ufunc_search` on, in this thread, while it compiles
+    (or loads from the cache); the kernels it calls compile inside that call."""
+    compile_sig = dispatcher.compile
+
+    def compile_here(sig):
+        before = getattr(_compiling, "kernel", False)
+        _compiling.kernel = True
+        try:
+            return compile_sig(sig)
+        finally:
+            _compiling.kernel = before
+
+    dispatcher.compile = compile_here
+    return dispatcher
 
 
 _scalar_operators_without_ufunc_search()
@@ -310,10 +336,10 @@ def jit(fn=None, **overrides):
         try:
             d = numba.njit(**opts)(f)
         except RuntimeError:  # "cannot cache function ...: no locator available"
-            return numba.njit(**{**opts, "cache": False})(f)
+            return _own_typing(numba.njit(**{**opts, "cache": False})(f))
         if opts["cache"]:
             _fast_cache_load(d)
-        return d
+        return _own_typing(d)
 
     return decorate if fn is None else decorate(fn)
 
