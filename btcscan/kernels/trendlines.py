@@ -152,8 +152,10 @@ def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu
     su = sa if up else sb
     sl = sb if up else sa
     conv = (su < sl) & ((sl < 0.0) | (su > 0.0))  # both falling or both rising, converging
+    au = abs(su)
+    al = abs(sl)
     good = (conv & (dur >= min_dur) & (dur <= max_dur)
-            & (min(abs(su), abs(sl)) * dur >= move_min) & ((sl - su) * dur >= close_min))
+            & ((al if al < au else au) * dur >= move_min) & ((sl - su) * dur >= close_min))
     msu[np.uint64(m)] = su
     msl[np.uint64(m)] = sl
     return good
@@ -194,7 +196,8 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
         if forming < 0:  # nothing to follow: jump to the next bar where a pivot is confirmed
             if e >= nlog:
                 break
-            t = max(t, log_confirm[e])
+            if log_confirm[e] > t:
+                t = log_confirm[e]
         if t >= n:
             break
         # 1. follow the forming wedge with this bar's close
@@ -232,7 +235,7 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
         # rules that need only the slopes (same sign, converging, both lines clearly
         # moving, closing by enough for the width rules) are applied there, without
         # branches (on noisy prices they are coin flips a branch predictor cannot learn).
-        top = min(max_pivots, ns)
+        top = ns if ns < max_pivots else max_pivots
         if top < min_piv:
             continue
         atr_t = log_atr[e - 1]  # the ATR at this bar (entry e - 1 is confirmed at t)
@@ -311,9 +314,10 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
                 odd = (j & 1) == 1  # side a
                 v = (ga if odd else -ga) * (py[j] - (sa if odd else sb) * (px[j] - xm))
                 if odd:
-                    ra = max(ra, v)
-                else:
-                    rb = max(rb, v)
+                    if v > ra:
+                        ra = v
+                elif v > rb:
+                    rb = v
             ca = ga * ra
             cb = -ga * rb
             cu = ca if nh else cb
