@@ -314,10 +314,9 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
                 odd = (j & 1) == 1  # side a
                 v = (ga if odd else -ga) * (py[j] - (sa if odd else sb) * (px[j] - xm))
                 if odd:
-                    if v > ra:
-                        ra = v
-                elif v > rb:
-                    rb = v
+                    ra = v if v > ra else ra
+                else:
+                    rb = v if v > rb else rb
             ca = ga * ra
             cb = -ga * rb
             cu = ca if nh else cb
