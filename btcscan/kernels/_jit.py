@@ -16,11 +16,8 @@
   cache (:func:`init_runtime`).
 * Compiling types operators on scalars without NumPy's ufunc loop search
   (:func:`_scalar_operators_without_ufunc_search`): about 0.1 s of each first-run compile.
-* Kernels get no C-callable wrapper (``no_cfunc_wrapper``: only numba's first-class
-  function calls use one, and no kernel is passed to another), and they write the
-  min/max of two scalars as conditional expressions (``b if b < a else a`` is numba's
-  ``min(a, b)``, ``b if b > a else a`` its ``max(a, b)``, NaN and signed zeros included):
-  numba compiles its ``min``/``max`` as functions of their own, once per argument types.
+* Kernels get no C-callable wrapper (``no_cfunc_wrapper``): only numba's first-class
+  function calls use one, and no kernel is passed to another.
 """
 
 from __future__ import annotations

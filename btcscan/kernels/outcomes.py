@@ -67,7 +67,7 @@ def _score(high, low, close, events, targets, horizon, fail_pct, target_bar, out
         best = 0.0
         reversed_ = False
         fail = False
-        end = s + horizon if s + horizon < n - 1 else n - 1
+        end = min(s + horizon, n - 1)
         for j in range(s + 1, end + 1):
             hj = high[j]
             lj = low[j]

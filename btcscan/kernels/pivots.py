@@ -86,17 +86,17 @@ def _raw_pivot_list(x, left, right, side, out, fscr, iscr):
         return k
     kl = _floor_log2(left)
     kr = _floor_log2(right)
-    nlev = kl if kl > kr else kr
-    mn = left if left < right else right
+    nlev = max(kl, kr)
+    mn = min(left, right)
     # at most (n - max(left, right)) // (mn + 1) pivots; step 3 may store one past them
-    safe = out.shape[0] > (n - (left + right - mn)) // (mn + 1)
+    safe = out.shape[0] > (n - max(left, right)) // (mn + 1)
     wid = _BLOCK + left + right  # fscr: the negated window, then the max rows 1..nlev
     if fscr.shape[0] < (nlev + 1) * wid or iscr.shape[0] < _BLOCK + 8:
         raise ValueError("pivot scratch too small: use pivot_scratch(left, right)")
     f = iscr
     s = left
     while s < hi:
-        m = hi - s if hi - s < _BLOCK else _BLOCK
+        m = min(_BLOCK, hi - s)
         tot = m + left + right
         xs = x[s - left:s - left + tot]
         src = fscr[:tot]

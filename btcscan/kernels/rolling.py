@@ -52,7 +52,7 @@ def _first_finite(x):
 
 @jit(inline="always")
 def _fill_nan(out, stop):
-    for i in range(stop if stop < out.shape[0] else out.shape[0]):
+    for i in range(min(stop, out.shape[0])):
         out[i] = np.nan
 
 
@@ -104,8 +104,8 @@ def _rsi_into(x, n, out):
         for i in range(start + 1, start + n + 1):
             d = x[i] - prev
             prev = x[i]
-            loss += 0.0 if d > 0.0 else -d  # max(-d, 0.0), see _jit
-            gain += 0.0 if d < 0.0 else d  # max(d, 0.0)
+            loss += max(-d, 0.0)
+            gain += max(d, 0.0)
         inv = 1.0 / n  # TA-Lib multiplies by 1/n; dividing differs in the last bits
         gain *= inv
         loss *= inv
@@ -121,8 +121,8 @@ def _rsi_into(x, n, out):
     for k in range(src.shape[0]):
         d = src[k] - prev
         prev = src[k]
-        loss = (loss * nm1 + (0.0 if d > 0.0 else -d)) * inv
-        gain = (gain * nm1 + (0.0 if d < 0.0 else d)) * inv
+        loss = (loss * nm1 + max(-d, 0.0)) * inv
+        gain = (gain * nm1 + max(d, 0.0)) * inv
         dst[k] = _rsi_value(gain, loss)
 
 

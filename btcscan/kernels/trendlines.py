@@ -97,19 +97,6 @@ class WedgeRules(NamedTuple):
 
 
 @jit(inline="always")
-def _slope(k, sx, sy, sxx, sxy):
-    """Least-squares slope from running sums over k points (0 if all x are equal).
-
-    x is taken relative to the newest pivot, so for integer bars and prices the sums and
-    both products below are exact in float64; only the final division rounds.
-    """
-    den = k * sxx - sx * sx
-    if den == 0.0:
-        return 0.0
-    return (k * sxy - sx * sy) / den
-
-
-@jit(inline="always")
 def _touch(y, c, s, dx, tol):
     """Whether a pivot at price ``y``, ``dx`` bars after x0, touches the line ``c + s * dx``
     (within ``tol``): the touch rule, for the touch counts and each line's first touch."""
@@ -122,6 +109,10 @@ def _add_pivot(stack, ns, m, xref, log_bar, log_price, px, py, k, sx, sy, sxx, s
     (bar - ``xref``, price) and into its side's running sums; returns ``(x, k, sx, sy, sxx,
     sxy, slope)``. Indices are cast to uint64: numba adds a negative-index fix-up to every
     signed index it cannot prove >= 0, a third of the window loop's instructions otherwise.
+
+    The slope is the least-squares slope from the running sums over k points (0 if all x
+    are equal). x is taken relative to the newest pivot, so for integer bars and prices the
+    sums and both products are exact in float64; only the final division rounds.
     """
     q = np.uint64(stack[np.uint64(ns - m)])
     um = np.uint64(m)
@@ -134,7 +125,9 @@ def _add_pivot(stack, ns, m, xref, log_bar, log_price, px, py, k, sx, sy, sxx, s
     sy += y
     sxx += x * x
     sxy += x * y
-    return x, k, sx, sy, sxx, sxy, _slope(k, sx, sy, sxx, sxy)
+    den = k * sxx - sx * sx
+    slope = 0.0 if den == 0.0 else (k * sxy - sx * sy) / den
+    return x, k, sx, sy, sxx, sxy, slope
 
 
 @jit(inline="always")
@@ -152,10 +145,8 @@ def _window_rules(m, up, sa, sb, dur, min_dur, max_dur, move_min, close_min, msu
     su = sa if up else sb
     sl = sb if up else sa
     conv = (su < sl) & ((sl < 0.0) | (su > 0.0))  # both falling or both rising, converging
-    au = abs(su)
-    al = abs(sl)
     good = (conv & (dur >= min_dur) & (dur <= max_dur)
-            & ((al if al < au else au) * dur >= move_min) & ((sl - su) * dur >= close_min))
+            & (min(abs(su), abs(sl)) * dur >= move_min) & ((sl - su) * dur >= close_min))
     msu[np.uint64(m)] = su
     msl[np.uint64(m)] = sl
     return good
@@ -196,8 +187,7 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
         if forming < 0:  # nothing to follow: jump to the next bar where a pivot is confirmed
             if e >= nlog:
                 break
-            if log_confirm[e] > t:
-                t = log_confirm[e]
+            t = max(t, log_confirm[e])
         if t >= n:
             break
         # 1. follow the forming wedge with this bar's close
@@ -235,7 +225,7 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
         # rules that need only the slopes (same sign, converging, both lines clearly
         # moving, closing by enough for the width rules) are applied there, without
         # branches (on noisy prices they are coin flips a branch predictor cannot learn).
-        top = ns if ns < max_pivots else max_pivots
+        top = min(max_pivots, ns)
         if top < min_piv:
             continue
         atr_t = log_atr[e - 1]  # the ATR at this bar (entry e - 1 is confirmed at t)
@@ -314,9 +304,9 @@ def _scan_wedges_into(close, log, rules, stack, scratch, w, wpiv):
                 odd = (j & 1) == 1  # side a
                 v = (ga if odd else -ga) * (py[j] - (sa if odd else sb) * (px[j] - xm))
                 if odd:
-                    ra = v if v > ra else ra
+                    ra = max(ra, v)
                 else:
-                    rb = v if v > rb else rb
+                    rb = max(rb, v)
             ca = ga * ra
             cb = -ga * rb
             cu = ca if nh else cb
