@@ -97,6 +97,19 @@ class WedgeRules(NamedTuple):
 
 
 @jit(inline="always")
+def _slope(k, sx, sy, sxx, sxy):
+    """Least-squares slope from running sums over k points (0 if all x are equal).
+
+    x is taken relative to the newest pivot, so for integer bars and prices the sums and
+    both products below are exact in float64; only the final division rounds.
+    """
+    den = k * sxx - sx * sx
+    if den == 0.0:
+        return 0.0
+    return (k * sxy - sx * sy) / den
+
+
+@jit(inline="always")
 def _touch(y, c, s, dx, tol):
     """Whether a pivot at price ``y``, ``dx`` bars after x0, touches the line ``c + s * dx``
     (within ``tol``): the touch rule, for the touch counts and each line's first touch."""
@@ -109,10 +122,6 @@ def _add_pivot(stack, ns, m, xref, log_bar, log_price, px, py, k, sx, sy, sxx, s
     (bar - ``xref``, price) and into its side's running sums; returns ``(x, k, sx, sy, sxx,
     sxy, slope)``. Indices are cast to uint64: numba adds a negative-index fix-up to every
     signed index it cannot prove >= 0, a third of the window loop's instructions otherwise.
-
-    The slope is the least-squares slope from the running sums over k points (0 if all x
-    are equal). x is taken relative to the newest pivot, so for integer bars and prices the
-    sums and both products are exact in float64; only the final division rounds.
     """
     q = np.uint64(stack[np.uint64(ns - m)])
     um = np.uint64(m)
@@ -125,9 +134,7 @@ def _add_pivot(stack, ns, m, xref, log_bar, log_price, px, py, k, sx, sy, sxx, s
     sy += y
     sxx += x * x
     sxy += x * y
-    den = k * sxx - sx * sx
-    slope = 0.0 if den == 0.0 else (k * sxy - sx * sy) / den
-    return x, k, sx, sy, sxx, sxy, slope
+    return x, k, sx, sy, sxx, sxy, _slope(k, sx, sy, sxx, sxy)
 
 
 @jit(inline="always")
