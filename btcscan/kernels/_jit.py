@@ -16,6 +16,8 @@
   cache (:func:`init_runtime`).
 * Compiling btcscan's kernels types operators on scalars without NumPy's ufunc loop search
   (:func:`_scalar_operators_without_ufunc_search`): about 0.1 s of each first-run compile.
+* Kernels compile without numba's reference counting and C-callable wrappers
+  (:func:`jit`): less to compile on the first run.
 """
 
 from __future__ import annotations
@@ -327,9 +329,15 @@ def jit(fn=None, **overrides):
 
     A helper with ``inline="always"`` is compiled into its callers only, so it gets no
     cache of its own (numba probes the cache directory for each cached function at import).
+
+    Kernels are compiled without numba's runtime (``_nrt=False``): they allocate nothing
+    (outputs and scratch come from their wrappers) and return no arrays, so the reference
+    counting numba otherwise compiles around every array value is not needed (a kernel
+    that allocated would fail to compile, not misbehave). Nor do they get a C-callable
+    wrapper (``no_cfunc_wrapper``): only numba's first-class function calls use one.
     """
     opts = {"cache": _CACHE and overrides.get("inline") != "always", "fastmath": False,
-            "nogil": True}
+            "nogil": True, "no_cfunc_wrapper": True, "_nrt": False}
     opts.update(overrides)
 
     def decorate(f):

@@ -109,7 +109,7 @@ def _rsi_into(x, n, out):
         inv = 1.0 / n  # TA-Lib multiplies by 1/n; dividing differs in the last bits
         gain *= inv
         loss *= inv
-    for i in range(min(f, size)):
+    for i in range(f):  # f <= size
         out[i] = np.nan
     if f >= size:
         return
@@ -156,7 +156,7 @@ def _atr_into(high, low, close, n, out):
         for i in range(start + 1, start + n + 1):
             total += _true_range(high[i], low[i], close[i - 1])
         prev = total / n
-    for i in range(min(f, size)):
+    for i in range(f):  # f <= size
         out[i] = np.nan
     if f >= size:
         return
