@@ -1,7 +1,6 @@
-"""Files replaced whole: the candle cache, the alert state and the kernels' runtime are
-each written to a temporary file beside the old one and renamed over it, so a reader, a
-crash or a kill never sees half a file. Nothing here imports more than the standard library
-(the kernels' runtime is saved before numpy is needed)."""
+"""Files replaced whole: the candle cache and the alert state are each written to a
+temporary file beside the old one and renamed over it, so a reader, a crash or a kill never
+sees half a file."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""btcscan.atomic.replacing: the one way btcscan replaces a file (cache, alert state,
-kernels' runtime)."""
+"""btcscan.atomic.replacing: the one way btcscan replaces a file (candle cache, alert
+state)."""
 
 from __future__ import annotations
 

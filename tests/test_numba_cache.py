@@ -91,9 +91,9 @@ def test_no_writable_location_disables_cache(monkeypatch):
 
 
 # Counts how often this process builds numba's runtime (NRT) from its LLVM IR, as numba's
-# own initialisation does; none when btcscan loads it from the machine code it saved.
+# own initialisation does (``rtsys._init`` says whether it was set up at all).
 RUNTIME_BUILDS = (
-    "from numba.core.runtime import nrtdynmod\n"
+    "from numba.core.runtime import nrtdynmod, rtsys\n"
     "runtime_builds, _create = [], nrtdynmod.create_nrt_module\n"
     "nrtdynmod.create_nrt_module = lambda ctx: (runtime_builds.append(1), _create(ctx))[1]\n"
 )
@@ -133,7 +133,7 @@ EVERY_KERNEL = (
     "print(json.dumps({'digest': d.hexdigest(), 'arrays': arrays,\n"
     "                  'extensions': entrypoints._already_initialized,\n"
     "                  'registries': 'numba.cpython.cmathimpl' in sys.modules,\n"
-    "                  'runtime_from_cache': not runtime_builds}))\n"
+    "                  'runtime': [rtsys._init, len(runtime_builds)]}))\n"
 )
 
 
@@ -172,40 +172,16 @@ def test_cached_kernels_load_without_numba_refresh(tmp_path):
     compiled, fast, eager = (json.loads(p.stdout) for p in runs)
     assert compiled["registries"] and eager["registries"]  # compiling needs them
     assert not fast["registries"]  # every kernel came from the cache, no refresh
-    # numba's runtime too: run 1 saved its machine code beside the kernels
-    assert fast["runtime_from_cache"] and not compiled["runtime_from_cache"]
-    assert not eager["runtime_from_cache"]  # numba's own initialisation
+    # numba's runtime (NRT) is set up by numba's refresh, compiling it from LLVM IR; the
+    # kernels use none (compiled with _nrt=False), so loading them sets up none at all
+    assert compiled["runtime"] == eager["runtime"] == [True, 1]
+    assert fast["runtime"] == [False, 0]
     # nor did loading them read every installed package's entry points for numba extensions
     assert compiled["extensions"] and eager["extensions"] and not fast["extensions"]
     # and the kernels allocate nothing inside (numba's array module would be imported to
     # rebuild such a kernel's environment: ~35 ms of every start)
     assert not fast["arrays"]
     assert compiled["digest"] == fast["digest"] == eager["digest"]
-
-
-RUNTIME_PROBE = RUNTIME_BUILDS + PROBE.replace(  # after the kernel ran: whether its runtime
-    # came from the file
-    "print(json.dumps({", "v = float(sma(np.arange(10.0), 4)[-1])\n"
-    "print(json.dumps({'runtime': not runtime_builds, ")
-
-
-def test_damaged_runtime_file_is_rebuilt(tmp_path):
-    """numba's runtime kept in the cache (``_jit.init_runtime``): a truncated or damaged file
-    is never loaded; the runtime is built as numba builds it, the file written again whole,
-    and the next process loads it."""
-    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
-    first = _run(env, RUNTIME_PROBE)
-    assert first.returncode == 0, first.stderr
-    (saved,) = tmp_path.glob("nrt-*.bin")
-    whole = saved.read_bytes()
-    for damaged in (whole[: len(whole) // 2], whole[:70] + b"x" + whole[71:]):
-        saved.write_bytes(damaged)
-        p = _run(env, RUNTIME_PROBE)
-        assert p.returncode == 0, p.stderr
-        assert json.loads(p.stdout) == {"runtime": False, "dir": str(tmp_path), "v": 7.5}
-        assert saved.read_bytes() == whole  # the same machine code, whole again
-        p = _run(env, RUNTIME_PROBE)
-        assert json.loads(p.stdout)["runtime"] is True
 
 
 def test_kernel_argument_types_are_numbas():
@@ -269,10 +245,36 @@ def test_scalar_operators_are_typed_without_numpys_ufunc_loop_search(monkeypatch
     assert {"multiply", "add", "less"} <= set(searched)
     searched.clear()
 
-    @jit(cache=False)
+    @jit(cache=False, _nrt=True)  # a new array needs numba's runtime
     def arrays(x, y):
         return x + y
 
     assert arrays(np.ones(2), np.ones(2)).tolist() == [2.0, 2.0]
     assert "add" in searched  # an operator on arrays still goes through NumPy's rule
 
+
+
+def test_a_cached_kernel_that_allocates_gets_numbas_runtime(tmp_path):
+    # btcscan's kernels use no numba runtime; one compiled with it (jit(_nrt=True)) is
+    # loaded from the cache with the runtime set up first, as numba's refresh would
+    (tmp_path / "allocating.py").write_text(
+        "from btcscan.kernels._jit import jit\n\n\n"
+        "@jit(_nrt=True)\n"
+        "def doubled(x):\n"
+        "    return x * 2.0\n")
+    code = ("import json, sys, numpy as np\n"
+            f"sys.path.insert(0, {str(tmp_path)!r})\n"
+            "from numba.core import event\n"
+            "from numba.core.runtime import rtsys\n"
+            "with event.install_recorder('numba:compile') as rec:\n"
+            "    from allocating import doubled\n"
+            "    v = doubled(np.arange(3.0)).tolist()\n"
+            "print(json.dumps({'v': v, 'compiled': len(rec.buffer) > 0, "
+            "'runtime': rtsys._init}))\n")
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    first, second = _run(env, code), _run(env, code)
+    for p in (first, second):
+        assert p.returncode == 0, p.stderr
+    assert json.loads(first.stdout) == {"v": [0.0, 2.0, 4.0], "compiled": True, "runtime": True}
+    assert json.loads(second.stdout) == {"v": [0.0, 2.0, 4.0], "compiled": False,
+                                         "runtime": True}

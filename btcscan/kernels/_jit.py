@@ -11,9 +11,8 @@
   use ``nnan``/``ninf``: warm-up values are NaN and must stay NaN.
 * Loading a kernel from the cache skips numba's one-time registry refresh (see
   :func:`_fast_cache_load`): about 0.3 s of every start-up otherwise.
-* Cached kernels also skip numba's extension discovery, type their array arguments
-  without importing ``numpy.ma`` and load numba's runtime from machine code kept in the
-  cache (:func:`init_runtime`).
+* Cached kernels also skip numba's extension discovery and type their array arguments
+  without importing ``numpy.ma``; they use no numba runtime (NRT), so none is set up.
 * Compiling btcscan's kernels types operators on scalars without NumPy's ufunc loop search
   (:func:`_scalar_operators_without_ufunc_search`): about 0.1 s of each first-run compile.
 * Kernels compile without numba's reference counting and C-callable wrappers
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -44,7 +42,6 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 if CACHE_DIR is not None:
     os.environ["NUMBA_CACHE_DIR"] = CACHE_DIR
 
-import llvmlite.binding as llvmlite_binding  # noqa: E402
 import numba  # noqa: E402  (must come after NUMBA_CACHE_DIR is set)
 
 
@@ -200,9 +197,10 @@ def _fast_cache_load(dispatcher) -> None:
     numba's ``Cache.load_overload`` first calls ``target_context.refresh()``, which imports
     and installs every lowering registry numba has (complex math, unicode, random,
     linalg, typed containers...): about 0.3 s, paid by the first cached kernel of every
-    process, although loading finished machine code needs none of it. What cached code
-    does need at run time is numba's runtime (NRT: array allocation), which the refresh
-    initialises first; this loader does exactly that and then loads. A kernel that is not
+    process, although loading finished machine code needs none of it. The refresh also
+    initialises numba's runtime (NRT: reference counts, allocation; ~20 ms, compiled from
+    LLVM IR in every process), which btcscan's kernels do not use (:func:`jit`); a kernel
+    compiled with it gets it initialised here before it loads. A kernel that is not
     in the cache is compiled as usual, and compiling refreshes the context itself
     (``numba.core.compiler.compile_extra``). Only btcscan's own dispatchers are changed,
     never numba's class; ``$BTCSCAN_NUMBA_EAGER_INIT=1`` turns it off, and on a numba
@@ -222,7 +220,10 @@ def _fast_cache_load(dispatcher) -> None:
     def load_overload(sig, target_context):
         while _before_load:
             _before_load.pop()()
-        init_runtime(target_context)
+        if dispatcher.targetoptions.get("_nrt", True):  # a kernel using numba's runtime
+            from numba.core.runtime import rtsys
+
+            rtsys.initialize(target_context)
         with cache._guard_against_spurious_io_errors():
             return cache._load_overload(sig, target_context)
 
@@ -235,93 +236,6 @@ def _fast_cache_load(dispatcher) -> None:
     dispatcher.typeof_pyval = _array_typeof(dispatcher)
     global _hooked
     _hooked = True
-
-
-def _runtime_path(codegen) -> Path:
-    """The runtime's machine code in the kernels' cache, named for numba's version and the
-    CPU it was compiled for (numba keys its own cache on the same ``magic_tuple``)."""
-    import hashlib
-
-    key = repr((numba.__version__, codegen.magic_tuple())).encode()
-    return Path(CACHE_DIR) / f"nrt-{hashlib.sha256(key).hexdigest()[:16]}.bin"
-
-
-def init_runtime(target_context) -> None:
-    """Initialise numba's runtime (NRT), from machine code saved in the kernels' cache.
-
-    Cached kernels call numba's runtime (reference counts, allocation), which numba builds
-    from LLVM IR in every process: parsing, optimising and compiling it is about 19 ms of
-    each start, more than loading all the kernels. This does what ``rtsys.initialize`` does,
-    but keeps the compiled runtime in the cache with numba's own object-code serialisation
-    (as the kernels are kept) and loads it from there when it is present. A file that is
-    missing or unreadable is rebuilt and written again (atomically); without a cache, or
-    on a numba without these internals, numba initialises its runtime itself.
-    """
-    from numba.core.runtime import rtsys
-
-    if rtsys._init:
-        return
-    try:
-        from numba.core import config
-        from numba.core.compiler_lock import global_compiler_lock
-        from numba.core.runtime import _nrt_python, nrtdynmod
-        codegen = target_context.codegen()
-        path = _runtime_path(codegen) if _CACHE else None
-        create, unserialize = nrtdynmod.create_nrt_module, codegen.unserialize_library
-    except (ImportError, AttributeError):  # pragma: no cover - other numba internals
-        rtsys.initialize(target_context)
-        return
-    import pickle
-
-    with global_compiler_lock:
-        if config.NRT_STATS:
-            _nrt_python.memsys_enable_stats()
-        for name, address in _nrt_python.c_helpers.items():  # as rtsys.initialize
-            llvmlite_binding.add_symbol(name if name.startswith("_") else "NRT_" + name,
-                                        address)
-        library = None
-        if path is not None:
-            try:
-                library = unserialize(pickle.loads(_checked(path.read_bytes())))
-            except Exception:  # noqa: BLE001 - absent or unreadable: build it below
-                library = None
-        if library is None:
-            ir_module, library = create(target_context)
-            if path is not None:
-                library.enable_object_caching()
-            library.add_ir_module(ir_module)
-            library.finalize()
-            if path is not None:
-                _save_runtime(path, library.serialize_using_object_code())
-        rtsys._library = library
-        rtsys._init = True
-
-
-def _checked(data: bytes) -> bytes:
-    """The payload of a runtime file after its digest line (a truncated or damaged file
-    must never reach LLVM's object loader)."""
-    import hashlib
-
-    digest, _, payload = data.partition(b"\n")
-    if digest != hashlib.sha256(payload).hexdigest().encode():
-        raise ValueError("damaged runtime file")
-    return payload
-
-
-def _save_runtime(path: Path, state) -> None:
-    """Write the runtime's machine code beside the kernels: a digest line, then the
-    payload; written to a temporary file and renamed, so a reader never sees half of it."""
-    import hashlib
-    import pickle
-
-    from btcscan.atomic import replacing
-
-    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    try:
-        with replacing(path) as fh:
-            fh.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-    except OSError:  # a cache we cannot write to builds the runtime again next time
-        pass
 
 
 def jit(fn=None, **overrides):
