@@ -218,40 +218,46 @@ def test_kernel_argument_types_are_numbas():
         assert ours == numbas, value
 
 
-def test_scalar_operators_are_typed_without_numpys_ufunc_loop_search(monkeypatch):
-    import numba
-    import numpy as np
-    from numba.core.typing import npydecl
+#: compiles three functions, counting NumPy's ufunc loop searches for each (in a process of
+#: its own: numba's compile leaves reference cycles that would be another test's garbage)
+UFUNC_SEARCHES = r"""
+import json
+import numba
+import numpy as np
+from numba.core.typing import npydecl
+from btcscan.kernels._jit import jit
+searched = []
+real = npydecl.ufunc_find_matching_loop
+def spy(ufunc, arg_types):
+    searched.append(ufunc.__name__)
+    return real(ufunc, arg_types)
+npydecl.ufunc_find_matching_loop = spy
+def scalars(a, b):
+    return (a * 0.5 + b) if a < b else a - b
+def arrays(x, y):
+    return x + y
+out = {}
+kernel = jit(cache=False)(scalars)  # as btcscan's kernels compile
+out["kernel"] = [kernel(1.0, 3.0), kernel(3.0, 1.0), sorted(set(searched))]
+searched.clear()
+users_own = numba.njit(cache=False)(scalars)  # other code in the process: numba's rule
+out["users_own"] = [users_own(1.0, 3.0), users_own(3.0, 1.0), sorted(set(searched))]
+searched.clear()
+on_arrays = jit(cache=False, _nrt=True)(arrays)  # a new array needs numba's runtime
+out["arrays"] = [on_arrays(np.ones(2), np.ones(2)).tolist(), sorted(set(searched))]
+print(json.dumps(out))
+"""
 
-    from btcscan.kernels._jit import jit
 
-    searched = []
-    real = npydecl.ufunc_find_matching_loop
-
-    def spy(ufunc, arg_types):
-        searched.append(ufunc.__name__)
-        return real(ufunc, arg_types)
-
-    monkeypatch.setattr(npydecl, "ufunc_find_matching_loop", spy)
-
-    def scalars(a, b):
-        return (a * 0.5 + b) if a < b else a - b
-
-    kernel = jit(cache=False)(scalars)  # as btcscan's kernels compile
-    assert kernel(1.0, 3.0) == 3.5 and kernel(3.0, 1.0) == 2.0
-    assert searched == []  # _jit: no ufunc search for operators on scalars
-    users_own = numba.njit(cache=False)(scalars)  # other code in the process: numba's rule
-    assert users_own(1.0, 3.0) == 3.5
-    assert {"multiply", "add", "less"} <= set(searched)
-    searched.clear()
-
-    @jit(cache=False, _nrt=True)  # a new array needs numba's runtime
-    def arrays(x, y):
-        return x + y
-
-    assert arrays(np.ones(2), np.ones(2)).tolist() == [2.0, 2.0]
-    assert "add" in searched  # an operator on arrays still goes through NumPy's rule
-
+def test_scalar_operators_are_typed_without_numpys_ufunc_loop_search(tmp_path):
+    p = _run({"NUMBA_CACHE_DIR": str(tmp_path)}, UFUNC_SEARCHES)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert got["kernel"] == [3.5, 2.0, []]  # _jit: no ufunc search for operators on scalars
+    assert got["users_own"][:2] == [3.5, 2.0]
+    assert {"multiply", "add", "less"} <= set(got["users_own"][2])
+    assert got["arrays"][0] == [2.0, 2.0]
+    assert "add" in got["arrays"][1]  # an operator on arrays still goes through NumPy's rule
 
 
 def test_a_cached_kernel_that_allocates_gets_numbas_runtime(tmp_path):
