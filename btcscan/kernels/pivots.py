@@ -350,10 +350,9 @@ def zigzag(high, low, atr, left: int, right: int, min_swing_atr: float) -> dict[
     k = _zigzag_into(h, lo, a, hi_idx, nh, lo_idx, nl, right, float(min_swing_atr), log,
                      ints[3])
     # read-only, as the wedge scan takes them (pivot_log passes them on without a view)
-    for arr in (ints, floats, side):
-        arr.setflags(write=False)
-    return {"bar": ints[0, :k], "confirm": ints[1, :k], "price": floats[0, :k],
-            "side": side[:k], "superseded_at": ints[2, :k], "atr": floats[1, :k]}
+    for column in log:
+        column.setflags(write=False)
+    return {name: column[:k] for name, column in zip(PivotLog._fields, log, strict=True)}
 
 
 def pivots_asof(log: dict[str, np.ndarray], t: int) -> np.ndarray:
